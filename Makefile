@@ -1,0 +1,86 @@
+# bk — build, test and install. Every lib/*.c goes into lib/libbk.a; every cmd/NAME.c
+# becomes bin/NAME; every tests/unit/*.c becomes a TAP unit test.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+VERSION = 0.1.0
+
+CC ?= cc
+PKGS = libpq libarchive zlib libcrypto libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+PKG_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null)
+PKG_LIBS := -lpq -larchive -lz -lcrypto -lcurl
+endif
+
+WARN = -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wshadow
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DBK_VERSION='"$(VERSION)"' $(WARN) -iquote lib $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifneq ($(V),1)
+Q = @
+QCC = @echo "  CC    $@";
+QLD = @echo "  LINK  $@";
+QAR = @echo "  AR    $@";
+endif
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:.c=.o)
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+PROGRAMS := $(patsubst cmd/%.c,bin/%,$(CMD_SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,tests/unit/bin/%,$(UNIT_SRC))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
+
+all: $(PROGRAMS)
+
+lib/%.o: lib/%.c $(wildcard lib/*.h)
+	$(QCC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+lib/libbk.a: $(LIB_OBJ)
+	$(QAR)rm -f $@ && $(AR) rcs $@ $^
+
+bin/%: cmd/%.c lib/libbk.a
+	@mkdir -p bin
+	$(QLD)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libbk.a $(LDLIBS_ALL)
+
+tests/unit/bin/%: tests/unit/%.c lib/libbk.a
+	@mkdir -p tests/unit/bin
+	$(QLD)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libbk.a $(LDLIBS_ALL)
+
+deps:
+	@tools/install-deps
+
+check: deps
+	$(MAKE) all units
+	prove -f tests/unit/bin/* tests/t[0-9]*.sh
+
+units: $(UNIT_BIN)
+
+demo: deps all
+	tools/demo
+
+bench: deps all
+	bench/run
+
+fuzz:
+	tools/fuzz
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
+
+clean:
+	rm -rf bin lib/*.o lib/libbk.a tests/unit/bin
+
+.PHONY: all deps check units demo bench fuzz install clean
+.SECONDARY:

@@ -1,0 +1,78 @@
+/* Program scaffolding shared by every tool (see cli.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "log.h"
+
+void bk_usage_error(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", prog);
+	exit(BK_EXIT_USAGE);
+}
+
+void bk_print_version(const char *prog)
+{
+	printf("%s (bk) %s\n", prog, BK_VERSION);
+	exit(bk_finish(BK_EXIT_OK));
+}
+
+void bk_start(const char *prog, const char *env_file)
+{
+	signal(SIGPIPE, SIG_IGN);
+	bk_log_open(prog, NULL);
+	if (bk_config_load(env_file) < 0) {
+		const char *log = getenv("BACKUP_LOG");
+
+		if (log && *log)
+			bk_log_open(prog, log);
+		bk_error("configuration: %s", bk_err());
+		exit(BK_EXIT_USAGE);
+	}
+	bk_log_open(prog, bk_config.log_path);
+}
+
+void bk_emit(const char *line)
+{
+	fputs(line, stdout);
+	fputc('\n', stdout);
+}
+
+int bk_finish(int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		bk_error("cannot write to standard output: %s", strerror(errno));
+		return BK_EXIT_FAIL;
+	}
+	return code;
+}
+
+double bk_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void bk_stamp_name(long long t, char buf[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	strftime(buf, 16, "%Y%m%d_%H%M%S", &tm);
+}

@@ -1,0 +1,54 @@
+/*
+ * Configuration from the environment, an optional .env file (--env-file or
+ * BACKUP_ENV_FILE) and NAME_FILE secrets. Names and defaults: shared/DESIGN.md.
+ * bk_config_load() validates every value and names the variable that is wrong.
+ */
+#ifndef BK_CONFIG_H
+#define BK_CONFIG_H
+
+struct bk_config {
+	/* database: NULL means "let libpq decide" (PG* variables, defaults) */
+	const char *database_url;
+	const char *pg_host, *pg_db, *pg_user, *pg_password;
+	int pg_port;			/* 0 = unset */
+
+	/* backup */
+	const char *dir, *tmpdir, *config_dir, *config_files, *scope_file;
+	const char *schedule, *log_path;
+	int strict, retention_days, keep_min, gzip_level;
+
+	/* monitor */
+	int max_age_hours, min_size_mb, max_size_mb, alert_repeat_hours;
+	const char *ping_url;
+
+	/* mail */
+	const char *admin_emails, *smtp_host, *smtp_user, *smtp_pass, *smtp_from;
+	const char *smtp_tls, *smtp_ca_file, *link_base, *link_secret, *outbox;
+	int smtp_port, attach_max_mb, link_ttl_hours;
+};
+
+extern struct bk_config bk_config;
+
+/*
+ * Read env_file (may be NULL; then BACKUP_ENV_FILE if set) into the environment
+ * (variables already in the environment win, as with docker compose), resolve
+ * NAME_FILE secrets, then parse and validate everything into bk_config.
+ * Returns 0, or -1 with a message naming the variable (or file and line).
+ */
+int bk_config_load(const char *env_file);
+
+/*
+ * Parse .env text: KEY=VALUE lines, optional "export ", '#' comments, single
+ * quotes (literal), double quotes (\n \" \\ escapes). Calls set(key, value, ctx)
+ * for each assignment. Returns 0, or -1 with "NAME:LINE: reason" in the slot.
+ */
+int bk_env_parse(const char *text, const char *name,
+		 int (*set)(const char *key, const char *value, void *ctx), void *ctx);
+
+/* Parse a decimal integer within [min, max] from the variable `name`'s value. */
+int bk_parse_int(const char *name, const char *value, int min, int max, int *out);
+
+/* Value of a variable after load (environment lookup), NULL when unset or empty. */
+const char *bk_config_get(const char *name);
+
+#endif

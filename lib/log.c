@@ -1,0 +1,158 @@
+/* Log lines to $BACKUP_LOG and stderr (see log.h). Each line goes out in one
+ * write(2) so lines of concurrent tools appending to one file never interleave. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "log.h"
+
+#define MAX_SECRETS 8
+
+static const char *prog_name = "bk";
+static int log_fd = -1;
+static int to_stderr = 1;
+static char *secrets[MAX_SECRETS];
+static int nsecrets;
+
+static const char *level_name[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+
+void bk_log_open(const char *prog, const char *path)
+{
+	const char *slash = strrchr(prog, '/');
+
+	prog_name = slash ? slash + 1 : prog;
+	bk_log_close();
+	if (!path || !*path)
+		return;
+	log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (log_fd < 0) {
+		int to = to_stderr;
+
+		to_stderr = 1;
+		bk_warn("cannot open log %s: %s; logging to stderr only", path, strerror(errno));
+		to_stderr = to;
+	}
+}
+
+void bk_log_close(void)
+{
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
+}
+
+const char *bk_log_prog(void)
+{
+	return prog_name;
+}
+
+void bk_log_set_stderr(int on)
+{
+	to_stderr = on;
+}
+
+void bk_log_secret(const char *secret)
+{
+	if (!secret || strlen(secret) < 3 || nsecrets == MAX_SECRETS)
+		return;
+	for (int i = 0; i < nsecrets; i++)
+		if (!strcmp(secrets[i], secret))
+			return;
+	secrets[nsecrets] = strdup(secret);
+	if (secrets[nsecrets])
+		nsecrets++;
+}
+
+void bk_log_mask(char *buf, size_t size)
+{
+	for (int i = 0; i < nsecrets; i++) {
+		size_t slen = strlen(secrets[i]);
+		char *hit;
+
+		while ((hit = strstr(buf, secrets[i])) != NULL) {
+			size_t tail = strlen(hit + slen) + 1;
+
+			memcpy(hit, "***", 3);
+			memmove(hit + 3, hit + slen, tail);
+		}
+	}
+	(void)size;	/* masking only shortens */
+}
+
+void bk_iso_time(long long t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char zone[8];
+
+	localtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);	/* +0700 -> +07:00 */
+	if (strlen(zone) == 5) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, size - n, "%.3s:%s", zone, zone + 3);
+	}
+}
+
+void bk_vlog(enum bk_level level, const char *fmt, va_list ap)
+{
+	char when[40], msg[3072], line[3300];
+	int n, saved = errno;
+
+	bk_iso_time(time(NULL), when, sizeof(when));
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	bk_log_mask(msg, sizeof(msg));
+	n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n", when, level_name[level],
+		     prog_name, (long)getpid(), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (log_fd >= 0 && write(log_fd, line, (size_t)n) < 0) {
+		/* nothing sensible to do: the stderr copy below still goes out */
+	}
+	if (to_stderr && write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* ignore */
+	}
+	errno = saved;
+}
+
+void bk_log(enum bk_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	bk_vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void bk_log_err(void)
+{
+	bk_error("%s", bk_err());
+	if (*bk_err_hint_text())
+		bk_error("hint: %s", bk_err_hint_text());
+}
+
+void bk_die(int code)
+{
+	bk_log_err();
+	exit(code);
+}
+
+void bk_fatal(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	bk_vlog(BK_ERROR, fmt, ap);
+	va_end(ap);
+	exit(code);
+}

@@ -1,0 +1,285 @@
+/* Connecting to PostgreSQL with retries, and small query helpers (see pg.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "fs.h"
+#include "log.h"
+#include "pg.h"
+
+#define MAX_OPTS 16
+#define ATTEMPTS 3
+
+struct conn_params {
+	const char *keys[MAX_OPTS + 1];
+	const char *vals[MAX_OPTS + 1];
+	int n;
+	PQconninfoOption *parsed;	/* owns the strings when from DATABASE_URL */
+	char port[16];
+};
+
+static void add(struct conn_params *p, const char *k, const char *v)
+{
+	if (!v || !*v || p->n == MAX_OPTS)
+		return;
+	for (int i = 0; i < p->n; i++)
+		if (!strcmp(p->keys[i], k)) {
+			p->vals[i] = v;
+			return;
+		}
+	p->keys[p->n] = k;
+	p->vals[p->n] = v;
+	p->n++;
+	p->keys[p->n] = p->vals[p->n] = NULL;
+}
+
+static const char *param(const struct conn_params *p, const char *k)
+{
+	for (int i = 0; i < p->n; i++)
+		if (!strcmp(p->keys[i], k))
+			return p->vals[i];
+	return NULL;
+}
+
+static int params_load(struct conn_params *p)
+{
+	const struct bk_config *c = &bk_config;
+	char *errmsg = NULL;
+
+	memset(p, 0, sizeof(*p));
+	if (c->database_url) {
+		p->parsed = PQconninfoParse(c->database_url, &errmsg);
+		if (!p->parsed) {
+			/* libpq's message may quote the URL; never show it */
+			PQfreemem(errmsg);
+			return bk_err_set("DATABASE_URL: not a valid connection string");
+		}
+		for (PQconninfoOption *o = p->parsed; o->keyword; o++)
+			add(p, o->keyword, o->val);
+		return 0;
+	}
+	add(p, "host", c->pg_host);
+	if (c->pg_port) {
+		snprintf(p->port, sizeof(p->port), "%d", c->pg_port);
+		add(p, "port", p->port);
+	}
+	add(p, "dbname", c->pg_db);
+	add(p, "user", c->pg_user);
+	add(p, "password", c->pg_password);
+	return 0;
+}
+
+static void params_free(struct conn_params *p)
+{
+	if (p->parsed)
+		PQconninfoFree(p->parsed);
+	p->parsed = NULL;
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+const char *bk_pg_target(void)
+{
+	static char buf[512];
+	struct conn_params p;
+
+	if (params_load(&p) < 0)
+		return "(invalid DATABASE_URL)";
+	snprintf(buf, sizeof(buf), "%s:%s",
+		 param(&p, "host") ? param(&p, "host") : env_or("PGHOST", "localhost"),
+		 param(&p, "port") ? param(&p, "port") : env_or("PGPORT", "5432"));
+	params_free(&p);
+	return buf;
+}
+
+const char *bk_pg_dbname(void)
+{
+	static char buf[256];
+	struct conn_params p;
+
+	if (params_load(&p) < 0)
+		return "?";
+	snprintf(buf, sizeof(buf), "%s", param(&p, "dbname") ? param(&p, "dbname")
+				: env_or("PGDATABASE", env_or("PGUSER", "postgres")));
+	params_free(&p);
+	return buf;
+}
+
+static const char *user_of(const struct conn_params *p)
+{
+	return param(p, "user") ? param(p, "user") : env_or("PGUSER", "postgres");
+}
+
+/* First line of libpq's message, masked. */
+static void reason(PGconn *conn, char *buf, size_t size)
+{
+	const char *m = conn ? PQerrorMessage(conn) : "out of memory";
+	const char *start = strstr(m, "FATAL:  ");
+	size_t n;
+
+	if (start)
+		m = start + 8;
+	else if (!strncmp(m, "connection to server at ", 24) && strstr(m, "failed: "))
+		m = strstr(m, "failed: ") + 8;
+	n = strcspn(m, "\n");
+	snprintf(buf, size, "%.*s", (int)n, m);
+	bk_log_mask(buf, size);
+}
+
+PGconn *bk_pg_connect(const char *application_name)
+{
+	struct conn_params p;
+	PGconn *conn = NULL;
+	char why[512];
+
+	if (params_load(&p) < 0)
+		return NULL;
+	add(&p, "application_name", application_name);
+	if (!param(&p, "connect_timeout"))
+		add(&p, "connect_timeout", "10");
+	for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+		PGPing ping;
+
+		conn = PQconnectdbParams(p.keys, p.vals, 0);
+		if (conn && PQstatus(conn) == CONNECTION_OK)
+			break;
+		reason(conn, why, sizeof(why));
+		PQfinish(conn);
+		conn = NULL;
+		/* The server answered and refused (password, database): retrying won't help. */
+		ping = PQpingParams(p.keys, p.vals, 0);
+		if (ping == PQPING_OK || ping == PQPING_NO_ATTEMPT || attempt == ATTEMPTS)
+			break;
+		bk_warn("cannot connect to %s (attempt %d of %d): %s; retrying in %d s",
+			bk_pg_target(), attempt, ATTEMPTS, why, attempt * 2);
+		sleep((unsigned)attempt * 2);
+	}
+	if (!conn) {
+		bk_err_set("cannot connect to %s as %s: %s", bk_pg_target(), user_of(&p), why);
+		if (strstr(why, "password"))
+			bk_err_hint("check POSTGRES_PASSWORD (or DATABASE_URL)");
+		else if (strstr(why, "does not exist"))
+			bk_err_hint("check POSTGRES_DB and POSTGRES_USER");
+		else
+			bk_err_hint("is the server running? check POSTGRES_HOST and POSTGRES_PORT");
+	}
+	params_free(&p);
+	return conn;
+}
+
+void bk_pg_close(PGconn *conn)
+{
+	if (conn)
+		PQfinish(conn);
+}
+
+const char *bk_pg_password(void)
+{
+	static char buf[1024];
+	struct conn_params p;
+	const char *pw;
+
+	if (params_load(&p) < 0)
+		return NULL;
+	pw = param(&p, "password");
+	if (pw)
+		snprintf(buf, sizeof(buf), "%s", pw);
+	params_free(&p);
+	return pw ? buf : NULL;
+}
+
+static void append_quoted(char **s, const char *k, const char *v)
+{
+	size_t len = strlen(*s), vl = strlen(v);
+	char *out = bk_xmalloc(len + strlen(k) + 2 * vl + 8);
+	char *o = out;
+
+	memcpy(o, *s, len);
+	o += len;
+	o += sprintf(o, "%s%s='", len ? " " : "", k);
+	for (const char *c = v; *c; c++) {
+		if (*c == '\'' || *c == '\\')
+			*o++ = '\\';
+		*o++ = *c;
+	}
+	*o++ = '\'';
+	*o = '\0';
+	free(*s);
+	*s = out;
+}
+
+char *bk_pg_conninfo_nopass(void)
+{
+	struct conn_params p;
+	char *s;
+
+	if (params_load(&p) < 0)
+		return NULL;
+	s = bk_xstrdup("");
+	for (int i = 0; i < p.n; i++)
+		if (strcmp(p.keys[i], "password"))
+			append_quoted(&s, p.keys[i], p.vals[i]);
+	params_free(&p);
+	return s;
+}
+
+static int result_error(PGconn *conn, PGresult *res, const char *what)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	msg[strcspn(msg, "\n")] = '\0';
+	if (!strncmp(msg, "ERROR:  ", 8))
+		memmove(msg, msg + 8, strlen(msg + 8) + 1);
+	bk_log_mask(msg, sizeof(msg));
+	PQclear(res);
+	return bk_err_set("%s: %s", what, msg[0] ? msg : "server error");
+}
+
+int bk_pg_exec(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return result_error(conn, res, "query failed");
+	PQclear(res);
+	return 0;
+}
+
+PGresult *bk_pg_query_params(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		result_error(conn, res, "query failed");
+		return NULL;
+	}
+	return res;
+}
+
+PGresult *bk_pg_query(PGconn *conn, const char *sql)
+{
+	return bk_pg_query_params(conn, sql, 0, NULL);
+}
+
+char *bk_pg_ident(PGconn *conn, const char *name)
+{
+	char *q = PQescapeIdentifier(conn, name, strlen(name));
+	char *copy;
+
+	if (!q) {
+		result_error(conn, NULL, "cannot quote identifier");
+		return NULL;
+	}
+	copy = bk_xstrdup(q);
+	PQfreemem(q);
+	return copy;
+}

@@ -1,0 +1,33 @@
+/*
+ * PostgreSQL connections from the configuration: DATABASE_URL or POSTGRES_*,
+ * libpq's PG* variables as fallback. The password never leaves this module
+ * except into libpq and a child's PGPASSWORD; messages never contain it.
+ */
+#ifndef BK_PG_H
+#define BK_PG_H
+
+#include <libpq-fe.h>
+
+/* Connect, 3 attempts with growing pauses while the server does not answer.
+ * Returns a connection or NULL with "cannot connect to HOST:PORT as USER: why". */
+PGconn *bk_pg_connect(const char *application_name);
+void bk_pg_close(PGconn *conn);
+
+/* "host=... port=... dbname=... user=..." without the password, for pg_dump
+ * --dbname; caller frees. */
+char *bk_pg_conninfo_nopass(void);
+/* The password to hand a child as PGPASSWORD, or NULL (not owned by caller). */
+const char *bk_pg_password(void);
+/* "host:port" and database for messages and BACKUP_INFO (static buffers). */
+const char *bk_pg_target(void);
+const char *bk_pg_dbname(void);
+
+/* Run a command that returns no rows; -1 with the server's message on failure. */
+int bk_pg_exec(PGconn *conn, const char *sql);
+/* Run a query expecting tuples; NULL with the message on failure. Caller PQclear()s. */
+PGresult *bk_pg_query(PGconn *conn, const char *sql);
+PGresult *bk_pg_query_params(PGconn *conn, const char *sql, int n, const char *const *params);
+/* Quote an identifier (schema.table given separately); caller frees. */
+char *bk_pg_ident(PGconn *conn, const char *name);
+
+#endif

@@ -1,0 +1,141 @@
+/* fork/exec without a shell (see spawn.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fs.h"
+#include "spawn.h"
+
+static void child_setup(const struct bk_spawn_opts *o)
+{
+	int in = o && o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
+
+	if (in < 0 || dup2(in, STDIN_FILENO) < 0)
+		_exit(127);
+	if (o && o->stdout_fd >= 0 && dup2(o->stdout_fd, STDOUT_FILENO) < 0)
+		_exit(127);
+	for (const char *const *e = o ? o->env_unset : NULL; e && *e; e++)
+		unsetenv(*e);
+	for (const char *const *e = o ? o->env_set : NULL; e && *e; e++)
+		if (putenv((char *)*e) != 0)
+			_exit(127);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+pid_t bk_spawn(const char *const argv[], const struct bk_spawn_opts *opts)
+{
+	int errpipe[2];
+	pid_t pid;
+	int child_errno = 0;
+	ssize_t n;
+
+	/* A close-on-exec pipe tells the parent whether exec itself failed. */
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		return bk_err_errno("cannot start %s", argv[0]);
+	pid = fork();
+	if (pid < 0) {
+		close(errpipe[0]);
+		close(errpipe[1]);
+		return bk_err_errno("cannot start %s", argv[0]);
+	}
+	if (pid == 0) {
+		close(errpipe[0]);
+		child_setup(opts);
+		execvp(argv[0], (char *const *)argv);
+		child_errno = errno;
+		if (write(errpipe[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(errpipe[1]);
+	do
+		n = read(errpipe[0], &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(errpipe[0]);
+	if (n == sizeof(child_errno)) {
+		waitpid(pid, NULL, 0);
+		errno = child_errno;
+		return bk_err_errno("cannot run %s", argv[0]);
+	}
+	return pid;
+}
+
+int bk_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return bk_err_errno("cannot wait for process %ld", (long)pid);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+int bk_run_capture(const char *const argv[], const struct bk_spawn_opts *opts,
+		   size_t max, char **out)
+{
+	struct bk_spawn_opts o = { -1, -1, NULL, NULL };
+	size_t len = 0;
+	int fds[2], code;
+	pid_t pid;
+
+	if (opts)
+		o = *opts;
+	*out = bk_xmalloc(max + 1);
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		free(*out);
+		*out = NULL;
+		return bk_err_errno("cannot start %s", argv[0]);
+	}
+	o.stdout_fd = fds[1];
+	pid = bk_spawn(argv, &o);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	for (;;) {
+		char sink[4096];
+		ssize_t n = len < max ? read(fds[0], *out + len, max - len)
+				      : read(fds[0], sink, sizeof(sink));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len < max)
+			len += (size_t)n;
+	}
+	close(fds[0]);
+	(*out)[len] = '\0';
+	code = bk_wait(pid);
+	return code;
+}
+
+char *bk_sibling_program(const char *name)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *path;
+
+	if (n > 0) {
+		self[n] = '\0';
+		path = bk_path_join(dirname(self), name);
+		if (access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	return bk_xstrdup(name);
+}

@@ -1,0 +1,31 @@
+/*
+ * Child processes by fork/exec, never through a shell. Secrets go to children
+ * through their environment (env_set), never through argv.
+ */
+#ifndef BK_SPAWN_H
+#define BK_SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct bk_spawn_opts {
+	int stdin_fd;		/* -1: /dev/null */
+	int stdout_fd;		/* -1: inherit */
+	const char *const *env_set;	/* "NAME=VALUE" entries set in the child, or NULL */
+	const char *const *env_unset;	/* names removed in the child, or NULL */
+};
+
+/* Start argv[0] (PATH search). Returns pid, or -1 with the error slot set. */
+pid_t bk_spawn(const char *const argv[], const struct bk_spawn_opts *opts);
+/* Wait for pid. Returns its exit code, 128+signal if killed, -1 on error. */
+int bk_wait(pid_t pid);
+/* Run argv, collect at most max bytes of stdout into *out (NUL-terminated, caller
+ * frees). Returns the exit code as bk_wait does. */
+int bk_run_capture(const char *const argv[], const struct bk_spawn_opts *opts,
+		   size_t max, char **out);
+
+/* Path of the program `name` next to the running executable if it exists there,
+ * else `name` itself for a PATH search. Caller frees. */
+char *bk_sibling_program(const char *name);
+
+#endif

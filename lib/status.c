@@ -1,0 +1,187 @@
+/* Status files and the run history (see status.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fs.h"
+#include "status.h"
+
+static void one_line(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src && *src ? src : "-");
+	for (char *p = dst; *p; p++)
+		if (*p == '\t' || *p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+int bk_history_append(const char *dir, const struct bk_history_entry *e)
+{
+	char file[256], reason[512], line[1024];
+	char *path = bk_path_join(dir, BK_STATUS_HISTORY);
+	int fd, n, ret = -1;
+
+	one_line(file, sizeof(file), e->file);
+	one_line(reason, sizeof(reason), e->reason);
+	n = snprintf(line, sizeof(line), "%lld\t%s\t%llu\t%.1f\t%s\t%s\n", e->epoch,
+		     e->ok ? "ok" : "fail", e->bytes, e->seconds, file, reason);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		bk_err_errno("cannot open %s", path);
+		goto out;
+	}
+	if (bk_write_all(fd, line, (size_t)n) < 0 || fsync(fd) < 0) {
+		bk_err_errno("cannot write %s", path);
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	ret = 0;
+out:
+	free(path);
+	return ret;
+}
+
+static int parse_history_line(char *line, struct bk_history_entry *e)
+{
+	char *f[6], *save = NULL;
+	int i = 0;
+
+	for (char *t = strtok_r(line, "\t", &save); t && i < 6; t = strtok_r(NULL, "\t", &save))
+		f[i++] = t;
+	if (i < 5)
+		return -1;
+	memset(e, 0, sizeof(*e));
+	e->epoch = strtoll(f[0], NULL, 10);
+	if (!strcmp(f[1], "ok"))
+		e->ok = 1;
+	else if (strcmp(f[1], "fail"))
+		return -1;
+	e->bytes = strtoull(f[2], NULL, 10);
+	e->seconds = strtod(f[3], NULL);
+	snprintf(e->file, sizeof(e->file), "%s", f[4]);
+	snprintf(e->reason, sizeof(e->reason), "%s", i > 5 ? f[5] : "-");
+	return e->epoch > 0 ? 0 : -1;
+}
+
+int bk_history_read(const char *dir, size_t want, struct bk_history_entry **out, size_t *n)
+{
+	char *path = bk_path_join(dir, BK_STATUS_HISTORY);
+	struct bk_history_entry *ring = calloc(want ? want : 1, sizeof(*ring));
+	size_t total = 0;
+	char line[2048];
+	FILE *f;
+
+	*out = NULL;
+	*n = 0;
+	if (!ring)
+		abort();
+	f = fopen(path, "re");
+	if (!f) {
+		int missing = errno == ENOENT;
+
+		if (!missing)
+			bk_err_errno("cannot read %s", path);
+		free(path);
+		if (!missing) {
+			free(ring);
+			return -1;
+		}
+		*out = ring;
+		return 0;
+	}
+	while (want && fgets(line, sizeof(line), f)) {
+		struct bk_history_entry e;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (parse_history_line(line, &e) == 0)
+			ring[total++ % want] = e;
+	}
+	fclose(f);
+	free(path);
+	*n = total < want ? total : want;
+	/* rotate so the oldest kept entry comes first */
+	if (total > want) {
+		struct bk_history_entry *sorted = calloc(want, sizeof(*sorted));
+
+		if (!sorted)
+			abort();
+		for (size_t i = 0; i < want; i++)
+			sorted[i] = ring[(total + i) % want];
+		free(ring);
+		ring = sorted;
+	}
+	*out = ring;
+	return 0;
+}
+
+int bk_status_record_success(const char *dir, long long epoch, unsigned long long bytes,
+			     double seconds, const char *archive_path)
+{
+	struct bk_history_entry e = { .epoch = epoch, .ok = 1, .bytes = bytes, .seconds = seconds };
+	const char *base = strrchr(archive_path, '/');
+	char *p1 = bk_path_join(dir, BK_STATUS_SUCCESS);
+	char *p2 = bk_path_join(dir, BK_STATUS_SIZE);
+	char buf[64];
+	int n, ret = -1;
+
+	snprintf(e.file, sizeof(e.file), "%s", base ? base + 1 : archive_path);
+	n = snprintf(buf, sizeof(buf), "%llu\n", (bytes + (1ULL << 20) - 1) >> 20);
+	if (bk_write_file_atomic(p2, buf, (size_t)n, 0600) < 0)
+		goto out;
+	n = snprintf(buf, sizeof(buf), "%lld\n", epoch);
+	if (bk_write_file_atomic(p1, buf, (size_t)n, 0600) < 0)
+		goto out;
+	ret = bk_history_append(dir, &e);
+out:
+	free(p1);
+	free(p2);
+	return ret;
+}
+
+int bk_status_record_failure(const char *dir, long long epoch, double seconds,
+			     const char *step, const char *cause)
+{
+	struct bk_history_entry e = { .epoch = epoch, .ok = 0, .seconds = seconds };
+
+	snprintf(e.file, sizeof(e.file), "-");
+	snprintf(e.reason, sizeof(e.reason), "%s: %s", step, cause);
+	return bk_history_append(dir, &e);
+}
+
+static int read_number(const char *dir, const char *name, long long *out)
+{
+	char *path = bk_path_join(dir, name);
+	char *text = NULL, *end;
+	size_t len;
+	int ret;
+
+	if (bk_read_file(path, 64, &text, &len) < 0) {
+		ret = errno == ENOENT ? 1 : -1;
+		goto out;
+	}
+	errno = 0;
+	*out = strtoll(text, &end, 10);
+	while (*end == '\n' || *end == '\r' || *end == ' ')
+		end++;
+	ret = 0;
+	if (end == text || *end || errno || *out < 0)
+		ret = bk_err_set("%s: not a number: '%.20s'", path, text);
+out:
+	free(text);
+	free(path);
+	return ret;
+}
+
+int bk_status_read(const char *dir, long long *last_success, long long *size_mb)
+{
+	int r = read_number(dir, BK_STATUS_SUCCESS, last_success);
+
+	if (r != 0)
+		return r;
+	r = read_number(dir, BK_STATUS_SIZE, size_mb);
+	return r == 1 ? (*size_mb = -1, 0) : r;
+}

@@ -1,0 +1,39 @@
+/*
+ * Status files in $BACKUP_DIR that bk-run writes and bk-monitor reads:
+ *   .last_backup_success   unix seconds, one line
+ *   .last_backup_size_mb   integer MiB (rounded up), one line
+ *   .backup_history        TSV: epoch result(ok|fail) bytes seconds file reason
+ */
+#ifndef BK_STATUS_H
+#define BK_STATUS_H
+
+#define BK_STATUS_SUCCESS ".last_backup_success"
+#define BK_STATUS_SIZE ".last_backup_size_mb"
+#define BK_STATUS_HISTORY ".backup_history"
+
+struct bk_history_entry {
+	long long epoch;
+	int ok;
+	unsigned long long bytes;
+	double seconds;
+	char file[256];		/* base name of the archive, "-" when none */
+	char reason[512];	/* "-" for ok runs; "step: cause" for failures */
+};
+
+/* Append one line to the history (one write, O_APPEND). Tabs and newlines in
+ * file/reason become spaces. */
+int bk_history_append(const char *dir, const struct bk_history_entry *e);
+/* The last `want` entries, oldest first (malformed lines skipped). Caller frees *out. */
+int bk_history_read(const char *dir, size_t want, struct bk_history_entry **out, size_t *n);
+
+/* Write .last_backup_success and .last_backup_size_mb atomically, then the ok history line. */
+int bk_status_record_success(const char *dir, long long epoch, unsigned long long bytes,
+			     double seconds, const char *archive_path);
+/* Append a fail history line: reason "step: cause". Success files untouched. */
+int bk_status_record_failure(const char *dir, long long epoch, double seconds,
+			     const char *step, const char *cause);
+/* Read the two status files. Returns 0, 1 when there is no success yet, -1 on a
+ * malformed file (message names it). */
+int bk_status_read(const char *dir, long long *last_success, long long *size_mb);
+
+#endif

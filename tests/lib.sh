@@ -1,0 +1,194 @@
+# Test library for bk's shell tests, in the shape of git's t/test-lib.sh.
+# A test script sources it, runs test_expect_success blocks and ends with
+# test_done; the output is TAP for prove(1).  Servers come from lib-*.sh.
+
+# Everything below runs in the caller's shell: no `set -e` here, a failing
+# test must be reported, not abort the script.
+
+TEST_DIRECTORY=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd) || exit 1
+BK_ROOT=$(cd "$TEST_DIRECTORY/.." && pwd) || exit 1
+BK_BUILD_DIR=${BK_BUILD_DIR:-$BK_ROOT}
+FIXTURES=$TEST_DIRECTORY/fixtures
+TEST_NAME=$(basename "$0" .sh)
+export TEST_DIRECTORY BK_ROOT BK_BUILD_DIR FIXTURES TEST_NAME
+
+# Nothing from the caller's environment may configure the tools under test:
+# a stray PGPASSWORD or BACKUP_DIR would make a test pass for the wrong reason.
+for _v in $(compgen -e); do
+	case $_v in
+	BACKUP_*|POSTGRES_*|PG*|DATABASE_URL|SMTP_*|ADMIN_EMAILS) unset "$_v" ;;
+	esac
+done
+unset _v
+
+PATH=$BK_BUILD_DIR/bin:$PATH
+export PATH
+export LC_ALL=C.UTF-8 TZ=${BK_TEST_TZ:-UTC}
+
+# A single quote, for test bodies (themselves in single quotes).
+SQ="'"  # shellcheck disable=SC2034
+
+test_count=0
+test_failed=0
+_test_atexit_cmds=()
+
+# Run CMD (a string, eval'd) when the script exits, latest first.
+test_atexit() {
+	_test_atexit_cmds=("$1" "${_test_atexit_cmds[@]}")
+}
+
+_test_cleanup() {
+	local c
+	for c in "${_test_atexit_cmds[@]}"; do
+		eval "$c" >&2 || echo "# cleanup failed: $c" >&2
+	done
+	_test_atexit_cmds=()
+	if [ -n "${TRASH:-}" ] && [ -d "$TRASH" ]; then
+		if [ "${BK_TEST_KEEP:-0}" = 1 ]; then
+			echo "# kept $TRASH" >&2
+		else
+			rm -rf "$TRASH"
+		fi
+	fi
+}
+trap '_test_cleanup' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# The scratch directory must be traversable by other users: servers run as
+# user postgres when the tests run as root.
+TRASH=$(mktemp -d "${BK_TEST_TMPDIR:-${TMPDIR:-/tmp}}/bk-test.$TEST_NAME.XXXXXX") || {
+	echo "Bail out! cannot create a scratch directory"
+	exit 1
+}
+chmod 755 "$TRASH"
+export TRASH
+export BACKUP_LOG=$TRASH/backup.log
+export BACKUP_DIR=$TRASH/backups
+export BACKUP_TMPDIR=$TRASH/tmp
+export BACKUP_CONFIG_DIR=$TRASH/config
+mkdir -p "$BACKUP_TMPDIR"
+cd "$TRASH" || exit 1
+
+test_description() {
+	echo "# $TEST_NAME: $*"
+}
+
+# Print the message as TAP comment lines.
+test_diag() {
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+# test_expect_success 'title' 'body': the body runs in a subshell under
+# `set -e` from $TRASH, so variables it sets do not survive it.  Its output
+# is shown on failure, or always with BK_TEST_VERBOSE=1.
+test_expect_success() {
+	if [ $# -ne 2 ]; then
+		echo "Bail out! test_expect_success needs 'title' 'body'"
+		exit 1
+	fi
+	local out=$TRASH/.test-output rc
+	test_count=$((test_count + 1))
+	# Not part of an if/&&/|| list: bash would ignore set -e inside.
+	(cd "$TRASH" && set -e && eval "$2") </dev/null >"$out" 2>&1
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "ok $test_count - $1"
+		[ "${BK_TEST_VERBOSE:-0}" = 1 ] && sed 's/^/# /' "$out"
+	else
+		echo "not ok $test_count - $1"
+		test_diag "body exited $rc:" "$2" "output:"
+		sed 's/^/#   /' "$out"
+		test_failed=$((test_failed + 1))
+	fi
+	rm -f "$out"
+	return 0
+}
+
+# Skip the whole script, e.g. when a server binary is missing; after tests
+# have run, skip the rest of it (TAP allows a skip plan only up front).
+test_skip_all() {
+	if [ "$test_count" -gt 0 ]; then
+		echo "# SKIP the remaining tests: $*"
+		test_done
+	fi
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# Mark one test as skipped (counts in the plan).
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count # skip $1${2:+: $2}"
+}
+
+test_done() {
+	echo "1..$test_count"
+	if [ "$test_failed" -gt 0 ]; then
+		echo "# failed $test_failed of $test_count"
+		exit 1
+	fi
+	exit 0
+}
+
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+# These helpers run CMD as part of an || list so that the body's set -e
+# does not end the test before the exit code is looked at.
+
+# test_must_fail CMD...: CMD must exit non-zero of its own accord; death by a
+# signal, "not found" (127) or "not executable" (126) are failures too.
+test_must_fail() {
+	local rc=0
+	"$@" || rc=$?
+	if [ $rc -eq 0 ]; then
+		echo "test_must_fail: command succeeded: $*" >&2
+		return 1
+	elif [ $rc -gt 128 ]; then
+		echo "test_must_fail: killed by signal $((rc - 128)): $*" >&2
+		return 1
+	elif [ $rc -eq 126 ] || [ $rc -eq 127 ]; then
+		echo "test_must_fail: cannot run ($rc): $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_expect_code N CMD...
+test_expect_code() {
+	local want=$1 rc=0
+	shift
+	"$@" || rc=$?
+	if [ $rc -ne "$want" ]; then
+		echo "test_expect_code: expected $want, got $rc: $*" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_path_is_file / _dir / _missing: say what is wrong, unlike `test -f`.
+test_path_is_file() {
+	[ -f "$1" ] || { echo "not a file: $1" >&2; return 1; }
+}
+test_path_is_dir() {
+	[ -d "$1" ] || { echo "not a directory: $1" >&2; return 1; }
+}
+test_path_is_missing() {
+	[ ! -e "$1" ] && [ ! -L "$1" ] || { echo "exists: $1" >&2; return 1; }
+}
+
+# test_free_port: print a TCP port on 127.0.0.1 that was free a moment ago.
+test_free_port() {
+	/usr/bin/python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# test_random_hex N: N random hex digits.
+test_random_hex() {
+	od -An -N"$(( ($1 + 1) / 2 ))" -tx1 /dev/urandom | tr -d ' \n' | cut -c1-"$1"
+}

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@ static void child_setup(const struct bk_spawn_opts *o)
 	if (in < 0 || dup2(in, STDIN_FILENO) < 0)
 		_exit(127);
 	if (o && o->stdout_fd >= 0 && dup2(o->stdout_fd, STDOUT_FILENO) < 0)
+		_exit(127);
+	if (o && o->stderr_fd > 0 && dup2(o->stderr_fd, STDERR_FILENO) < 0)
 		_exit(127);
 	for (const char *const *e = o ? o->env_unset : NULL; e && *e; e++)
 		unsetenv(*e);
@@ -84,7 +87,7 @@ int bk_wait(pid_t pid)
 int bk_run_capture(const char *const argv[], const struct bk_spawn_opts *opts,
 		   size_t max, char **out)
 {
-	struct bk_spawn_opts o = { -1, -1, NULL, NULL };
+	struct bk_spawn_opts o = { -1, -1, NULL, NULL, -1 };
 	size_t len = 0;
 	int fds[2], code;
 	pid_t pid;
@@ -138,4 +141,108 @@ char *bk_sibling_program(const char *name)
 		free(path);
 	}
 	return bk_xstrdup(name);
+}
+
+/* Remember the message of the first ERROR line (bk log format) in cause. */
+static void note_error_line(const char *line, char *cause, size_t size)
+{
+	const char *msg;
+
+	if (cause[0] || !strstr(line, " ERROR ") || !(msg = strstr(line, "]: ")))
+		return;
+	msg += 3;
+	if (!strncmp(msg, "hint: ", 6))
+		return;
+	snprintf(cause, size, "%.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+struct step_io {
+	char *out;
+	size_t len, max;
+	char line[4096];
+	size_t line_len;
+};
+
+static void step_stderr(struct step_io *io, const char *buf, size_t n, char *cause, size_t size)
+{
+	if (bk_write_all(STDERR_FILENO, buf, n) < 0) {
+		/* our stderr is gone; keep collecting the cause */
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (io->line_len < sizeof(io->line) - 1)
+			io->line[io->line_len++] = buf[i];
+		if (buf[i] == '\n') {
+			io->line[io->line_len] = '\0';
+			note_error_line(io->line, cause, size);
+			io->line_len = 0;
+		}
+	}
+}
+
+int bk_run_step(const char *const argv[], size_t max, char **out, char *cause, size_t cause_size)
+{
+	struct bk_spawn_opts o = { -1, -1, NULL, NULL, -1 };
+	struct step_io io = { .max = max };
+	struct pollfd pfd[2];
+	int outp[2], errp[2], open_fds = 2;
+	pid_t pid;
+
+	cause[0] = '\0';
+	*out = NULL;
+	if (pipe2(outp, O_CLOEXEC) < 0)
+		return bk_err_errno("cannot start %s", argv[0]);
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(outp[0]);
+		close(outp[1]);
+		return bk_err_errno("cannot start %s", argv[0]);
+	}
+	o.stdout_fd = outp[1];
+	o.stderr_fd = errp[1];
+	pid = bk_spawn(argv, &o);
+	close(outp[1]);
+	close(errp[1]);
+	if (pid < 0) {
+		close(outp[0]);
+		close(errp[0]);
+		return -1;
+	}
+	io.out = bk_xmalloc(max + 1);
+	pfd[0] = (struct pollfd){ .fd = outp[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = errp[0], .events = POLLIN };
+	while (open_fds > 0) {
+		char buf[8192];
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(pfd[i].fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			} else if (i == 0) {
+				size_t take = (size_t)n < io.max - io.len ? (size_t)n : io.max - io.len;
+
+				memcpy(io.out + io.len, buf, take);
+				io.len += take;
+			} else {
+				step_stderr(&io, buf, (size_t)n, cause, cause_size);
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	io.out[io.len] = '\0';
+	*out = io.out;
+	return bk_wait(pid);
 }

@@ -13,6 +13,7 @@ struct bk_spawn_opts {
 	int stdout_fd;		/* -1: inherit */
 	const char *const *env_set;	/* "NAME=VALUE" entries set in the child, or NULL */
 	const char *const *env_unset;	/* names removed in the child, or NULL */
+	int stderr_fd;		/* 0 or -1: inherit */
 };
 
 /* Start argv[0] (PATH search). Returns pid, or -1 with the error slot set. */
@@ -23,6 +24,14 @@ int bk_wait(pid_t pid);
  * frees). Returns the exit code as bk_wait does. */
 int bk_run_capture(const char *const argv[], const struct bk_spawn_opts *opts,
 		   size_t max, char **out);
+
+/*
+ * Run one step of a pipeline: argv's stdout is collected (at most max bytes) into
+ * *out; its stderr is passed through to ours line by line, and the first ERROR
+ * log line's message (text after "]: ", not a "hint:") is kept in cause.
+ * Returns the exit code as bk_wait does.
+ */
+int bk_run_step(const char *const argv[], size_t max, char **out, char *cause, size_t cause_size);
 
 /* Path of the program `name` next to the running executable if it exists there,
  * else `name` itself for a PATH search. Caller frees. */

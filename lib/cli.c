@@ -24,6 +24,15 @@ void bk_usage_error(const char *prog, const char *fmt, ...)
 	exit(BK_EXIT_USAGE);
 }
 
+void bk_bad_option(const char *prog, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt && arg[0] == '-' && arg[1] != '-')
+		bk_usage_error(prog, "unknown option or missing argument: '-%c'", optopt);
+	bk_usage_error(prog, "unknown option or missing argument: '%s'", arg);
+}
+
 void bk_print_version(const char *prog)
 {
 	printf("%s (bk) %s\n", prog, BK_VERSION);

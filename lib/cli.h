@@ -20,6 +20,8 @@ enum { BK_OPT_ENV_FILE = 0x1000, BK_OPT_VERSION };
 /* One line "prog: message" on stderr, then the --help hint; exit 2. */
 void bk_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
+/* For getopt_long's '?' (set opterr = 0 first): names the bad option; exit 2. */
+void bk_bad_option(const char *prog, char **argv) __attribute__((noreturn));
 /* "prog (bk) VERSION" on stdout; exit 0. */
 void bk_print_version(const char *prog) __attribute__((noreturn));
 

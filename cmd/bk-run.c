@@ -1,0 +1,69 @@
+/* bk-run: the nightly backup: export, pack, verify, mail, status, prune. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "run.h"
+
+static const char *prog = "bk-run";
+
+static void usage(void)
+{
+	printf("usage: %s [--no-mail] [--dry-run] [--env-file FILE]\n"
+	       "\n"
+	       "Run the whole backup: lock, check space, bk-export, bk-pack, bk-verify,\n"
+	       "bk-mail, status files, bk-prune. Prints the archive path on success.\n"
+	       "\n"
+	       "  -n, --no-mail      do not mail the backup or alerts\n"
+	       "      --dry-run      check configuration, space and database; change nothing\n"
+	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
+	       "  -h, --help         show this help\n"
+	       "      --version      show the version\n"
+	       "\n"
+	       "Exit status: 0 backup made and verified, 1 failed, 2 usage or configuration.\n",
+	       prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "no-mail", no_argument, NULL, 'n' },
+		{ "dry-run", no_argument, NULL, 'd' },
+		BK_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct bk_run_opts opts = { 0 };
+	const char *env_file = NULL;
+	char *archive = NULL;
+	int c, code;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			opts.no_mail = 1;
+			break;
+		case 'd':
+			opts.dry_run = 1;
+			break;
+		case 'h':
+			usage();
+			return bk_finish(0);
+		case BK_OPT_VERSION:
+			bk_print_version(prog);
+		case BK_OPT_ENV_FILE:
+			env_file = optarg;
+			break;
+		default:
+			bk_bad_option(prog, argv);
+		}
+	}
+	if (optind < argc)
+		bk_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	bk_start(prog, env_file);
+	code = bk_run(&opts, &archive);
+	if (archive)
+		bk_emit(archive);
+	free(archive);
+	return bk_finish(code);
+}

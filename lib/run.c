@@ -1,0 +1,381 @@
+/* The nightly run (see run.h and DESIGN.md "The nightly run"). */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "fs.h"
+#include "log.h"
+#include "pg.h"
+#include "run.h"
+#include "spawn.h"
+#include "status.h"
+
+#define INCOMING ".incoming"
+#define MIN_FREE (64ULL << 20)
+
+struct run {
+	const struct bk_run_opts *opts;
+	long long started;
+	double t0;
+	char *tmp;		/* private temp dir of this run */
+	char *incoming;		/* BACKUP_DIR/.incoming: archives before verification */
+	char *pending;		/* archive written by bk-pack, not yet verified */
+	char *archive;		/* final path */
+	unsigned long long bytes;
+	const char *failed_step;
+	char cause[1024];
+};
+
+/* Map a failed step to the words of the spec's error table. */
+static const char *alert_subject(const struct run *r)
+{
+	if (strstr(r->cause, "disk full") || strstr(r->cause, "No space left"))
+		return "disk full";
+	if (!strcmp(r->failed_step, "export") && strstr(r->cause, "cannot connect"))
+		return "database connection failed";
+	if (!strcmp(r->failed_step, "pack"))
+		return "backup compression failed";
+	if (!strcmp(r->failed_step, "verify"))
+		return "backup verification failed";
+	if (!strcmp(r->failed_step, "mail"))
+		return "email delivery failed";
+	return NULL;
+}
+
+static void send_alert(const struct run *r)
+{
+	char subject[256], *out = NULL, why[512];
+	const char *what = alert_subject(r);
+	char *mail = bk_sibling_program("bk-mail");
+	const char *argv[] = { mail, "--alert", subject, "--reason", r->cause, NULL };
+	int code;
+
+	if (r->opts->no_mail) {
+		free(mail);
+		return;
+	}
+	snprintf(subject, sizeof(subject), "backup failed at step %s%s%s", r->failed_step,
+		 what ? ": " : "", what ? what : "");
+	code = bk_run_step(argv, 4096, &out, why, sizeof(why));
+	if (code != 0)
+		bk_error("alert could not be sent (bk-mail exit %d): %s", code,
+			 why[0] ? why : bk_err());
+	free(out);
+	free(mail);
+}
+
+static int fail(struct run *r, const char *step, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct run *r, const char *step, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->failed_step = step;
+	va_start(ap, fmt);
+	vsnprintf(r->cause, sizeof(r->cause), fmt, ap);
+	va_end(ap);
+	bk_log_mask(r->cause, sizeof(r->cause));
+	bk_error("backup failed at step %s: %s", step, r->cause);
+	return -1;
+}
+
+/* Run one tool; on success its first stdout line is returned (caller frees). */
+static char *step(struct run *r, const char *name, const char *const argv[])
+{
+	double t = bk_monotonic();
+	char cause[1024], *out = NULL;
+	int code;
+
+	bk_info("step %s started", name);
+	code = bk_run_step(argv, 65536, &out, cause, sizeof(cause));
+	if (code != 0) {
+		if (code < 0)
+			snprintf(cause, sizeof(cause), "%s", bk_err());
+		else if (!cause[0])
+			snprintf(cause, sizeof(cause), "%s exited with status %d", argv[0], code);
+		fail(r, name, "%s", cause);
+		free(out);
+		return NULL;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	if (!out[0]) {
+		fail(r, name, "%s printed no path", argv[0]);
+		free(out);
+		return NULL;
+	}
+	bk_info("step %s done in %.1f s", name, bk_monotonic() - t);
+	return out;
+}
+
+/* Remove what dead runs left: temp dirs of bk-run and unverified archives.
+ * Only called with the lock held, so nothing here belongs to a live run. */
+static void clean_leftovers(const struct run *r)
+{
+	DIR *d = opendir(bk_config.tmpdir);
+	struct dirent *e;
+
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			char *p;
+
+			if (fnmatch("bk-run.??????", e->d_name, 0))
+				continue;
+			p = bk_path_join(bk_config.tmpdir, e->d_name);
+			bk_info("removing %s left by an interrupted run", p);
+			if (bk_rm_rf(p) < 0)
+				bk_log_err();
+			free(p);
+		}
+		closedir(d);
+	}
+	d = opendir(bk_config.dir);
+	if (d) {
+		while ((e = readdir(d)) != NULL) {
+			char *p;
+
+			if (fnmatch(".critical_backup_*.tmp.*", e->d_name, 0))
+				continue;
+			p = bk_path_join(bk_config.dir, e->d_name);
+			bk_info("removing %s left by an interrupted run", p);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	if (bk_rm_rf(r->incoming) < 0)
+		bk_log_err();
+}
+
+/* The next backup needs room for about twice the last archive (and ten times
+ * that unpacked in the temp dir); 64 MiB at least. */
+static int check_space(struct run *r)
+{
+	struct bk_history_entry *h = NULL;
+	unsigned long long last = 0, need_dir, need_tmp, free_dir, free_tmp;
+	size_t n = 0;
+
+	if (bk_history_read(bk_config.dir, 30, &h, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (h[i].ok && h[i].bytes)
+				last = h[i].bytes;
+	free(h);
+	need_dir = last * 2 > MIN_FREE ? last * 2 : MIN_FREE;
+	need_tmp = last * 10 > MIN_FREE ? last * 10 : MIN_FREE;
+	if (bk_free_bytes(bk_config.dir, &free_dir) < 0 ||
+	    bk_free_bytes(bk_config.tmpdir, &free_tmp) < 0)
+		return fail(r, "space", "%s", bk_err());
+	if (free_dir < need_dir)
+		return fail(r, "space", "disk full: %s has %llu MB free, the next backup needs about %llu MB",
+			    bk_config.dir, free_dir >> 20, need_dir >> 20);
+	if (free_tmp < need_tmp)
+		return fail(r, "space", "disk full: %s has %llu MB free, the export needs about %llu MB",
+			    bk_config.tmpdir, free_tmp >> 20, need_tmp >> 20);
+	bk_info("free space: %llu MB in %s, %llu MB in %s", free_dir >> 20, bk_config.dir,
+		free_tmp >> 20, bk_config.tmpdir);
+	return 0;
+}
+
+static int do_export_pack_verify(struct run *r)
+{
+	char *exp = bk_sibling_program("bk-export"), *pack = bk_sibling_program("bk-pack");
+	char *verify = bk_sibling_program("bk-verify");
+	char *export_dir = bk_path_join(r->tmp, "export"), *out = NULL, stamp[16], name[64];
+	int ret = -1;
+
+	bk_stamp_name(r->started, stamp);
+	snprintf(name, sizeof(name), "critical_backup_%s.tar.gz", stamp);
+	r->pending = bk_path_join(r->incoming, name);
+	r->archive = bk_path_join(bk_config.dir, name);
+	if (access(r->archive, F_OK) == 0) {
+		fail(r, "pack", "%s already exists", r->archive);
+		goto out;
+	}
+	{
+		const char *argv[] = { exp, "-o", export_dir, NULL };
+
+		if (!(out = step(r, "export", argv)))
+			goto out;
+		free(out);
+	}
+	if (bk_mkdir_p(r->incoming, 0700) < 0) {
+		fail(r, "pack", "%s", bk_err());
+		goto out;
+	}
+	{
+		const char *argv[] = { pack, "-o", r->pending, export_dir, NULL };
+
+		if (!(out = step(r, "pack", argv)))
+			goto out;
+		free(out);
+	}
+	{
+		const char *argv[] = { verify, r->pending, NULL };
+
+		if (!(out = step(r, "verify", argv)))
+			goto out;
+		bk_info("verified: %s", out);
+		free(out);
+	}
+	ret = 0;
+out:
+	free(exp);
+	free(pack);
+	free(verify);
+	free(export_dir);
+	return ret;
+}
+
+/* Only a verified archive gets the final name. */
+static int publish(struct run *r)
+{
+	struct stat st;
+
+	if (stat(r->pending, &st) < 0)
+		return fail(r, "verify", "archive %s vanished: %s", r->pending, strerror(errno));
+	r->bytes = (unsigned long long)st.st_size;
+	if (rename(r->pending, r->archive) < 0)
+		return fail(r, "verify", "cannot rename %s to %s: %s", r->pending, r->archive,
+			    strerror(errno));
+	free(r->pending);
+	r->pending = NULL;
+	return 0;
+}
+
+static int deliver(struct run *r)
+{
+	char *mail = bk_sibling_program("bk-mail"), *out, secs[32];
+	const char *argv[] = { mail, "--backup", r->archive, "--duration", secs, NULL };
+
+	snprintf(secs, sizeof(secs), "%.0f", bk_monotonic() - r->t0);
+	out = step(r, "mail", argv);
+	free(mail);
+	free(out);
+	return out ? 0 : -1;
+}
+
+static void prune(struct run *r)
+{
+	char *prog = bk_sibling_program("bk-prune"), *out = NULL, why[512];
+	const char *argv[] = { prog, NULL };
+	int code = bk_run_step(argv, 65536, &out, why, sizeof(why));
+
+	if (code != 0)
+		bk_warn("pruning old backups failed (exit %d): %s; the new backup is kept", code,
+			why[0] ? why : bk_err());
+	free(out);
+	free(prog);
+	(void)r;
+}
+
+static void record_failure(struct run *r)
+{
+	if (bk_status_record_failure(bk_config.dir, r->started, bk_monotonic() - r->t0,
+				     r->failed_step, r->cause) < 0)
+		bk_log_err();
+	send_alert(r);
+}
+
+static void run_free(struct run *r)
+{
+	if (r->pending)
+		unlink(r->pending);
+	if (r->tmp && bk_rm_rf(r->tmp) < 0)
+		bk_log_err();
+	free(r->tmp);
+	free(r->incoming);
+	free(r->pending);
+	free(r->archive);
+}
+
+static int dry_run(struct run *r)
+{
+	PGconn *conn;
+
+	bk_info("dry run: database %s/%s, backups in %s, temp in %s", bk_pg_target(),
+		bk_pg_dbname(), bk_config.dir, bk_config.tmpdir);
+	if (check_space(r) < 0)
+		return 1;
+	conn = bk_pg_connect("bk-run");
+	if (!conn) {
+		bk_log_err();
+		return 1;
+	}
+	bk_info("dry run: database reachable, server version %d", PQserverVersion(conn));
+	bk_pg_close(conn);
+	return 0;
+}
+
+int bk_run(const struct bk_run_opts *opts, char **archive)
+{
+	struct run r = { .opts = opts };
+	int lock, code = 1;
+
+	r.started = (long long)time(NULL);
+	r.t0 = bk_monotonic();
+	*archive = NULL;
+	if (bk_mkdir_p(bk_config.dir, 0700) < 0 ||
+	    (access(bk_config.tmpdir, F_OK) < 0 && bk_mkdir_p(bk_config.tmpdir, 0700) < 0)) {
+		bk_log_err();
+		return 1;
+	}
+	{
+		char *lockpath = bk_path_join(bk_config.dir, ".lock");
+
+		lock = bk_lock(lockpath);
+		free(lockpath);
+	}
+	if (lock == -2) {
+		bk_error("another backup is running (lock %s/.lock is held)", bk_config.dir);
+		return 1;
+	}
+	if (lock < 0) {
+		bk_log_err();
+		return 1;
+	}
+	r.incoming = bk_path_join(bk_config.dir, INCOMING);
+	if (opts->dry_run) {
+		code = dry_run(&r);
+		goto out;
+	}
+	bk_info("backup started: database %s/%s", bk_pg_target(), bk_pg_dbname());
+	clean_leftovers(&r);
+	if (check_space(&r) < 0)
+		goto failed;
+	if (!(r.tmp = bk_mkdtemp(bk_config.tmpdir, "bk-run."))) {
+		fail(&r, "space", "%s", bk_err());
+		goto failed;
+	}
+	if (do_export_pack_verify(&r) < 0 || publish(&r) < 0)
+		goto failed;
+	if (bk_status_record_success(bk_config.dir, r.started, r.bytes, bk_monotonic() - r.t0,
+				     r.archive) < 0) {
+		fail(&r, "status", "%s", bk_err());
+		goto failed;
+	}
+	if (!opts->no_mail && deliver(&r) < 0)
+		goto failed;
+	prune(&r);
+	bk_info("backup finished in %.1f s: %s (%.1f MB)", bk_monotonic() - r.t0, r.archive,
+		(double)r.bytes / 1048576.0);
+	*archive = r.archive;
+	r.archive = NULL;
+	code = 0;
+	goto out;
+failed:
+	record_failure(&r);
+out:
+	run_free(&r);
+	close(lock);
+	return code;
+}

@@ -69,6 +69,12 @@ static int parse_history_line(char *line, struct bk_history_entry *e)
 
 int bk_history_read(const char *dir, size_t want, struct bk_history_entry **out, size_t *n)
 {
+	return bk_history_summarize(dir, want, out, n, NULL);
+}
+
+int bk_history_summarize(const char *dir, size_t want, struct bk_history_entry **out,
+			 size_t *n, struct bk_history_summary *sum)
+{
 	char *path = bk_path_join(dir, BK_STATUS_HISTORY);
 	struct bk_history_entry *ring = calloc(want ? want : 1, sizeof(*ring));
 	size_t total = 0;
@@ -77,6 +83,8 @@ int bk_history_read(const char *dir, size_t want, struct bk_history_entry **out,
 
 	*out = NULL;
 	*n = 0;
+	if (sum)
+		memset(sum, 0, sizeof(*sum));
 	if (!ring)
 		abort();
 	f = fopen(path, "re");
@@ -93,11 +101,21 @@ int bk_history_read(const char *dir, size_t want, struct bk_history_entry **out,
 		*out = ring;
 		return 0;
 	}
-	while (want && fgets(line, sizeof(line), f)) {
+	while ((want || sum) && fgets(line, sizeof(line), f)) {
 		struct bk_history_entry e;
 
 		line[strcspn(line, "\n")] = '\0';
-		if (parse_history_line(line, &e) == 0)
+		if (parse_history_line(line, &e) < 0)
+			continue;
+		if (sum) {
+			sum->runs++;
+			sum->failed += !e.ok;
+			if (e.ok) {
+				sum->last_ok = e;
+				sum->has_ok = 1;
+			}
+		}
+		if (want)
 			ring[total++ % want] = e;
 	}
 	fclose(f);

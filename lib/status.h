@@ -26,6 +26,16 @@ int bk_history_append(const char *dir, const struct bk_history_entry *e);
 /* The last `want` entries, oldest first (malformed lines skipped). Caller frees *out. */
 int bk_history_read(const char *dir, size_t want, struct bk_history_entry **out, size_t *n);
 
+/* Counts over the whole history and its newest ok line, for bk-monitor. */
+struct bk_history_summary {
+	unsigned long long runs, failed;
+	int has_ok;
+	struct bk_history_entry last_ok;
+};
+/* bk_history_read, and when sum is not NULL, the summary of every line. */
+int bk_history_summarize(const char *dir, size_t want, struct bk_history_entry **out,
+			 size_t *n, struct bk_history_summary *sum);
+
 /* Write .last_backup_success and .last_backup_size_mb atomically, then the ok history line. */
 int bk_status_record_success(const char *dir, long long epoch, unsigned long long bytes,
 			     double seconds, const char *archive_path);

@@ -24,6 +24,11 @@ ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# Rebuild everything when the flags change (e.g. SANITIZE=1 after a plain build).
+FLAGS_STAMP := .build-flags
+$(shell echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
+	echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP))
+
 ifneq ($(V),1)
 Q = @
 QCC = @echo "  CC    $@";
@@ -41,17 +46,17 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
 
 all: $(PROGRAMS)
 
-lib/%.o: lib/%.c $(wildcard lib/*.h)
+lib/%.o: lib/%.c $(wildcard lib/*.h) $(FLAGS_STAMP)
 	$(QCC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 lib/libbk.a: $(LIB_OBJ)
 	$(QAR)rm -f $@ && $(AR) rcs $@ $^
 
-bin/%: cmd/%.c lib/libbk.a
+bin/%: cmd/%.c lib/libbk.a $(FLAGS_STAMP)
 	@mkdir -p bin
 	$(QLD)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libbk.a $(LDLIBS_ALL)
 
-tests/unit/bin/%: tests/unit/%.c lib/libbk.a
+tests/unit/bin/%: tests/unit/%.c lib/libbk.a $(wildcard tests/unit/*.h) $(FLAGS_STAMP)
 	@mkdir -p tests/unit/bin
 	$(QLD)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libbk.a $(LDLIBS_ALL)
 
@@ -80,7 +85,7 @@ install: all
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
 
 clean:
-	rm -rf bin lib/*.o lib/libbk.a tests/unit/bin
+	rm -rf bin lib/*.o lib/libbk.a tests/unit/bin $(FLAGS_STAMP)
 
 .PHONY: all deps check units demo bench fuzz install clean
 .SECONDARY:

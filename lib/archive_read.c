@@ -1,0 +1,402 @@
+/*
+ * Archive reader (see archive_read.h). libarchive 3.6 reads gzip without
+ * checking the CRC-32/length trailer and stops at the tar end marker, so a
+ * flipped trailer byte or a cut after the last member would pass unnoticed:
+ * we inflate with zlib ourselves (which checks the trailer), read the file to
+ * its end, and hand libarchive plain tar (format tar only, no filters).
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "archive_read.h"
+#include "err.h"
+#include "fs.h"
+
+#define IN_SIZE (256 * 1024)
+#define OUT_SIZE (256 * 1024)
+
+enum gz_state { GZ_START, GZ_MEMBER, GZ_BETWEEN, GZ_DONE };
+
+struct bk_ar_reader {
+	struct archive *a;
+	char *path;
+	int fd;
+	z_stream z;
+	int z_live;
+	enum gz_state gz;
+	int in_eof;
+	unsigned char *in, *out;
+	unsigned long long bytes_in, bytes_out, limit;
+	char gz_err[512];		/* set when the gzip layer failed */
+	int ended;			/* bk_ar_next returned 0 */
+	char *dir_path;			/* a directory's path without its final '/' */
+};
+
+static int gz_fail(struct bk_ar_reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int gz_fail(struct bk_ar_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->gz_err, sizeof(r->gz_err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int fill_input(struct bk_ar_reader *r)
+{
+	ssize_t n;
+
+	if (r->in_eof || r->z.avail_in)
+		return 0;
+	do
+		n = read(r->fd, r->in, IN_SIZE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return gz_fail(r, "cannot read %s: %s", r->path, strerror(errno));
+	if (n == 0)
+		r->in_eof = 1;
+	r->z.next_in = r->in;
+	r->z.avail_in = (uInt)n;
+	r->bytes_in += (unsigned long long)n;
+	return 0;
+}
+
+/*
+ * Decompress the next chunk into r->out: bytes produced, 0 once the file has
+ * ended after a complete gzip member, -1 with r->gz_err set. Concatenated
+ * gzip members are read as one stream (as gzip(1) does); anything else after
+ * the last member is an error.
+ */
+static ssize_t gz_fill(struct bk_ar_reader *r)
+{
+	size_t produced;
+
+	r->z.next_out = r->out;
+	r->z.avail_out = OUT_SIZE;
+	while (r->z.avail_out == OUT_SIZE && r->gz != GZ_DONE) {
+		int ret;
+
+		if (fill_input(r) < 0)
+			return -1;
+		if (!r->z.avail_in) {
+			if (r->gz == GZ_BETWEEN) {
+				r->gz = GZ_DONE;
+				break;
+			}
+			return gz_fail(r, "archive is truncated: the gzip stream ends early");
+		}
+		if (r->gz == GZ_BETWEEN) {
+			if (r->z.next_in[0] != 0x1f)
+				return gz_fail(r, "archive is corrupt: data after the end of the gzip stream");
+			if (inflateReset(&r->z) != Z_OK)
+				return gz_fail(r, "archive is corrupt: cannot restart gzip");
+			r->gz = GZ_MEMBER;
+		}
+		ret = inflate(&r->z, Z_NO_FLUSH);
+		if (ret == Z_STREAM_END) {
+			r->gz = GZ_BETWEEN;	/* zlib has checked CRC-32 and length */
+		} else if (ret == Z_BUF_ERROR) {
+			continue;		/* wants more input */
+		} else if (ret == Z_MEM_ERROR) {
+			return gz_fail(r, "out of memory while decompressing %s", r->path);
+		} else if (ret != Z_OK) {
+			const char *msg = r->z.msg ? r->z.msg : "data error";
+
+			if (!strcmp(msg, "incorrect data check"))
+				return gz_fail(r, "archive is corrupt: gzip CRC-32 mismatch");
+			if (!strcmp(msg, "incorrect length check"))
+				return gz_fail(r, "archive is corrupt: gzip length mismatch");
+			return gz_fail(r, "archive is corrupt: gzip: %s", msg);
+		}
+	}
+	produced = OUT_SIZE - r->z.avail_out;
+	r->bytes_out += produced;
+	if (r->limit && r->bytes_out > r->limit)
+		return gz_fail(r, "archive unpacks to more than %llu bytes, more than its "
+			       "MANIFEST accounts for (gzip bomb?)", r->limit);
+	return (ssize_t)produced;
+}
+
+static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
+{
+	struct bk_ar_reader *r = ctx;
+	ssize_t n = gz_fill(r);
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", r->gz_err);
+		return -1;
+	}
+	*buf = r->out;
+	return n;
+}
+
+/* Put the reason for a libarchive failure in the error slot; returns -1. */
+static int ar_fail(struct bk_ar_reader *r)
+{
+	if (r->gz_err[0])
+		return bk_err_set("%s", r->gz_err);
+	return bk_err_set("archive is truncated or corrupt: %s",
+			  archive_error_string(r->a) ? archive_error_string(r->a)
+						     : "unknown libarchive error");
+}
+
+struct bk_ar_reader *bk_ar_open(const char *path)
+{
+	struct bk_ar_reader *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		abort();
+	r->fd = -1;
+	r->path = bk_xstrdup(path);
+	r->in = bk_xmalloc(IN_SIZE);
+	r->out = bk_xmalloc(OUT_SIZE);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		bk_err_errno("cannot read %s", path);
+		goto fail;
+	}
+	if (inflateInit2(&r->z, 15 + 16) != Z_OK) {
+		bk_err_set("cannot start zlib");
+		goto fail;
+	}
+	r->z_live = 1;
+	if (fill_input(r) < 0) {
+		bk_err_set("%s", r->gz_err);
+		goto fail;
+	}
+	if (r->z.avail_in == 0) {
+		bk_err_set("%s is empty, not a backup archive", path);
+		goto fail;
+	}
+	if (r->z.avail_in < 2 || r->in[0] != 0x1f || r->in[1] != 0x8b) {
+		bk_err_set("%s is not a gzip file", path);
+		goto fail;
+	}
+	r->gz = GZ_MEMBER;
+	r->a = archive_read_new();
+	if (!r->a) {
+		bk_err_set("cannot start libarchive");
+		goto fail;
+	}
+	archive_read_support_format_tar(r->a);
+	if (archive_read_open(r->a, r, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		if (r->gz_err[0])
+			bk_err_set("%s", r->gz_err);
+		else
+			bk_err_set("%s is not a tar.gz archive: %s", path,
+				   archive_error_string(r->a) ? archive_error_string(r->a) : "?");
+		goto fail;
+	}
+	return r;
+fail:
+	bk_ar_close(r);
+	return NULL;
+}
+
+int bk_ar_next(struct bk_ar_reader *r, struct bk_ar_member *m)
+{
+	struct archive_entry *e;
+	const char *path;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	if (r->ended)
+		return 0;
+	ret = archive_read_next_header(r->a, &e);
+	if (ret == ARCHIVE_EOF) {
+		ssize_t n;
+
+		/* The rest of the stream (tar padding) must still be sound gzip. */
+		while ((n = gz_fill(r)) > 0)
+			;
+		if (n < 0)
+			return bk_err_set("%s", r->gz_err);
+		r->ended = 1;
+		return 0;
+	}
+	if (ret != ARCHIVE_OK)
+		return ar_fail(r);
+	path = archive_entry_pathname_utf8(e);
+	if (!path)
+		path = archive_entry_pathname(e);
+	if (!path)
+		return bk_err_set("archive is corrupt: a member has no name");
+	m->path = path;
+	m->size = archive_entry_size_is_set(e) && archive_entry_size(e) > 0
+		  ? (unsigned long long)archive_entry_size(e) : 0;
+	m->mode = (unsigned)archive_entry_perm(e);
+	if (archive_entry_hardlink(e)) {
+		m->type = BK_AR_HARDLINK;
+		m->link = archive_entry_hardlink(e);
+		return 1;
+	}
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+		/* A sparse member would unpack to more than it stores. */
+		m->type = archive_entry_sparse_count(e) > 0 ? BK_AR_OTHER : BK_AR_REG;
+		break;
+	case AE_IFDIR:
+		m->type = BK_AR_DIR;
+		if (strlen(path) > 1 && path[strlen(path) - 1] == '/') {
+			free(r->dir_path);
+			r->dir_path = bk_xstrdup(path);
+			r->dir_path[strlen(path) - 1] = '\0';
+			m->path = r->dir_path;
+		}
+		break;
+	case AE_IFLNK:
+		m->type = BK_AR_SYMLINK;
+		m->link = archive_entry_symlink(e);
+		break;
+	default:
+		m->type = BK_AR_OTHER;
+		break;
+	}
+	return 1;
+}
+
+ssize_t bk_ar_read(struct bk_ar_reader *r, void *buf, size_t len)
+{
+	la_ssize_t n;
+
+	if (r->ended)
+		return 0;
+	n = archive_read_data(r->a, buf, len);
+	if (n < 0)
+		return ar_fail(r);
+	return n;
+}
+
+void bk_ar_set_limit(struct bk_ar_reader *r, unsigned long long limit)
+{
+	r->limit = limit;
+}
+
+unsigned long long bk_ar_bytes_in(const struct bk_ar_reader *r)
+{
+	return r->bytes_in;
+}
+
+unsigned long long bk_ar_bytes_out(const struct bk_ar_reader *r)
+{
+	return r->bytes_out;
+}
+
+void bk_ar_close(struct bk_ar_reader *r)
+{
+	if (!r)
+		return;
+	if (r->a)
+		archive_read_free(r->a);
+	if (r->z_live)
+		inflateEnd(&r->z);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->in);
+	free(r->out);
+	free(r->path);
+	free(r->dir_path);
+	free(r);
+}
+
+int bk_ar_read_all(struct bk_ar_reader *r, const struct bk_ar_member *m, size_t max,
+		   char **out, size_t *len)
+{
+	size_t n = 0;
+	char *buf;
+
+	*out = NULL;
+	*len = 0;
+	if (m->size > max)
+		return bk_err_set("member %s is larger than %zu bytes", m->path, max);
+	buf = bk_xmalloc((size_t)m->size + 1);
+	for (;;) {
+		ssize_t got = bk_ar_read(r, buf + n, (size_t)m->size + 1 - n);
+
+		if (got < 0) {
+			free(buf);
+			return -1;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n > m->size) {
+			free(buf);
+			return bk_err_set("archive is corrupt: member %s is longer than its header says",
+					  m->path);
+		}
+	}
+	if (n != m->size) {
+		free(buf);
+		return bk_err_set("archive is truncated: member %s", m->path);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int bk_ar_read_manifest(const char *path, struct bk_manifest *m, char **info_text)
+{
+	struct bk_ar_reader *r;
+	struct bk_ar_member mem;
+	char *text = NULL;
+	size_t len;
+	int ret = -1, got;
+
+	bk_manifest_init(m);
+	if (info_text)
+		*info_text = NULL;
+	if (!(r = bk_ar_open(path)))
+		return -1;
+	/* Only the head is read: a bomb further on must not be inflated here. */
+	bk_ar_set_limit(r, 2 * (BK_MANIFEST_MAX + BK_INFO_MAX) + OUT_SIZE);
+	got = bk_ar_next(r, &mem);
+	if (got < 0)
+		goto out;
+	if (got == 0 || strcmp(mem.path, BK_MANIFEST_NAME) != 0 || mem.type != BK_AR_REG) {
+		bk_err_set("%s: MANIFEST is not the first member", path);
+		goto out;
+	}
+	if (mem.size > BK_MANIFEST_MAX) {
+		bk_err_set("%s: MANIFEST is larger than %d bytes", path, BK_MANIFEST_MAX);
+		goto out;
+	}
+	if (bk_ar_read_all(r, &mem, BK_MANIFEST_MAX, &text, &len) < 0 ||
+	    bk_manifest_parse(m, text, len) < 0)
+		goto out;
+	if (info_text) {
+		got = bk_ar_next(r, &mem);
+		if (got < 0)
+			goto out;
+		if (got == 1 && !strcmp(mem.path, BK_INFO_NAME) && mem.type == BK_AR_REG) {
+			size_t ilen;
+
+			if (bk_ar_read_all(r, &mem, BK_INFO_MAX, info_text, &ilen) < 0)
+				goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		bk_manifest_free(m);
+		if (info_text) {
+			free(*info_text);
+			*info_text = NULL;
+		}
+	}
+	free(text);
+	bk_ar_close(r);
+	return ret;
+}

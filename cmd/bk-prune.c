@@ -1,0 +1,79 @@
+/* bk-prune: remove archives past BACKUP_RETENTION_DAYS from BACKUP_DIR, always
+ * keeping the newest BACKUP_KEEP_MIN good ones. */
+#include <stdio.h>
+#include <time.h>
+
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "prune.h"
+
+static const char *prog = "bk-prune";
+
+static void usage(void)
+{
+	printf("usage: %s [--dry-run] [--env-file FILE]\n"
+	       "\n"
+	       "Remove critical_backup_YYYYMMDD_HHMMSS.tar.gz archives in BACKUP_DIR more\n"
+	       "than BACKUP_RETENTION_DAYS whole days old, but always keep the newest\n"
+	       "BACKUP_KEEP_MIN archives that pass verification. No other file is touched.\n"
+	       "Prints the path of each archive removed.\n"
+	       "\n"
+	       "  -n, --dry-run      print what would be removed; remove nothing\n"
+	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
+	       "  -h, --help         show this help\n"
+	       "      --version      show the version\n"
+	       "\n"
+	       "Exit status: 0 done, 1 an archive could not be removed or BACKUP_DIR\n"
+	       "not read, 2 usage or configuration.\n",
+	       prog);
+}
+
+static void print_path(const char *path, void *ctx)
+{
+	(void)ctx;
+	bk_emit(path);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		BK_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct bk_prune_opts o = { 0 };
+	const char *env_file = NULL;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'h':
+			usage();
+			return bk_finish(BK_EXIT_OK);
+		case BK_OPT_VERSION:
+			bk_print_version(prog);
+		case BK_OPT_ENV_FILE:
+			env_file = optarg;
+			break;
+		default:
+			bk_bad_option(prog, argv);
+		}
+	}
+	if (optind < argc)
+		bk_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	bk_start(prog, env_file);
+
+	o.now = (long long)time(NULL);
+	o.retention_days = bk_config.retention_days;
+	o.keep_min = bk_config.keep_min;
+	if (bk_prune(bk_config.dir, &o, print_path, NULL) < 0) {
+		bk_log_err();
+		return bk_finish(BK_EXIT_FAIL);
+	}
+	return bk_finish(BK_EXIT_OK);
+}

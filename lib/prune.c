@@ -1,0 +1,265 @@
+/* Retention of archives in $BACKUP_DIR (see prune.h). Safe while a backup
+ * runs: bk-pack writes under a dot-name and renames, which we never match. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "err.h"
+#include "fs.h"
+#include "log.h"
+#include "manifest.h"
+#include "prune.h"
+
+struct archive_file {
+	char *name;
+	long long t;		/* from the name, or the mtime when the name's time is invalid */
+};
+
+static int digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int num(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+int bk_archive_name_time(const char *name, long long *t)
+{
+	size_t pl = strlen(BK_ARCHIVE_PREFIX);
+	const char *s = name + pl;
+	struct tm tm = { 0 };
+	time_t tt;
+
+	/* critical_backup_ YYYYMMDD _ HHMMSS .tar.gz */
+	if (strncmp(name, BK_ARCHIVE_PREFIX, pl) || strlen(s) != 15 + strlen(BK_ARCHIVE_SUFFIX) ||
+	    !digits(s, 8) || s[8] != '_' || !digits(s + 9, 6) || strcmp(s + 15, BK_ARCHIVE_SUFFIX))
+		return 0;
+	tm.tm_year = num(s, 4) - 1900;
+	tm.tm_mon = num(s + 4, 2) - 1;
+	tm.tm_mday = num(s + 6, 2);
+	tm.tm_hour = num(s + 9, 2);
+	tm.tm_min = num(s + 11, 2);
+	tm.tm_sec = num(s + 13, 2);
+	tm.tm_isdst = -1;
+	if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60)
+		return 2;
+	tt = mktime(&tm);
+	/* mktime normalises 31 February into March: a changed day means invalid */
+	if (tt == (time_t)-1 || tm.tm_mday != num(s + 6, 2) || tm.tm_mon != num(s + 4, 2) - 1)
+		return 2;
+	*t = (long long)tt;
+	return 1;
+}
+
+/*
+ * Is this an archive a restore could use? The one place that decides which
+ * old archives are worth keeping. Reads the whole file: gzip and tar must be
+ * intact to the end, MANIFEST first, every member it lists present with its
+ * size. (bk_verify_archive will take over here once lib/verify lands.)
+ */
+static int archive_is_good(const char *path)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ae;
+	struct bk_manifest m;
+	char *text = NULL;
+	size_t seen = 0;
+	int r, first = 1, ret = -1;
+
+	bk_manifest_init(&m);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		bk_err_set("%s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(ae);
+		long long size = archive_entry_size(ae);
+
+		if (first) {
+			la_ssize_t n;
+
+			first = 0;
+			if (strcmp(name, BK_MANIFEST_NAME) || size < 0 || size > BK_MANIFEST_MAX) {
+				bk_err_set("%s: first member is not a MANIFEST", path);
+				goto out;
+			}
+			text = bk_xmalloc((size_t)size + 1);
+			n = archive_read_data(a, text, (size_t)size);
+			if (n != size) {
+				bk_err_set("%s: cannot read MANIFEST: %s", path,
+					   n < 0 ? archive_error_string(a) : "short");
+				goto out;
+			}
+			if (bk_manifest_parse(&m, text, (size_t)size) < 0) {
+				bk_err_prefix("%s", path);
+				goto out;
+			}
+			continue;
+		}
+		if (archive_entry_filetype(ae) == AE_IFREG) {
+			const struct bk_manifest_entry *e = bk_manifest_find(&m, name);
+
+			if (!e || (long long)e->bytes != size) {
+				bk_err_set("%s: member %s does not match the MANIFEST", path, name);
+				goto out;
+			}
+			seen++;
+		}
+		if (archive_read_data_skip(a) != ARCHIVE_OK) {
+			bk_err_set("%s: %s", path, archive_error_string(a));
+			goto out;
+		}
+	}
+	if (r != ARCHIVE_EOF) {
+		bk_err_set("%s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	if (first || seen != m.n_entries) {
+		bk_err_set("%s: %s", path, first ? "empty archive" : "members missing");
+		goto out;
+	}
+	ret = 0;
+out:
+	free(text);
+	bk_manifest_free(&m);
+	archive_read_free(a);
+	return ret;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct archive_file *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? 1 : -1;
+	return -strcmp(x->name, y->name);
+}
+
+/* Every regular file with an archive's name, newest first. */
+static int list_archives(const char *dir, struct archive_file **out, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct archive_file *v = NULL;
+	size_t len = 0, cap = 0;
+	struct dirent *e;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return bk_err_errno("cannot read directory %s", dir);
+	while ((e = readdir(d)) != NULL) {
+		long long t = 0;
+		struct stat st;
+		int kind = bk_archive_name_time(e->d_name, &t);
+
+		if (!kind)
+			continue;
+		/* a symlink or directory with an archive's name is not ours to remove */
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (kind == 2)
+			t = (long long)st.st_mtime;
+		if (len == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				abort();
+		}
+		v[len].name = bk_xstrdup(e->d_name);
+		v[len++].t = t;
+	}
+	closedir(d);
+	qsort(v, len, sizeof(*v), newest_first);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+int bk_prune(const char *dir, const struct bk_prune_opts *o,
+	     void (*removed)(const char *path, void *ctx), void *ctx)
+{
+	struct archive_file *v;
+	size_t n, expired = 0, good = 0, failed = 0;
+	char *keep;
+	int ret = 0;
+
+	if (list_archives(dir, &v, &n) < 0)
+		return -1;
+	keep = calloc(n ? n : 1, 1);
+	if (!keep)
+		abort();
+	/* Whole days, like find -mtime +N: an archive from exactly N days ago stays. */
+	for (size_t i = 0; i < n; i++) {
+		long long age = o->now - v[i].t;
+
+		keep[i] = age < 0 || age / 86400 <= o->retention_days;
+		expired += !keep[i];
+	}
+	/* Verification reads whole archives: only when something would go. */
+	for (size_t i = 0; expired && i < n && good < (size_t)o->keep_min; i++) {
+		char *path = bk_path_join(dir, v[i].name);
+
+		if (archive_is_good(path) == 0) {
+			good++;
+			if (!keep[i])
+				bk_info("keeping %s although it is %lld days old: one of the newest %d "
+					"good archives", v[i].name, (o->now - v[i].t) / 86400,
+					o->keep_min);
+			keep[i] = 1;
+		} else {
+			bk_warn("%s is not counted as a good backup: %s", v[i].name, bk_err());
+		}
+		free(path);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *path;
+
+		if (keep[i])
+			continue;
+		path = bk_path_join(dir, v[i].name);
+		if (o->dry_run) {
+			bk_info("would remove %s (%lld days old)", path, (o->now - v[i].t) / 86400);
+			removed(path, ctx);
+		} else if (unlink(path) < 0) {
+			if (errno != ENOENT) {	/* else gone already: not ours to report */
+				bk_err_errno("cannot remove %s", path);
+				bk_log_err();
+				failed++;
+			}
+		} else {
+			bk_info("removed %s (%lld days old)", path, (o->now - v[i].t) / 86400);
+			removed(path, ctx);
+		}
+		free(path);
+	}
+	if (failed)
+		ret = bk_err_set("%zu old archive%s in %s could not be removed", failed,
+				 failed == 1 ? "" : "s", dir);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	free(keep);
+	return ret;
+}

@@ -1,0 +1,501 @@
+/* The backup scope: the built-in default and the BACKUP_SCOPE file parser (see scope.h).
+ * Table and column names are parsed the way PostgreSQL's lexer reads identifiers, so
+ * what reaches the exporter is a catalog name, and anything else is refused here. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "fs.h"
+#include "scope.h"
+
+#define NAME_MAX_BYTES 63	/* NAMEDATALEN - 1: longer names would be truncated */
+#define FILE_MAX_BYTES 100
+
+const char bk_scope_default_text[] =
+	"users.sql                users,user_roles\n"
+	"organization.sql         organizations,agencies,referrals\n"
+	"config.sql               exchange_rates,system_settings\n"
+	"credit_transactions.csv  credit_transactions   since=created_at:3 months\n"
+	"point_transactions.csv   point_transactions    since=created_at:3 months\n"
+	"purchases.csv            purchases             since=created_at:3 months\n"
+	"transfers.csv            transfers             since=created_at:3 months\n";
+
+/* Members the exporter writes itself, or bk-pack adds. */
+static const char *const reserved[] = {
+	"schema.sql", "schema-post.sql", "referenced.sql", "sequences.sql", NULL
+};
+
+static const struct {
+	const char *word, *unit;
+} units[] = {
+	{ "year", "years" }, { "years", "years" }, { "month", "months" },
+	{ "months", "months" }, { "week", "weeks" }, { "weeks", "weeks" },
+	{ "day", "days" }, { "days", "days" }, { NULL, NULL }
+};
+
+struct parser {
+	const char *name;
+	int line;
+};
+
+__attribute__((format(printf, 2, 3)))
+static int perr(const struct parser *ps, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return bk_err_set("%s:%d: %s", ps->name, ps->line, msg);
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static const char *skip_ws(const char *p)
+{
+	while (is_ws(*p))
+		p++;
+	return p;
+}
+
+static int at_end(const char *p)
+{
+	return *p == '\0' || *p == '#';
+}
+
+/* The next word of p for a message: up to white space, printable, at most 40 bytes. */
+static void show(const char *p, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; *p && !is_ws(*p) && n + 5 < size && n < 40; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f)
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
+		else
+			buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+}
+
+static int utf8_ok(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned int cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* PostgreSQL's ident_start and ident_cont (scan.l); bytes >= 0x80 are letters. */
+static int ident_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (unsigned char)c >= 0x80;
+}
+
+static int ident_cont(char c)
+{
+	return ident_start(c) || (c >= '0' && c <= '9') || c == '$';
+}
+
+/*
+ * One identifier at *pp, quoted ("Mixed ""Case""") or not (folded to lower case
+ * like the server does for ASCII letters). Returns its catalog form.
+ */
+static char *parse_ident(const struct parser *ps, const char **pp, const char *what)
+{
+	const char *p = *pp;
+	char buf[4 * NAME_MAX_BYTES + 8], word[64];
+	size_t n = 0;
+
+	if (*p == '"') {
+		for (p++;; p++) {
+			if (!*p) {
+				perr(ps, "unterminated quoted %s", what);
+				return NULL;
+			}
+			if (*p == '"' && p[1] != '"')
+				break;
+			if (*p == '"')
+				p++;
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				perr(ps, "control character in %s", what);
+				return NULL;
+			}
+			if (n == sizeof(buf) - 1) {
+				perr(ps, "%s longer than %d bytes", what, NAME_MAX_BYTES);
+				return NULL;
+			}
+			buf[n++] = *p;
+		}
+		p++;
+		if (n == 0) {
+			perr(ps, "empty quoted %s", what);
+			return NULL;
+		}
+	} else {
+		if (!ident_start(*p)) {
+			show(p, word, sizeof(word));
+			if (at_end(p) || is_ws(*p))
+				perr(ps, "%s expected", what);
+			else
+				perr(ps, "'%s' is not a valid %s", word, what);
+			return NULL;
+		}
+		for (; ident_cont(*p); p++) {
+			if (n == sizeof(buf) - 1) {
+				perr(ps, "%s longer than %d bytes", what, NAME_MAX_BYTES);
+				return NULL;
+			}
+			buf[n++] = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+		}
+	}
+	buf[n] = '\0';
+	if (n > NAME_MAX_BYTES) {
+		perr(ps, "%s longer than %d bytes", what, NAME_MAX_BYTES);
+		return NULL;
+	}
+	if (!utf8_ok((const unsigned char *)buf, n)) {
+		perr(ps, "%s is not valid UTF-8", what);
+		return NULL;
+	}
+	*pp = p;
+	return bk_xstrdup(buf);
+}
+
+static void table_free(struct bk_scope_table *t)
+{
+	free(t->schema);
+	free(t->name);
+	free(t->text);
+}
+
+static void entry_free(struct bk_scope_entry *e)
+{
+	for (size_t i = 0; i < e->n_tables; i++)
+		table_free(&e->tables[i]);
+	free(e->tables);
+	free(e->file);
+	free(e->since_column);
+	free(e->since_text);
+}
+
+void bk_scope_free(struct bk_scope *s)
+{
+	for (size_t i = 0; i < s->n_entries; i++)
+		entry_free(&s->entries[i]);
+	free(s->entries);
+	free(s->name);
+	memset(s, 0, sizeof(*s));
+}
+
+static int file_name_ok(const struct parser *ps, const char *f, size_t n)
+{
+	char word[64];
+	size_t i;
+
+	show(f, word, sizeof(word));
+	for (i = 0; i < n; i++) {
+		char c = f[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return perr(ps, "'%s': a file name is letters, digits, '.', '_' and '-'",
+				    word);
+	}
+	if (f[0] == '.' || f[0] == '-')
+		return perr(ps, "'%s': a file name cannot start with '%c'", word, f[0]);
+	if (n > FILE_MAX_BYTES)
+		return perr(ps, "file name longer than %d bytes", FILE_MAX_BYTES);
+	if (n <= 4 || (strncmp(f + n - 4, ".sql", 4) && strncmp(f + n - 4, ".csv", 4)))
+		return perr(ps, "'%s' is not a .sql or .csv file name", word);
+	for (const char *const *r = reserved; *r; r++)
+		if (strlen(*r) == n && !strncasecmp(*r, f, n))
+			return perr(ps, "%s is a name the export uses itself", *r);
+	return 0;
+}
+
+static int same_table(const struct bk_scope_table *a, const struct bk_scope_table *b)
+{
+	if (strcmp(a->name, b->name))
+		return 0;
+	if (!a->schema || !b->schema)
+		return !a->schema && !b->schema;
+	return !strcmp(a->schema, b->schema);
+}
+
+static int check_duplicates(const struct parser *ps, const struct bk_scope *s,
+			    const struct bk_scope_entry *e)
+{
+	for (size_t i = 0; i < s->n_entries; i++) {
+		const struct bk_scope_entry *o = &s->entries[i];
+
+		if (!strcasecmp(o->file, e->file))
+			return perr(ps, "%s is listed twice (first on line %d)", e->file, o->line);
+		for (size_t j = 0; j < o->n_tables; j++)
+			for (size_t k = 0; k < e->n_tables; k++)
+				if (same_table(&o->tables[j], &e->tables[k]))
+					return perr(ps, "table %s is listed twice (first on line %d)",
+						    e->tables[k].text, o->line);
+	}
+	for (size_t j = 0; j < e->n_tables; j++)
+		for (size_t k = j + 1; k < e->n_tables; k++)
+			if (same_table(&e->tables[j], &e->tables[k]))
+				return perr(ps, "table %s is listed twice", e->tables[k].text);
+	return 0;
+}
+
+/* "since=COLUMN:N UNIT" at p (after "since="). */
+static int parse_since(const struct parser *ps, const char *p, struct bk_scope_entry *e)
+{
+	const char *start = p;
+	char word[64];
+	long n = 0;
+	size_t len;
+
+	e->since_column = parse_ident(ps, &p, "column name");
+	if (!e->since_column)
+		return -1;
+	e->since_text = bk_xmalloc((size_t)(p - start) + 1);
+	memcpy(e->since_text, start, (size_t)(p - start));
+	e->since_text[p - start] = '\0';
+	if (*p != ':')
+		return perr(ps, "expected ':' after the column in since=COLUMN:N UNIT");
+	p++;
+	if (*p < '0' || *p > '9')
+		return perr(ps, "expected a number after ':' in since=COLUMN:N UNIT");
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (*p - '0');
+		if (n > 100000)
+			return perr(ps, "window of since= is too long");
+	}
+	if (n == 0)
+		return perr(ps, "window of since= must be at least 1");
+	e->since_n = (int)n;
+	p = skip_ws(p);
+	len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+	for (int i = 0; units[i].word; i++)
+		if (strlen(units[i].word) == len && !strncmp(units[i].word, p, len)) {
+			e->since_unit = units[i].unit;
+			break;
+		}
+	if (!e->since_unit) {
+		show(p, word, sizeof(word));
+		return perr(ps, "unknown unit '%s' in since= (months, weeks, days or years)", word);
+	}
+	p = skip_ws(p + len);
+	if (!at_end(p)) {
+		show(p, word, sizeof(word));
+		return perr(ps, "unexpected '%s' at the end of the line", word);
+	}
+	return 0;
+}
+
+/* One table name, optionally schema-qualified, at *pp. */
+static int parse_table(const struct parser *ps, const char **pp, struct bk_scope_table *t)
+{
+	const char *p = *pp, *start = *pp;
+	char *first, *second;
+
+	first = parse_ident(ps, &p, "table name");
+	if (!first)
+		return -1;
+	if (*p == '.') {
+		p++;
+		second = parse_ident(ps, &p, "table name");
+		if (!second) {
+			free(first);
+			return -1;
+		}
+		if (*p == '.') {
+			free(first);
+			free(second);
+			return perr(ps, "a table name is TABLE or SCHEMA.TABLE");
+		}
+		t->schema = first;
+		t->name = second;
+	} else {
+		t->schema = NULL;
+		t->name = first;
+	}
+	t->text = bk_xmalloc((size_t)(p - start) + 1);
+	memcpy(t->text, start, (size_t)(p - start));
+	t->text[p - start] = '\0';
+	*pp = p;
+	return 0;
+}
+
+static int parse_line(const struct parser *ps, const char *line, struct bk_scope_entry *e)
+{
+	const char *p = skip_ws(line), *f;
+	char word[64];
+	size_t n;
+
+	f = p;
+	n = strcspn(p, " \t#");
+	if (file_name_ok(ps, f, n) < 0)
+		return -1;
+	e->file = bk_xmalloc(n + 1);
+	memcpy(e->file, f, n);
+	e->file[n] = '\0';
+	e->csv = !strcmp(e->file + n - 4, ".csv");
+	p = skip_ws(p + n);
+	if (at_end(p))
+		return perr(ps, "%s: no tables listed", e->file);
+	for (;;) {
+		const char *q;
+
+		if (e->n_tables >= 1000)
+			return perr(ps, "too many tables on one line");
+		e->tables = realloc(e->tables, (e->n_tables + 1) * sizeof(*e->tables));
+		if (!e->tables)
+			abort();
+		memset(&e->tables[e->n_tables], 0, sizeof(*e->tables));
+		if (parse_table(ps, &p, &e->tables[e->n_tables]) < 0)
+			return -1;
+		e->n_tables++;
+		q = skip_ws(p);
+		if (*q != ',') {
+			if (!at_end(p) && !is_ws(*p)) {
+				show(p, word, sizeof(word));
+				return perr(ps, "unexpected '%s' after table name %s", word,
+					    e->tables[e->n_tables - 1].text);
+			}
+			p = q;
+			break;
+		}
+		p = skip_ws(q + 1);
+	}
+	if (e->csv && e->n_tables != 1)
+		return perr(ps, "%s: a .csv file holds exactly one table", e->file);
+	if (at_end(p))
+		return 0;
+	if (strncmp(p, "since=", 6)) {
+		show(p, word, sizeof(word));
+		return perr(ps, "unexpected '%s' (tables are separated by commas, "
+			    "then an optional since=COLUMN:N UNIT)", word);
+	}
+	if (!e->csv)
+		return perr(ps, "%s: since= applies to .csv files only", e->file);
+	return parse_since(ps, p + 6, e);
+}
+
+int bk_scope_parse(struct bk_scope *s, const char *name, const char *text, size_t len)
+{
+	struct parser ps = { name, 0 };
+	char *copy, *line, *next;
+	int ret = -1;
+
+	memset(s, 0, sizeof(*s));
+	s->name = bk_xstrdup(name);
+	if (memchr(text, '\0', len)) {
+		bk_err_set("%s: contains a NUL byte", name);
+		goto out_free;
+	}
+	copy = bk_xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (line = copy; line; line = next) {
+		struct bk_scope_entry e;
+		size_t n;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else if (!*line)
+			break;
+		ps.line++;
+		n = strlen(line);
+		if (n && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (!utf8_ok((const unsigned char *)line, n)) {
+			perr(&ps, "not valid UTF-8");
+			goto out;
+		}
+		if (at_end(skip_ws(line)))
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.line = ps.line;
+		if (parse_line(&ps, line, &e) < 0 || check_duplicates(&ps, s, &e) < 0) {
+			entry_free(&e);
+			goto out;
+		}
+		s->entries = realloc(s->entries, (s->n_entries + 1) * sizeof(*s->entries));
+		if (!s->entries)
+			abort();
+		s->entries[s->n_entries++] = e;
+	}
+	if (!s->n_entries) {
+		bk_err_set("%s: lists no files", name);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(copy);
+out_free:
+	if (ret < 0) {
+		char *keep = bk_xstrdup(bk_err());
+
+		bk_scope_free(s);
+		bk_err_set("%s", keep);
+		free(keep);
+	}
+	return ret;
+}
+
+int bk_scope_load(struct bk_scope *s, const char *path)
+{
+	char *text;
+	size_t len;
+	int ret;
+
+	if (!path)
+		return bk_scope_parse(s, "built-in scope", bk_scope_default_text,
+				      strlen(bk_scope_default_text));
+	memset(s, 0, sizeof(*s));
+	if (bk_read_file(path, BK_SCOPE_MAX, &text, &len) < 0)
+		return bk_err_prefix("BACKUP_SCOPE");
+	ret = bk_scope_parse(s, path, text, len);
+	free(text);
+	return ret;
+}
+
+void bk_scope_interval(const struct bk_scope_entry *e, char *buf, size_t size)
+{
+	if (!e->since_column)
+		snprintf(buf, size, "%s", "");
+	else
+		snprintf(buf, size, "%d %s", e->since_n, e->since_unit);
+}

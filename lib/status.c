@@ -186,8 +186,12 @@ static int read_number(const char *dir, const char *name, long long *out)
 	while (*end == '\n' || *end == '\r' || *end == ' ')
 		end++;
 	ret = 0;
-	if (end == text || *end || errno || *out < 0)
-		ret = bk_err_set("%s: not a number: '%.20s'", path, text);
+	if (end == text || *end || errno || *out < 0) {
+		size_t shown = strcspn(text, "\r\n");	/* the message is one line */
+
+		ret = bk_err_set("%s: not a number: '%.*s'", path, (int)(shown < 20 ? shown : 20),
+				 text);
+	}
 out:
 	free(text);
 	free(path);

@@ -10,14 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
+#include "archive_read.h"
 #include "err.h"
 #include "fs.h"
 #include "log.h"
 #include "manifest.h"
 #include "prune.h"
+#include "sha256.h"
 
 struct archive_file {
 	char *name;
@@ -72,78 +71,70 @@ int bk_archive_name_time(const char *name, long long *t)
 
 /*
  * Is this an archive a restore could use? The one place that decides which
- * old archives are worth keeping. Reads the whole file: gzip and tar must be
- * intact to the end, MANIFEST first, every member it lists present with its
- * size. (bk_verify_archive will take over here once lib/verify lands.)
+ * old archives are worth keeping. Reads the whole file: gzip intact to its
+ * trailer, MANIFEST first, every member it lists present with its size and
+ * SHA-256. (bk_verify_archive takes over here once lib/verify lands.)
  */
 static int archive_is_good(const char *path)
 {
-	struct archive *a = archive_read_new();
-	struct archive_entry *ae;
-	struct bk_manifest m;
-	char *text = NULL;
-	size_t seen = 0;
-	int r, first = 1, ret = -1;
+	struct bk_ar_reader *r = bk_ar_open(path);
+	struct bk_sha256 *h = bk_sha256_new();
+	struct bk_ar_member m;
+	struct bk_manifest man;
+	char *text = NULL, buf[65536];
+	size_t len, seen = 0;
+	int k, ret = -1;
 
-	bk_manifest_init(&m);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_format_tar(a);
-	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
-		bk_err_set("%s: %s", path, archive_error_string(a));
+	bk_manifest_init(&man);
+	if (!r || !h)
+		goto out;
+	if ((k = bk_ar_next(r, &m)) <= 0 || strcmp(m.path, BK_MANIFEST_NAME)) {
+		if (k >= 0)
+			bk_err_set("the first member is not %s", BK_MANIFEST_NAME);
 		goto out;
 	}
-	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname(ae);
-		long long size = archive_entry_size(ae);
+	if (bk_ar_read_all(r, &m, BK_MANIFEST_MAX, &text, &len) < 0 ||
+	    bk_manifest_parse(&man, text, len) < 0)
+		goto out;
+	while ((k = bk_ar_next(r, &m)) == 1) {
+		const struct bk_manifest_entry *e;
+		unsigned long long got = 0;
+		char hex[BK_SHA256_HEX];
+		ssize_t n;
 
-		if (first) {
-			la_ssize_t n;
-
-			first = 0;
-			if (strcmp(name, BK_MANIFEST_NAME) || size < 0 || size > BK_MANIFEST_MAX) {
-				bk_err_set("%s: first member is not a MANIFEST", path);
-				goto out;
-			}
-			text = bk_xmalloc((size_t)size + 1);
-			n = archive_read_data(a, text, (size_t)size);
-			if (n != size) {
-				bk_err_set("%s: cannot read MANIFEST: %s", path,
-					   n < 0 ? archive_error_string(a) : "short");
-				goto out;
-			}
-			if (bk_manifest_parse(&m, text, (size_t)size) < 0) {
-				bk_err_prefix("%s", path);
-				goto out;
-			}
+		if (m.type != BK_AR_REG)
 			continue;
-		}
-		if (archive_entry_filetype(ae) == AE_IFREG) {
-			const struct bk_manifest_entry *e = bk_manifest_find(&m, name);
-
-			if (!e || (long long)e->bytes != size) {
-				bk_err_set("%s: member %s does not match the MANIFEST", path, name);
-				goto out;
-			}
-			seen++;
-		}
-		if (archive_read_data_skip(a) != ARCHIVE_OK) {
-			bk_err_set("%s: %s", path, archive_error_string(a));
+		if (!(e = bk_manifest_find(&man, m.path))) {
+			bk_err_set("%s is not in the MANIFEST", m.path);
 			goto out;
 		}
+		while ((n = bk_ar_read(r, buf, sizeof(buf))) > 0) {
+			bk_sha256_update(h, buf, (size_t)n);
+			got += (unsigned long long)n;
+		}
+		if (n < 0)
+			goto out;
+		bk_sha256_final(h, hex);
+		if (got != e->bytes || strcmp(hex, e->sha256)) {
+			bk_err_set("%s does not match its MANIFEST line", m.path);
+			goto out;
+		}
+		seen++;
 	}
-	if (r != ARCHIVE_EOF) {
-		bk_err_set("%s: %s", path, archive_error_string(a));
+	if (k < 0)
 		goto out;
-	}
-	if (first || seen != m.n_entries) {
-		bk_err_set("%s: %s", path, first ? "empty archive" : "members missing");
+	if (seen != man.n_entries) {
+		bk_err_set("members listed in the MANIFEST are missing");
 		goto out;
 	}
 	ret = 0;
 out:
 	free(text);
-	bk_manifest_free(&m);
-	archive_read_free(a);
+	bk_manifest_free(&man);
+	if (h)
+		bk_sha256_free(h);
+	if (r)
+		bk_ar_close(r);
 	return ret;
 }
 

@@ -1,0 +1,56 @@
+/*
+ * Safe extraction of a bk archive into a directory: only regular files and
+ * directories listed in its MANIFEST, every path checked, every file created
+ * relative to the directory with O_NOFOLLOW on each component, so nothing is
+ * written outside it even if an attacker planted a symlink inside it.
+ */
+#ifndef BK_EXTRACT_H
+#define BK_EXTRACT_H
+
+#include <sys/types.h>
+
+#include "manifest.h"
+
+struct bk_extract_opts {
+	/* Members to write (path as in MANIFEST; "MANIFEST" itself too). NULL:
+	 * every member. Directories are created as the selected files need them. */
+	int (*select)(const struct bk_manifest *m, const char *path);
+	/* Mode of a new file from its path and the archive's mode bits. NULL:
+	 * the archive's owner bits masked to 0600 (at least owner read). */
+	mode_t (*file_mode)(const char *path, unsigned archive_mode);
+	mode_t dir_mode;	/* of directories we create; 0 means 0700 */
+	/* Replace existing files (by rename: a symlink there is replaced, never
+	 * followed). Without it, any selected file that exists is refused. */
+	int force;
+	int sync;		/* fsync files and directories before returning */
+};
+
+/*
+ * Extract the selected members of archive, whose MANIFEST (already parsed
+ * and verified) is m, into dir. dir is created 0700 if missing. Every member
+ * must be a regular file or directory with a safe path; a file must be listed
+ * in m and match its size (reading stops at size+1) and sha256. All files are
+ * written under temporary names first and renamed into place only once the
+ * whole archive has been read, so a refused archive leaves nothing behind:
+ * what we created is removed (all of dir if we created it).
+ * 0, or -1 with the error slot set.
+ */
+int bk_extract(const char *archive, const struct bk_manifest *m, const char *dir,
+	       const struct bk_extract_opts *o);
+
+/*
+ * The selected members that exist already under dir (as a file, link or
+ * anything else), as one "a, b, c" string in *list (caller frees), NULL when
+ * none. Returns their number, or -1 with the error slot set (for example a
+ * path component that is a symlink).
+ */
+int bk_extract_conflicts(const struct bk_manifest *m, const char *dir,
+			 const struct bk_extract_opts *o, char **list);
+
+/* Is path a configuration file (listed by, or under, a "# config: PATH" line)? */
+int bk_extract_is_config(const struct bk_manifest *m, const char *path);
+/* The mode a configuration file gets: 0600 for secrets (.env*, private keys:
+ * *.key, *key.pem, *.p12, *.pfx), 0644 for the rest. */
+mode_t bk_extract_config_mode(const char *path, unsigned archive_mode);
+
+#endif

@@ -1,0 +1,1224 @@
+/*
+ * Restore into PostgreSQL (see restore.h). Data files are streamed: a .sql
+ * file's COPY blocks go to the server in large chunks with PQputCopyData, its
+ * other statements are run as they come; a .csv file is one COPY ... (FORMAT
+ * csv) whose column list is its header line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "fs.h"
+#include "log.h"
+#include "pg.h"
+#include "restore.h"
+
+#define CHUNK (1024 * 1024)
+#define MAX_LINE (1024UL * 1024 * 1024)	/* PostgreSQL's limit for a row */
+#define MAX_SQL (256UL * 1024 * 1024)	/* schema files, statements between COPY blocks */
+#define MAX_HEADER (1024 * 1024)	/* a CSV header line */
+
+/* ---- names ---- */
+
+static const char *parse_ident(const char *s, char **out)
+{
+	char *buf = bk_xmalloc(strlen(s) + 1), *o = buf;
+
+	if (*s == '"') {
+		for (s++;; s++) {
+			if (!*s)
+				goto bad;
+			if (*s == '"') {
+				if (s[1] != '"')
+					break;
+				s++;
+			}
+			*o++ = *s;
+		}
+		s++;
+		if (o == buf)
+			goto bad;
+	} else {
+		/* What quote_ident leaves unquoted: lower-case ASCII, digits, '_'. */
+		if (!((*s >= 'a' && *s <= 'z') || *s == '_'))
+			goto bad;
+		while ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '$')
+			*o++ = *s++;
+	}
+	*o = '\0';
+	*out = buf;
+	return s;
+bad:
+	free(buf);
+	return NULL;
+}
+
+int bk_restore_parse_qname(const char *qname, char **schema, char **name)
+{
+	const char *s = parse_ident(qname, schema);
+
+	*name = NULL;
+	if (!s)
+		return -1;
+	if (*s != '.' || !(s = parse_ident(s + 1, name)) || *s) {
+		free(*schema);
+		free(*name);
+		*schema = *name = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* "schema"."name" quoted by libpq; caller frees. */
+static char *quote_qname(PGconn *conn, const struct bk_restore_table *t)
+{
+	char *s = PQescapeIdentifier(conn, t->schema, strlen(t->schema));
+	char *n = PQescapeIdentifier(conn, t->name, strlen(t->name));
+	char *q = s && n ? bk_asprintf("%s.%s", s, n) : NULL;
+
+	PQfreemem(s);
+	PQfreemem(n);
+	if (!q)
+		bk_err_set("cannot quote %s: %s", t->qname, PQerrorMessage(conn));
+	return q;
+}
+
+/* ---- the plan ---- */
+
+int bk_restore_plan_init(struct bk_restore_plan *p, const struct bk_manifest *m)
+{
+	const char *v;
+	size_t i = 0;
+
+	memset(p, 0, sizeof(*p));
+	while ((v = bk_manifest_meta_next(m, "table", &i)) != NULL) {
+		struct bk_restore_table *t;
+		const char *sp1 = strchr(v, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		char *end;
+		long long rows;
+
+		if (!sp1 || !sp2 || sp2 == sp1 + 1)
+			goto bad;
+		errno = 0;
+		rows = strtoll(sp1 + 1, &end, 10);
+		if (end != sp2 || rows < 0 || errno)
+			goto bad;
+		p->tables = realloc(p->tables, (p->n_tables + 1) * sizeof(*p->tables));
+		if (!p->tables)
+			abort();
+		t = &p->tables[p->n_tables];
+		memset(t, 0, sizeof(*t));
+		if (bk_restore_parse_qname(sp2 + 1, &t->schema, &t->name) < 0)
+			goto bad;
+		p->n_tables++;
+		t->file = bk_asprintf("%.*s", (int)(sp1 - v), v);
+		t->qname = bk_xstrdup(sp2 + 1);
+		t->rows = rows;
+		if (!bk_manifest_find(m, t->file)) {
+			bk_err_set("MANIFEST: table %s is in %s, which is not a member", t->qname,
+				   t->file);
+			goto fail;
+		}
+		for (size_t k = 0; k + 1 < p->n_tables; k++)
+			if (!strcmp(p->tables[k].schema, t->schema) &&
+			    !strcmp(p->tables[k].name, t->name)) {
+				bk_err_set("MANIFEST: table %s is listed twice", t->qname);
+				goto fail;
+			}
+	}
+	i = 0;
+	while ((v = bk_manifest_meta_next(m, "window", &i)) != NULL) {
+		const char *sp = strchr(v, ' ');
+
+		for (size_t k = 0; sp && k < p->n_tables; k++)
+			if (strlen(p->tables[k].file) == (size_t)(sp - v) &&
+			    !strncmp(p->tables[k].file, v, (size_t)(sp - v)) && !p->tables[k].window)
+				p->tables[k].window = bk_xstrdup(sp + 1);
+	}
+	if (p->n_tables == 0) {
+		bk_err_set("MANIFEST lists no table: nothing to restore");
+		goto fail;
+	}
+	return 0;
+bad:
+	bk_err_set("MANIFEST: malformed line '# table: %.200s' (expected FILE ROWS SCHEMA.TABLE)", v);
+fail:
+	bk_restore_plan_free(p);
+	return -1;
+}
+
+void bk_restore_plan_free(struct bk_restore_plan *p)
+{
+	for (size_t i = 0; i < p->n_tables; i++) {
+		free(p->tables[i].qname);
+		free(p->tables[i].schema);
+		free(p->tables[i].name);
+		free(p->tables[i].file);
+		free(p->tables[i].window);
+	}
+	free(p->tables);
+	memset(p, 0, sizeof(*p));
+}
+
+int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn)
+{
+	int own = PQtransactionStatus(conn) == PQTRANS_IDLE;
+	int ret = -1;
+
+	if (own && bk_pg_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
+		return -1;
+	p->n_existing = p->n_populated = 0;
+	for (size_t i = 0; i < p->n_tables; i++) {
+		struct bk_restore_table *t = &p->tables[i];
+		const char *params[2] = { t->schema, t->name };
+		PGresult *res;
+		char *q, *sql;
+
+		res = bk_pg_query_params(conn,
+			"SELECT c.oid FROM pg_catalog.pg_class c "
+			"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+			"WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+			2, params);
+		if (!res)
+			goto out;
+		t->oid = PQntuples(res) ? (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+		PQclear(res);
+		t->target_rows = 0;
+		if (!t->oid)
+			continue;
+		p->n_existing++;
+		if (!(q = quote_qname(conn, t)))
+			goto out;
+		sql = bk_asprintf("SELECT pg_catalog.count(*) FROM %s", q);
+		free(q);
+		res = bk_pg_query(conn, sql);
+		free(sql);
+		if (!res) {
+			bk_err_prefix("cannot count the rows of %s", t->qname);
+			goto out;
+		}
+		t->target_rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		if (t->target_rows > 0)
+			p->n_populated++;
+	}
+	if (p->n_existing == 0) {
+		p->mode = BK_RESTORE_FULL;
+	} else if ((size_t)p->n_existing == p->n_tables) {
+		p->mode = BK_RESTORE_DATA;
+	} else {
+		char *missing = NULL;
+
+		for (size_t i = 0; i < p->n_tables; i++) {
+			char *next;
+
+			if (p->tables[i].oid)
+				continue;
+			next = missing ? bk_asprintf("%s, %s", missing, p->tables[i].qname)
+				       : bk_xstrdup(p->tables[i].qname);
+			free(missing);
+			missing = next;
+		}
+		bk_err_set("the database has %d of the %zu backed-up tables; missing: %s",
+			   p->n_existing, p->n_tables, missing);
+		bk_err_hint("restore into an empty database, or create the missing tables");
+		free(missing);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (own) {
+		PGresult *res = PQexec(conn, "ROLLBACK");
+
+		PQclear(res);
+	}
+	return ret;
+}
+
+/* ---- running SQL from the backup ---- */
+
+/* Line (1-based) of the pos'th character (1-based, as the server counts). */
+static long line_of(const char *text, long pos)
+{
+	long line = 1, ch = 0;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if ((*p & 0xc0) != 0x80 && ++ch >= pos)
+			break;
+		if (*p == '\n')
+			line++;
+	}
+	return line;
+}
+
+/* Error slot from a failed result: "what line N: primary message". */
+static int sql_error(PGconn *conn, PGresult *res, const char *what, const char *text)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s", primary ? primary
+		 : res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
+		 : PQerrorMessage(conn));
+	msg[strcspn(msg, "\n")] = '\0';
+	bk_log_mask(msg, sizeof(msg));
+	if (PQstatus(conn) == CONNECTION_BAD && !primary)
+		bk_err_set("%s: lost the connection to the server: %s", what,
+			   msg[0] ? msg : "no reason given");
+	else if (pos && text)
+		bk_err_set("%s line %ld: %s", what, line_of(text, atol(pos)), msg);
+	else
+		bk_err_set("%s: %s", what, msg[0] ? msg : "server error");
+	PQclear(res);
+	return -1;
+}
+
+/* After SQL from the archive: are we still inside our transaction? */
+static int still_in_transaction(PGconn *conn, const char *what)
+{
+	switch (PQtransactionStatus(conn)) {
+	case PQTRANS_INTRANS:
+		return 0;
+	case PQTRANS_IDLE:
+		return bk_err_set("%s ended the restore's transaction (COMMIT or ROLLBACK "
+				  "in it): refusing to go on", what);
+	default:
+		return bk_err_set("%s: lost the connection to the server", what);
+	}
+}
+
+/* Run text (any number of statements) as one simple query. */
+static int run_sql(PGconn *conn, const char *text, const char *what)
+{
+	PGresult *res = PQexec(conn, text);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+		PQclear(res);
+		/* A COPY we did not see coming: end it and fail. */
+		PQputCopyEnd(conn, "unexpected COPY");
+		while ((res = PQgetResult(conn)) != NULL)
+			PQclear(res);
+		return bk_err_set("%s: COPY in a place where it cannot be streamed", what);
+	}
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+		return sql_error(conn, res, what, text);
+	PQclear(res);
+	return still_in_transaction(conn, what);
+}
+
+/* pg_dump >= 15.14 brackets its output with "\restrict KEY" and
+ * "\unrestrict KEY" lines for psql; they are not SQL. */
+static int is_restrict_line(const char *line, size_t len)
+{
+	size_t n;
+
+	if (len > 10 && !strncmp(line, "\\restrict ", 10))
+		n = 10;
+	else if (len > 12 && !strncmp(line, "\\unrestrict ", 12))
+		n = 12;
+	else
+		return 0;
+	while (n < len && line[n] != '\n' && line[n] != '\r') {
+		char c = line[n++];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+/* Drop restrict lines from text in place. */
+static void strip_restrict(char *text)
+{
+	char *in = text, *out = text;
+
+	while (*in) {
+		size_t len = strcspn(in, "\n");
+		size_t take = in[len] ? len + 1 : len;
+
+		if (!is_restrict_line(in, len)) {
+			memmove(out, in, take);
+			out += take;
+		}
+		in += take;
+	}
+	*out = '\0';
+}
+
+static int run_sql_file(PGconn *conn, const char *dir, const char *name)
+{
+	char *path = bk_path_join(dir, name), *text;
+	size_t len;
+	int ret;
+
+	if (bk_read_file(path, MAX_SQL, &text, &len) < 0) {
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (memchr(text, '\0', len)) {
+		free(text);
+		return bk_err_set("%s contains a NUL byte: not SQL", name);
+	}
+	strip_restrict(text);
+	ret = run_sql(conn, text, name);
+	free(text);
+	return ret;
+}
+
+/* ---- streaming a data file ---- */
+
+struct reader {
+	const char *name;
+	int fd;
+	char *buf;
+	size_t cap, start, end;
+	int eof;
+	long lineno;		/* of the line at start */
+};
+
+static int reader_open(struct reader *r, const char *dir, const char *name)
+{
+	char *path = bk_path_join(dir, name);
+
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	r->lineno = 1;
+	r->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(path);
+	if (r->fd < 0)
+		return bk_err_errno("cannot open %s", name);
+	r->cap = CHUNK;
+	r->buf = bk_xmalloc(r->cap);
+	return 0;
+}
+
+static void reader_close(struct reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	r->fd = -1;
+	r->buf = NULL;
+}
+
+/* Read more: keep the unconsumed bytes, grow when they fill the buffer.
+ * 0, or -1. At the end of the file r->eof is set. */
+static int reader_fill(struct reader *r, size_t max_line)
+{
+	ssize_t n;
+
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		if (r->cap >= max_line)
+			return bk_err_set("%s line %ld: longer than %zu bytes", r->name, r->lineno,
+					  max_line);
+		r->cap *= 2;
+		r->buf = realloc(r->buf, r->cap);
+		if (!r->buf)
+			abort();
+	}
+	do
+		n = read(r->fd, r->buf + r->end, r->cap - r->end);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return bk_err_errno("cannot read %s", r->name);
+	if (n == 0)
+		r->eof = 1;
+	r->end += (size_t)n;
+	return 0;
+}
+
+/* The next line (with its '\n', if any) at r->buf + r->start: its length,
+ * 0 at the end of the file, -1 on error. Consumed by the caller. */
+static ssize_t reader_line(struct reader *r, size_t max_line)
+{
+	size_t scanned = 0;
+
+	for (;;) {
+		char *nl = memchr(r->buf + r->start + scanned, '\n', r->end - r->start - scanned);
+
+		if (nl)
+			return nl + 1 - (r->buf + r->start);
+		if (r->eof)
+			return (ssize_t)(r->end - r->start);
+		scanned = r->end - r->start;
+		if (reader_fill(r, max_line) < 0)
+			return -1;
+	}
+}
+
+/* Abort a COPY in progress (the transaction fails with it). */
+static void copy_abort(PGconn *conn, const char *why)
+{
+	PGresult *res;
+
+	PQputCopyEnd(conn, why);
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+}
+
+static int put(PGconn *conn, const char *data, size_t len, const char *what)
+{
+	while (len) {
+		int n = len > INT_MAX / 2 ? INT_MAX / 2 : (int)len;
+
+		if (PQputCopyData(conn, data, n) != 1)
+			return sql_error(conn, NULL, what, NULL);
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* End a COPY: rows loaded, or -1. */
+static long long copy_end(PGconn *conn, const char *what)
+{
+	PGresult *res;
+	long long rows = -1;
+	int failed = 0;
+
+	if (PQputCopyEnd(conn, NULL) != 1)
+		return sql_error(conn, NULL, what, NULL);
+	/* Drain to the final NULL, keeping the first failure. */
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (failed) {
+			PQclear(res);
+		} else if (PQresultStatus(res) == PGRES_COMMAND_OK && rows < 0) {
+			rows = strtoll(PQcmdTuples(res), NULL, 10);
+			PQclear(res);
+		} else {
+			sql_error(conn, res, what, NULL);
+			failed = 1;
+		}
+	}
+	if (!failed && rows < 0)
+		return sql_error(conn, NULL, what, NULL);
+	return failed ? -1 : rows;
+}
+
+/* Stream one COPY block (the lines up to "\."): rows loaded, or -1. */
+static long long copy_block(PGconn *conn, struct reader *r, const char *what)
+{
+	for (;;) {
+		size_t p = r->start;
+		int done = 0;
+
+		while (p < r->end) {
+			char *line = r->buf + p;
+			char *nl = memchr(line, '\n', r->end - p);
+			size_t len;
+
+			if (!nl)
+				break;
+			len = (size_t)(nl - line);
+			if ((len == 2 || (len == 3 && line[2] == '\r')) && line[0] == '\\' &&
+			    line[1] == '.') {
+				done = 1;
+				break;
+			}
+			p += len + 1;
+			r->lineno++;
+		}
+		if (p > r->start && put(conn, r->buf + r->start, p - r->start, what) < 0)
+			return -1;
+		r->start = p;
+		if (done) {
+			r->start += (r->buf[p + 2] == '\r') ? 4 : 3;
+			r->lineno++;
+			return copy_end(conn, what);
+		}
+		if (r->eof) {
+			size_t left = r->end - r->start;
+
+			if ((left == 2 || (left == 3 && r->buf[r->start + 2] == '\r')) &&
+			    r->buf[r->start] == '\\' && r->buf[r->start + 1] == '.') {
+				r->start = r->end;
+				return copy_end(conn, what);
+			}
+			copy_abort(conn, "bk-unpack: COPY data not terminated");
+			return bk_err_set("%s line %ld: the file ends inside a COPY block "
+					  "(no \\. line)", r->name, r->lineno);
+		}
+		if (reader_fill(r, MAX_LINE) < 0) {
+			copy_abort(conn, "bk-unpack: cannot read the data");
+			return -1;
+		}
+	}
+}
+
+/* "COPY <target> (...) FROM stdin;" -- the <target> text, in a new string. */
+static char *copy_target(const char *line, size_t len)
+{
+	const char *start = line + 5, *end = start;
+
+	while (end < line + len && *end != ' ')
+		end++;
+	/* A quoted name may hold spaces: walk quotes. */
+	if (memchr(start, '"', (size_t)(end - start)) || *start == '"') {
+		int in_quote = 0;
+
+		for (end = start; end < line + len; end++) {
+			if (*end == '"')
+				in_quote = !in_quote;
+			else if (*end == ' ' && !in_quote)
+				break;
+		}
+	}
+	return bk_asprintf("%.*s", (int)(end - start), start);
+}
+
+static int is_copy_line(const char *line, size_t len)
+{
+	static const char tail[] = " FROM stdin;";
+	size_t tl = sizeof(tail) - 1;
+
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	return len > 5 + tl && !strncmp(line, "COPY ", 5) && !strncmp(line + len - tl, tail, tl);
+}
+
+struct loaded {
+	char *target;		/* COPY target as written */
+	long long rows;
+};
+
+struct load_result {
+	struct loaded *copies;
+	size_t n;
+	long long rows;		/* all of them */
+};
+
+static void load_result_free(struct load_result *lr)
+{
+	for (size_t i = 0; i < lr->n; i++)
+		free(lr->copies[i].target);
+	free(lr->copies);
+	memset(lr, 0, sizeof(*lr));
+}
+
+/* Statements collected between COPY blocks. */
+struct sqlbuf {
+	char *s;
+	size_t len, cap;
+	long first_line;
+};
+
+static int sqlbuf_add(struct sqlbuf *b, const char *line, size_t len, const char *name)
+{
+	if (b->len + len + 1 > MAX_SQL)
+		return bk_err_set("%s: more than %lu bytes of SQL between COPY blocks", name, MAX_SQL);
+	if (b->len + len + 1 > b->cap) {
+		b->cap = (b->len + len + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+	memcpy(b->s + b->len, line, len);
+	b->len += len;
+	b->s[b->len] = '\0';
+	return 0;
+}
+
+static int sqlbuf_run(PGconn *conn, struct sqlbuf *b, const char *name)
+{
+	int ret = 0;
+
+	if (b->len && strspn(b->s, " \t\r\n") < b->len) {
+		char *what = bk_asprintf("%s (from line %ld)", name, b->first_line);
+
+		ret = run_sql(conn, b->s, what);
+		free(what);
+	}
+	b->len = 0;
+	if (b->s)
+		b->s[0] = '\0';
+	return ret;
+}
+
+/* A .sql data file: its statements run, its COPY blocks streamed. */
+static int load_sql(PGconn *conn, const char *dir, const char *name, struct load_result *lr)
+{
+	struct reader r;
+	struct sqlbuf sql = { 0 };
+	int ret = -1;
+
+	if (reader_open(&r, dir, name) < 0)
+		return -1;
+	for (;;) {
+		ssize_t len = reader_line(&r, MAX_SQL);
+		const char *line = r.buf + r.start;
+
+		if (len < 0)
+			goto out;
+		if (len == 0)
+			break;
+		if (is_restrict_line(line, (size_t)len)) {
+			/* skipped */
+		} else if (is_copy_line(line, (size_t)len)) {
+			char *stmt = bk_asprintf("%.*s", (int)len, line);
+			char *what = bk_asprintf("%s line %ld", name, r.lineno);
+			PGresult *res;
+			long long rows;
+
+			r.start += (size_t)len;
+			r.lineno++;
+			if (sqlbuf_run(conn, &sql, name) < 0) {
+				free(stmt);
+				free(what);
+				goto out;
+			}
+			res = PQexec(conn, stmt);
+			if (PQresultStatus(res) != PGRES_COPY_IN) {
+				sql_error(conn, res, what, NULL);
+				free(stmt);
+				free(what);
+				goto out;
+			}
+			PQclear(res);
+			rows = copy_block(conn, &r, what);
+			free(what);
+			if (rows < 0) {
+				free(stmt);
+				goto out;
+			}
+			lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
+			if (!lr->copies)
+				abort();
+			lr->copies[lr->n].target = copy_target(stmt, strlen(stmt));
+			lr->copies[lr->n].rows = rows;
+			lr->n++;
+			lr->rows += rows;
+			free(stmt);
+			continue;
+		} else {
+			if (!sql.len)
+				sql.first_line = r.lineno;
+			if (sqlbuf_add(&sql, line, (size_t)len, name) < 0)
+				goto out;
+		}
+		r.start += (size_t)len;
+		r.lineno++;
+	}
+	if (sqlbuf_run(conn, &sql, name) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(sql.s);
+	reader_close(&r);
+	return ret;
+}
+
+/*
+ * The first CSV record of r as a quoted column list "(a, b)" in *cols;
+ * consumes it. -1 if it is not a complete, sane header.
+ */
+static int csv_header(PGconn *conn, struct reader *r, char **cols)
+{
+	char *field = bk_xmalloc(MAX_HEADER + 1), *list = bk_xstrdup("");
+	size_t flen = 0, p;
+	int quoted, ret = -1, nfields = 0;
+
+	*cols = NULL;
+	for (;;) {
+		int complete = 0;
+
+		/* Parse from the start each time: the header is small. */
+		p = r->start;
+		flen = 0;
+		quoted = 0;
+		free(list);
+		list = bk_xstrdup("");
+		nfields = 0;
+		while (p < r->end) {
+			char c = r->buf[p++];
+
+			if (quoted) {
+				if (c == '"') {
+					if (p < r->end && r->buf[p] == '"') {
+						field[flen++] = '"';
+						p++;
+					} else if (p == r->end && !r->eof) {
+						break;	/* need more to decide */
+					} else {
+						quoted = 0;
+					}
+				} else {
+					field[flen++] = c;
+				}
+			} else if (c == '"' && flen == 0) {
+				quoted = 1;
+			} else if (c == ',' || c == '\n' || (c == '\r' && p < r->end && r->buf[p] == '\n')) {
+				char *id, *next;
+
+				if (c == '\r')
+					p++;
+				field[flen] = '\0';
+				if (flen == 0 || memchr(field, '\0', flen))
+					goto bad;
+				id = PQescapeIdentifier(conn, field, flen);
+				if (!id) {
+					bk_err_set("%s: cannot quote column name: %s", r->name,
+						   PQerrorMessage(conn));
+					goto out;
+				}
+				next = bk_asprintf("%s%s%s", list, nfields ? ", " : "", id);
+				PQfreemem(id);
+				free(list);
+				list = next;
+				nfields++;
+				flen = 0;
+				if (c != ',') {
+					complete = 1;
+					break;
+				}
+			} else {
+				field[flen++] = c;
+			}
+			if (flen >= MAX_HEADER)
+				goto bad;
+		}
+		if (complete)
+			break;
+		if (r->eof) {
+			if (r->end == r->start)
+				bk_err_set("%s is empty: a CSV file must start with its header line",
+					   r->name);
+			else
+				bk_err_set("%s: the header line is not terminated", r->name);
+			goto out;
+		}
+		if (r->end - r->start >= MAX_HEADER)
+			goto bad;
+		if (reader_fill(r, MAX_HEADER * 2) < 0)
+			goto out;
+	}
+	r->start = p;
+	r->lineno++;
+	*cols = bk_asprintf("(%s)", list);
+	ret = 0;
+	goto out;
+bad:
+	bk_err_set("%s: the first line is not a CSV header of column names", r->name);
+out:
+	free(field);
+	free(list);
+	return ret;
+}
+
+/* A .csv file: one table, its header names the columns. */
+static int load_csv(PGconn *conn, const char *dir, const struct bk_restore_table *t,
+		    struct load_result *lr)
+{
+	struct reader r;
+	char *cols = NULL, *q = NULL, *sql = NULL;
+	PGresult *res;
+	long long rows;
+	int ret = -1;
+
+	if (reader_open(&r, dir, t->file) < 0)
+		return -1;
+	if (reader_fill(&r, CHUNK) < 0 || csv_header(conn, &r, &cols) < 0)
+		goto out;
+	if (!(q = quote_qname(conn, t)))
+		goto out;
+	sql = bk_asprintf("COPY %s %s FROM STDIN WITH (FORMAT csv)", q, cols);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		sql_error(conn, res, t->file, NULL);
+		goto out;
+	}
+	PQclear(res);
+	/* The rest is CSV for the server to parse: send it as it comes. */
+	for (;;) {
+		if (r.end > r.start && put(conn, r.buf + r.start, r.end - r.start, t->file) < 0)
+			goto out;
+		r.start = r.end;
+		if (r.eof)
+			break;
+		if (reader_fill(&r, CHUNK) < 0) {
+			copy_abort(conn, "bk-unpack: cannot read the data");
+			goto out;
+		}
+	}
+	rows = copy_end(conn, t->file);
+	if (rows < 0)
+		goto out;
+	lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
+	if (!lr->copies)
+		abort();
+	lr->copies[lr->n].target = bk_xstrdup(t->qname);
+	lr->copies[lr->n].rows = rows;
+	lr->n++;
+	lr->rows += rows;
+	ret = 0;
+out:
+	free(cols);
+	free(q);
+	free(sql);
+	reader_close(&r);
+	return ret;
+}
+
+/* ---- the restore ---- */
+
+/* A foreign key dropped for a data-only load, to be added back. */
+struct fk {
+	char *table, *name, *def;
+};
+
+/* A user trigger disabled for a data-only load. */
+struct trig {
+	char *table, *name;
+	char enabled;		/* pg_trigger.tgenabled: O, R or A */
+};
+
+struct job {
+	PGconn *conn;
+	const char *dir;
+	const struct bk_manifest *m;
+	struct bk_restore_plan *plan;
+	struct fk *fks;
+	size_t n_fks;
+	struct trig *trigs;
+	size_t n_trigs;
+};
+
+static void job_free(struct job *j)
+{
+	for (size_t i = 0; i < j->n_fks; i++) {
+		free(j->fks[i].table);
+		free(j->fks[i].name);
+		free(j->fks[i].def);
+	}
+	for (size_t i = 0; i < j->n_trigs; i++) {
+		free(j->trigs[i].table);
+		free(j->trigs[i].name);
+	}
+	free(j->fks);
+	free(j->trigs);
+}
+
+static void notice(void *arg, const char *message)
+{
+	char buf[1024];
+
+	(void)arg;
+	snprintf(buf, sizeof(buf), "%s", message);
+	buf[strcspn(buf, "\n")] = '\0';
+	bk_log_mask(buf, sizeof(buf));
+	bk_info("server: %s", buf);
+}
+
+/* "{oid,oid,...}" of the backed-up tables, for = ANY($1::oid[]). */
+static char *oid_array(const struct bk_restore_plan *p)
+{
+	char *s = bk_xstrdup("{");
+
+	for (size_t i = 0; i < p->n_tables; i++) {
+		char *next = bk_asprintf("%s%s%u", s, i ? "," : "", p->tables[i].oid);
+
+		free(s);
+		s = next;
+	}
+	s = realloc(s, strlen(s) + 2);
+	if (!s)
+		abort();
+	strcat(s, "}");
+	return s;
+}
+
+static int exec_fmt(PGconn *conn, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int exec_fmt(PGconn *conn, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	if (vasprintf(&sql, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		sql_error(conn, res, what, NULL);
+		free(sql);
+		return -1;
+	}
+	PQclear(res);
+	free(sql);
+	return 0;
+}
+
+/*
+ * Ready the existing tables for a data-only load: foreign keys from or to
+ * them dropped (added back, and so checked, after the load: any load order
+ * works), their user triggers disabled (a restore is not new activity), and
+ * the tables emptied.
+ */
+static int prepare_data_load(struct job *j)
+{
+	char *oids = oid_array(j->plan), *list = NULL;
+	const char *params[1] = { oids };
+	PGresult *res = NULL;
+	int ret = -1;
+
+	/* Names and definitions come back fully qualified. */
+	if (exec_fmt(j->conn, "setting search_path", "%s",
+		     "SELECT pg_catalog.set_config('search_path', '', true)") < 0)
+		goto out;
+	res = bk_pg_query_params(j->conn,
+		"SELECT c.conrelid::pg_catalog.regclass::pg_catalog.text, "
+		"pg_catalog.quote_ident(c.conname), pg_catalog.pg_get_constraintdef(c.oid) "
+		"FROM pg_catalog.pg_constraint c WHERE c.contype = 'f' AND c.conparentid = 0 "
+		"AND (c.conrelid = ANY($1::pg_catalog.oid[]) OR c.confrelid = ANY($1::pg_catalog.oid[])) "
+		"ORDER BY 1, 2", 1, params);
+	if (!res)
+		goto out;
+	j->fks = bk_xmalloc((size_t)PQntuples(res) * sizeof(*j->fks) + 1);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct fk *f = &j->fks[j->n_fks++];
+
+		f->table = bk_xstrdup(PQgetvalue(res, i, 0));
+		f->name = bk_xstrdup(PQgetvalue(res, i, 1));
+		f->def = bk_xstrdup(PQgetvalue(res, i, 2));
+		if (exec_fmt(j->conn, "dropping a foreign key for the load",
+			     "ALTER TABLE %s DROP CONSTRAINT %s", f->table, f->name) < 0)
+			goto out;
+	}
+	PQclear(res);
+	res = bk_pg_query_params(j->conn,
+		"SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text, "
+		"pg_catalog.quote_ident(t.tgname), t.tgenabled "
+		"FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' "
+		"AND t.tgrelid = ANY($1::pg_catalog.oid[]) ORDER BY 1, 2", 1, params);
+	if (!res)
+		goto out;
+	j->trigs = bk_xmalloc((size_t)PQntuples(res) * sizeof(*j->trigs) + 1);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct trig *t = &j->trigs[j->n_trigs++];
+
+		t->table = bk_xstrdup(PQgetvalue(res, i, 0));
+		t->name = bk_xstrdup(PQgetvalue(res, i, 1));
+		t->enabled = PQgetvalue(res, i, 2)[0];
+		if (exec_fmt(j->conn, "disabling a trigger for the load",
+			     "ALTER TABLE %s DISABLE TRIGGER %s", t->table, t->name) < 0)
+			goto out;
+	}
+	list = bk_xstrdup("");
+	for (size_t i = 0; i < j->plan->n_tables; i++) {
+		char *q = quote_qname(j->conn, &j->plan->tables[i]), *next;
+
+		if (!q)
+			goto out;
+		next = bk_asprintf("%s%s%s", list, i ? ", " : "", q);
+		free(q);
+		free(list);
+		list = next;
+	}
+	if (exec_fmt(j->conn, "emptying the backed-up tables", "TRUNCATE %s", list) < 0)
+		goto out;
+	bk_info("dropped %zu foreign keys and disabled %zu triggers for the load; "
+		"emptied %zu tables", j->n_fks, j->n_trigs, j->plan->n_tables);
+	ret = 0;
+out:
+	PQclear(res);
+	free(oids);
+	free(list);
+	return ret;
+}
+
+/* Undo prepare_data_load's changes to the schema: triggers, foreign keys. */
+static int finish_data_load(struct job *j)
+{
+	for (size_t i = 0; i < j->n_trigs; i++) {
+		const struct trig *t = &j->trigs[i];
+
+		if (exec_fmt(j->conn, "enabling a trigger again", "ALTER TABLE %s ENABLE %sTRIGGER %s",
+			     t->table, t->enabled == 'R' ? "REPLICA " : t->enabled == 'A' ?
+			     "ALWAYS " : "", t->name) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < j->n_fks; i++) {
+		const struct fk *f = &j->fks[i];
+		char *what = bk_asprintf("foreign key %s on %s", f->name, f->table);
+		int rc = exec_fmt(j->conn, what, "ALTER TABLE %s ADD CONSTRAINT %s %s",
+				  f->table, f->name, f->def);
+
+		free(what);
+		if (rc < 0) {
+			bk_err_hint("rows of the database that are not in the backup refer to "
+				    "rows that the backup does not have; the database is unchanged");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const struct bk_restore_table *table_of_copy(const struct job *j, const char *file,
+						     const char *target)
+{
+	for (size_t i = 0; i < j->plan->n_tables; i++)
+		if (!strcmp(j->plan->tables[i].file, file) && !strcmp(j->plan->tables[i].qname, target))
+			return &j->plan->tables[i];
+	return NULL;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Load one data file and check its rows against MANIFEST. */
+static int load_file(struct job *j, const struct bk_manifest_entry *e)
+{
+	const struct bk_restore_table *only = NULL;
+	struct load_result lr = { 0 };
+	long long want = 0;
+	double t0 = bk_monotonic();
+	int n = 0, ret = -1;
+
+	for (size_t i = 0; i < j->plan->n_tables; i++)
+		if (!strcmp(j->plan->tables[i].file, e->path)) {
+			only = &j->plan->tables[i];
+			want += only->rows;
+			n++;
+		}
+	if (ends_with(e->path, ".csv")) {
+		if (n != 1)
+			return bk_err_set("MANIFEST: %s must hold exactly one table, not %d", e->path, n);
+		if (load_csv(j->conn, j->dir, only, &lr) < 0)
+			goto out;
+	} else if (ends_with(e->path, ".sql")) {
+		if (load_sql(j->conn, j->dir, e->path, &lr) < 0)
+			goto out;
+	} else {
+		return bk_err_set("%s: a data file must be .sql or .csv", e->path);
+	}
+	for (size_t i = 0; i < lr.n; i++) {
+		const struct bk_restore_table *t = table_of_copy(j, e->path, lr.copies[i].target);
+
+		if (t && t->rows != lr.copies[i].rows) {
+			bk_err_set("%s: %lld rows loaded into %s, MANIFEST says %lld", e->path,
+				   lr.copies[i].rows, t->qname, t->rows);
+			goto out;
+		}
+	}
+	if (lr.rows != want || (e->rows >= 0 && lr.rows != e->rows)) {
+		bk_err_set("%s: %lld rows loaded, MANIFEST says %lld", e->path, lr.rows,
+			   e->rows >= 0 ? e->rows : want);
+		goto out;
+	}
+	bk_info("loaded %s: %lld rows in %.2f s", e->path, lr.rows, bk_monotonic() - t0);
+	ret = 0;
+out:
+	load_result_free(&lr);
+	return ret;
+}
+
+static int has_tables(const struct bk_restore_plan *p, const char *file)
+{
+	for (size_t i = 0; i < p->n_tables; i++)
+		if (!strcmp(p->tables[i].file, file))
+			return 1;
+	return 0;
+}
+
+static int restore_in_transaction(struct job *j, int replace, struct bk_restore_times *times)
+{
+	struct bk_restore_plan *p = j->plan;
+	double t0 = bk_monotonic(), t1;
+
+	if (exec_fmt(j->conn, "setting up the session", "%s",
+		     "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; "
+		     "SET LOCAL idle_in_transaction_session_timeout = 0") < 0 ||
+	    bk_restore_probe(p, j->conn) < 0)
+		return -1;
+	if (p->mode == BK_RESTORE_DATA && p->n_populated && !replace) {
+		bk_err_set("%d of the backed-up tables in %s hold rows: refusing to restore "
+			   "over them", p->n_populated, bk_pg_dbname());
+		bk_err_hint("--replace empties exactly these tables and loads the backup, in "
+			    "one transaction; or restore into an empty database");
+		return BK_RESTORE_REFUSED;
+	}
+	if (p->mode == BK_RESTORE_FULL) {
+		if (!bk_manifest_find(j->m, "schema.sql"))
+			return bk_err_set("the backup has no schema.sql: cannot create the tables");
+		bk_info("restoring into an empty database: schema, data, post-data");
+		if (run_sql_file(j->conn, j->dir, "schema.sql") < 0)
+			return -1;
+	} else {
+		bk_info("the tables exist: loading data only%s",
+			p->n_populated ? " (replacing their rows)" : "");
+		if (prepare_data_load(j) < 0)
+			return -1;
+	}
+	t1 = bk_monotonic();
+	times->schema = t1 - t0;
+	for (size_t i = 0; i < j->m->n_entries; i++)
+		if (has_tables(p, j->m->entries[i].path) && load_file(j, &j->m->entries[i]) < 0)
+			return -1;
+	if (bk_manifest_find(j->m, "sequences.sql") && run_sql_file(j->conn, j->dir, "sequences.sql") < 0)
+		return -1;
+	t0 = bk_monotonic();
+	times->data = t0 - t1;
+	if (p->mode == BK_RESTORE_FULL) {
+		if (bk_manifest_find(j->m, "schema-post.sql") &&
+		    run_sql_file(j->conn, j->dir, "schema-post.sql") < 0)
+			return -1;
+	} else if (finish_data_load(j) < 0) {
+		return -1;
+	}
+	if (exec_fmt(j->conn, "COMMIT", "%s", "COMMIT") < 0) {
+		if (PQstatus(j->conn) == CONNECTION_BAD)
+			bk_err_hint("the connection broke during COMMIT: check the database "
+				    "before trying again");
+		return -1;
+	}
+	times->post = bk_monotonic() - t0;
+	return 0;
+}
+
+int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m, int replace,
+	       struct bk_restore_plan *plan, struct bk_restore_times *times)
+{
+	struct job j = { 0 };
+	int ret;
+
+	memset(times, 0, sizeof(*times));
+	j.conn = conn;
+	j.dir = dir;
+	j.m = m;
+	j.plan = plan;
+	PQsetNoticeProcessor(conn, notice, NULL);
+	if (PQsetClientEncoding(conn, "UTF8") != 0)
+		return bk_err_set("cannot set the client encoding to UTF8: %s", PQerrorMessage(conn));
+	if (exec_fmt(conn, "BEGIN", "%s", "BEGIN") < 0)
+		return -1;
+	ret = restore_in_transaction(&j, replace, times);
+	if (ret < 0 && PQstatus(conn) == CONNECTION_OK &&
+	    PQtransactionStatus(conn) != PQTRANS_IDLE) {
+		PGresult *res = PQexec(conn, "ROLLBACK");
+
+		PQclear(res);
+	}
+	job_free(&j);
+	return ret;
+}

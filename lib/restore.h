@@ -1,0 +1,75 @@
+/*
+ * Restore an extracted, verified backup into a database with libpq, in one
+ * transaction: schema.sql, the data files (COPY blocks and CSV, streamed in
+ * constant memory), sequences.sql, schema-post.sql, COMMIT.
+ */
+#ifndef BK_RESTORE_H
+#define BK_RESTORE_H
+
+#include <libpq-fe.h>
+
+#include "manifest.h"
+
+/* One backed-up table, from a "# table: FILE ROWS QNAME" line of MANIFEST. */
+struct bk_restore_table {
+	char *qname;		/* as in MANIFEST, e.g. public."UserProfile" */
+	char *schema, *name;	/* the same unquoted */
+	char *file;		/* the member holding its rows */
+	long long rows;		/* rows in the backup */
+	char *window;		/* "created_at >= 2026-08-25 ..." for windowed tables, else NULL */
+	/* Filled by bk_restore_probe(): */
+	unsigned oid;		/* 0: not in the target database */
+	long long target_rows;	/* rows there now; 0 when missing */
+};
+
+enum bk_restore_mode {
+	BK_RESTORE_FULL,	/* no backed-up table exists: schema, data, post-data */
+	BK_RESTORE_DATA		/* all exist: data only (emptied first) */
+};
+
+struct bk_restore_plan {
+	struct bk_restore_table *tables;
+	size_t n_tables;
+	enum bk_restore_mode mode;
+	int n_existing;		/* tables that exist in the target */
+	int n_populated;	/* tables there that hold rows */
+};
+
+/* Per-phase durations in seconds. */
+struct bk_restore_times {
+	double schema, data, post;
+};
+
+/* The tables of the backup from m: 0, or -1 on a malformed "# table:" line. */
+int bk_restore_plan_init(struct bk_restore_plan *p, const struct bk_manifest *m);
+void bk_restore_plan_free(struct bk_restore_plan *p);
+
+/*
+ * Look at the target database (reads only; in the caller's transaction if
+ * one is open, else in a read-only one of its own): which backed-up tables
+ * exist and how many rows they hold; choose the mode. -1 with the error slot
+ * set when only some of the tables exist.
+ */
+int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn);
+
+#define BK_RESTORE_REFUSED (-2)
+
+/*
+ * Restore dir (MANIFEST m) into conn's database in one transaction.
+ * Into an empty database (no backed-up table exists): schema.sql, data,
+ * sequences.sql, schema-post.sql. If the tables exist: data only, into the
+ * tables emptied with TRUNCATE (foreign keys touching them dropped and
+ * re-created, their user triggers disabled meanwhile, all in the same
+ * transaction) -- but if any holds rows, only with replace set; without it
+ * nothing is changed and BK_RESTORE_REFUSED is returned with the plan
+ * filled in to say which. Row counts are checked against MANIFEST.
+ * 0, or -1 with the error slot set and the transaction rolled back.
+ */
+int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m, int replace,
+	       struct bk_restore_plan *plan, struct bk_restore_times *times);
+
+/* Parse a quoted, schema-qualified name (public."UserProfile") into its
+ * unquoted parts; -1 if it is not exactly that. Callers free *schema, *name. */
+int bk_restore_parse_qname(const char *qname, char **schema, char **name);
+
+#endif

@@ -443,9 +443,12 @@ static char *alert_text(const char *dir, const struct bk_health *h)
 	}
 	if (h->newest[0])
 		fprintf(f, "newest archive: %s\n", h->newest);
-	fprintf(f, "runs: %u of the last %u ok; %llu runs, %llu failed in the history\n",
-		h->window_runs - h->window_failed, h->window_runs, h->runs_total,
-		h->failed_total);
+	if (h->window_runs)
+		fprintf(f, "runs: %u of the last %u ok; %llu runs, %llu failed in the history\n",
+			h->window_runs - h->window_failed, h->window_runs, h->runs_total,
+			h->failed_total);
+	else
+		fputs("runs: none in the history\n", f);
 	if (h->free_known) {
 		fmt_size(h->free_bytes, size, sizeof(size));
 		fprintf(f, "free space: %s\n", size);

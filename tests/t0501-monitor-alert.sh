@@ -160,9 +160,9 @@ test_expect_success 'the alert text lists every reason and the facts' '
 	test_expect_code 1 bk-monitor --alert >out &&
 	test "$(mails)" = 9 &&
 	last_body >body &&
-	grep -q "^- last success 27h ago (max 25h)$" body &&
-	grep -q "^- last run failed: mail: SMTP server refused: 554 no$" body &&
-	grep -q "^newest archive: critical_backup_" body &&
+	grep -q "^ *- last success 27h ago (max 25h)$" body &&
+	grep -q "^ *- last run failed: mail: SMTP server refused: 554 no$" body &&
+	grep -q "^ *newest archive: critical_backup_" body &&
 	grep -q "^cause age,failed:mail$" "$STATE"
 '
 

@@ -1,0 +1,238 @@
+/*
+ * bk-pack: pack a bk-export directory, the configuration files and a
+ * BACKUP_INFO.txt into critical_backup_YYYYMMDD_HHMMSS.tar.gz; print its path.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive_write.h"
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "fs.h"
+#include "log.h"
+
+static const char *prog = "bk-pack";
+
+static void __attribute__((noreturn)) usage(void)
+{
+	printf("usage: bk-pack [-o FILE] [--env-file FILE] DIR\n"
+	       "\n"
+	       "Pack the bk-export directory DIR, the configuration files and a\n"
+	       "BACKUP_INFO.txt with restore steps into a .tar.gz archive, checking\n"
+	       "every file against DIR/MANIFEST; print the archive's path.\n"
+	       "\n"
+	       "  -o, --output FILE   write FILE (default: $BACKUP_DIR/\n"
+	       "                      critical_backup_YYYYMMDD_HHMMSS.tar.gz)\n"
+	       "      --env-file FILE read variables from FILE (.env syntax)\n"
+	       "  -h, --help          show this help and exit\n"
+	       "      --version       show the version and exit\n"
+	       "\n"
+	       "Variables: BACKUP_DIR BACKUP_CONFIG_DIR BACKUP_CONFIG_FILES\n"
+	       "BACKUP_GZIP_LEVEL BACKUP_LOG TZ (see bk-pack(1)).\n"
+	       "Exit status: 0 archive written, 1 failed, 2 usage or configuration error.\n");
+	exit(bk_finish(BK_EXIT_OK));
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* The first signal asks for a clean stop (temporary file removed); the
+ * second one, back to the default action, ends the process at once. */
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+struct progress {
+	int tty;
+	int drawn;
+	double start, last_draw;
+};
+
+static double mib(unsigned long long n)
+{
+	return (double)n / (1024.0 * 1024.0);
+}
+
+/* On a terminal a progress line that redraws itself; in any case one log
+ * line per member, so a slow night can be read from the log. */
+static void progress(void *ctx, const struct bk_aw_progress *p)
+{
+	struct progress *pr = ctx;
+	double now = bk_monotonic(), secs;
+
+	if (p->member_done) {
+		if (pr->drawn)
+			fputs("\r\033[K", stderr);
+		pr->drawn = 0;
+		bk_info("packed %s: %llu bytes in %.2f s", p->member, p->member_bytes,
+			p->member_seconds);
+		return;
+	}
+	if (!pr->tty || now - pr->last_draw < 0.25)
+		return;
+	pr->last_draw = now;
+	secs = now - pr->start;
+	fprintf(stderr, "\r\033[Kpacking %s  %.1f of %.1f MB  %.1f MB/s", p->member,
+		mib(p->done), mib(p->total), secs > 0 ? mib(p->done) / secs : 0.0);
+	pr->drawn = 1;
+}
+
+/* Is path (which may not exist yet) inside dir? Compared by real paths of
+ * the deepest part that exists, so links and ".." do not fool it. */
+static int inside(const char *path, const char *dir)
+{
+	char real_dir[PATH_MAX], real[PATH_MAX];
+	char *p = bk_xstrdup(path);
+	size_t n;
+	int ret = 0;
+
+	if (!realpath(dir, real_dir))
+		goto out;
+	while (!realpath(p, real)) {
+		char *slash = strrchr(p, '/');
+
+		if (errno != ENOENT || !slash || slash == p)
+			goto out;
+		*slash = '\0';
+	}
+	n = strlen(real_dir);
+	ret = !strcmp(real_dir, "/") || (!strncmp(real, real_dir, n) &&
+					  (real[n] == '\0' || real[n] == '/'));
+out:
+	free(p);
+	return ret;
+}
+
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/')
+		return bk_xstrdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		bk_fatal(BK_EXIT_FAIL, "cannot find the current directory: %s", strerror(errno));
+	return bk_path_join(cwd, path);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		BK_COMMON_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *output = NULL, *env_file = NULL, *dir;
+	struct progress pr = { 0 };
+	struct bk_pack_result res;
+	struct bk_pack_opts o;
+	char *path, *out_dir, *copy;
+	long long now;
+	struct stat st;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage();
+		case 'o':
+			output = optarg;
+			break;
+		case BK_OPT_VERSION:
+			bk_print_version(prog);
+		case BK_OPT_ENV_FILE:
+			env_file = optarg;
+			break;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			return BK_EXIT_USAGE;
+		}
+	}
+	if (optind == argc)
+		bk_usage_error(prog, "missing the export directory DIR");
+	if (argc - optind > 1)
+		bk_usage_error(prog, "too many arguments: one export directory");
+	dir = argv[optind];
+	if (!*dir)
+		bk_usage_error(prog, "the export directory is an empty string");
+	if (output && !*output)
+		bk_usage_error(prog, "-o needs a file name");
+
+	bk_start(prog, env_file);
+	tzset();	/* TZ may come from the env file */
+	now = (long long)time(NULL);
+	if (output) {
+		path = absolute(output);
+	} else {
+		char stamp[16];
+		char *name, *bdir = absolute(bk_config.dir);
+
+		bk_stamp_name(now, stamp);
+		name = bk_asprintf("critical_backup_%s.tar.gz", stamp);
+		path = bk_path_join(bdir, name);
+		free(name);
+		free(bdir);
+	}
+	if (inside(path, dir))
+		bk_fatal(BK_EXIT_USAGE, "the archive %s would be inside the export directory %s",
+			 path, dir);
+	copy = bk_xstrdup(path);
+	out_dir = dirname(copy);
+	if (stat(out_dir, &st) < 0 && errno == ENOENT && bk_mkdir_p(out_dir, 0700) < 0)
+		bk_die(BK_EXIT_FAIL);
+
+	catch_signals();
+	pr.tty = isatty(STDERR_FILENO);
+	pr.start = bk_monotonic();
+	o = (struct bk_pack_opts){
+		.export_dir = dir,
+		.archive_path = path,
+		.config_dir = bk_config.config_dir,
+		.config_files = bk_config.config_files,
+		.gzip_level = bk_config.gzip_level,
+		.when = now,
+		.progress = progress,
+		.progress_ctx = &pr,
+		.stop = &stop,
+	};
+	rc = bk_pack(&o, &res);
+	if (pr.drawn)
+		fputs("\r\033[K", stderr);
+	if (rc < 0)
+		bk_die(rc == -2 ? BK_EXIT_USAGE : BK_EXIT_FAIL);
+	{
+		double secs = bk_monotonic() - pr.start;
+
+		bk_info("wrote %s: %.1f MB from %.1f MB in %zu files, %.1f s (%.1f MB/s)%s",
+			path, mib(res.out_bytes), mib(res.in_bytes), res.members, secs,
+			secs > 0 ? mib(res.in_bytes) / secs : 0.0,
+			res.warnings ? " with warnings" : "");
+	}
+	bk_emit(path);
+	free(copy);
+	free(path);
+	return bk_finish(BK_EXIT_OK);
+}

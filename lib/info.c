@@ -1,0 +1,377 @@
+/* BACKUP_INFO.txt (see info.h). The restore commands are generated from the
+ * MANIFEST so they name the real files and tables; they are meant to be
+ * copied into a shell as they are, and a test does exactly that. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive_write.h"
+#include "fs.h"
+#include "info.h"
+#include "log.h"
+
+/* A table line "# table: FILE ROWS QNAME" split up (pointers into a copy). */
+struct table {
+	char *file;
+	char *rows;
+	char *qname;
+};
+
+struct ctx {
+	const struct bk_info *in;
+	struct table *tables;
+	size_t n_tables;
+	char *table_text;
+};
+
+static int is_config(const struct bk_manifest *m, const char *path)
+{
+	size_t i = 0;
+	const char *v;
+
+	while ((v = bk_manifest_meta_next(m, "config", &i)) != NULL)
+		if (!strcmp(v, path))
+			return 1;
+	return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+static int is_data(const struct bk_manifest *m, const char *path)
+{
+	return strcmp(path, BK_INFO_NAME) != 0 && !is_config(m, path);
+}
+
+static void parse_tables(struct ctx *c)
+{
+	const struct bk_manifest *m = c->in->manifest;
+	size_t i = 0, len = 0;
+	const char *v;
+	char *p;
+
+	while ((v = bk_manifest_meta_next(m, "table", &i)) != NULL)
+		len += strlen(v) + 1;
+	c->table_text = p = bk_xmalloc(len + 1);
+	c->tables = bk_xmalloc((len / 2 + 1) * sizeof(*c->tables));
+	i = 0;
+	while ((v = bk_manifest_meta_next(m, "table", &i)) != NULL) {
+		struct table *t = &c->tables[c->n_tables];
+		char *sp1, *sp2;
+
+		strcpy(p, v);
+		sp1 = strchr(p, ' ');
+		sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		if (sp2) {
+			*sp1 = *sp2 = '\0';
+			t->file = p;
+			t->rows = sp1 + 1;
+			t->qname = sp2 + 1;
+			c->n_tables++;
+		}
+		p += strlen(v) + 1;
+	}
+}
+
+/* The first table recorded for file, or NULL. */
+static const char *table_of(const struct ctx *c, const char *file)
+{
+	for (size_t i = 0; i < c->n_tables; i++)
+		if (!strcmp(c->tables[i].file, file))
+			return c->tables[i].qname;
+	return NULL;
+}
+
+static const char *what_is(const char *path)
+{
+	if (!strcmp(path, "schema.sql"))
+		return "schema (load first)";
+	if (!strcmp(path, "schema-post.sql"))
+		return "keys, indexes (load last)";
+	if (!strcmp(path, "sequences.sql"))
+		return "sequence values";
+	if (!strcmp(path, "referenced.sql"))
+		return "referenced tables";
+	if (ends_with(path, ".sql"))
+		return "data, COPY blocks";
+	if (ends_with(path, ".csv"))
+		return "data, CSV with header";
+	return "";
+}
+
+/* A word for a POSIX shell: as is when it is plain, else in single quotes. */
+static void sh_word(FILE *f, const char *s)
+{
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._-/+=:@%,") == strlen(s)) {
+		fputs(s, f);
+		return;
+	}
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+/* psql -c "\copy ..." for a CSV file: psql quoting inside shell double quotes. */
+static void copy_command(FILE *f, const char *qname, const char *file)
+{
+	char *meta, *p;
+	size_t cap = strlen(qname) + 2 * strlen(file) + 64;
+
+	meta = p = bk_xmalloc(cap);
+	p += sprintf(p, "\\copy %s FROM '", qname);
+	for (const char *s = file; *s; s++) {
+		if (*s == '\'')
+			*p++ = '\'';
+		*p++ = *s;
+	}
+	strcpy(p, "' WITH (FORMAT csv, HEADER)");
+	fputs("    $ psql -v ON_ERROR_STOP=1 -c \"", f);
+	/* inside "...", a backslash is literal unless it precedes $ ` " \ */
+	for (p = meta; *p; p++) {
+		if (strchr("\"$`", *p) || (*p == '\\' && (!p[1] || strchr("\\\"$`", p[1]))))
+			fputc('\\', f);
+		fputc(*p, f);
+	}
+	fputs("\"\n", f);
+	free(meta);
+}
+
+static void psql_file(FILE *f, const char *file)
+{
+	fputs("    $ psql -v ON_ERROR_STOP=1 -1 -f ", f);
+	sh_word(f, file);
+	fputc('\n', f);
+}
+
+static void print_meta_list(FILE *f, const struct bk_manifest *m, const char *key,
+			    const char *title)
+{
+	size_t i = 0;
+	const char *v;
+	int first = 1;
+
+	while ((v = bk_manifest_meta_next(m, key, &i)) != NULL) {
+		if (first)
+			fprintf(f, "\n%s\n", title);
+		first = 0;
+		fprintf(f, "    %s\n", v);
+	}
+}
+
+/* "# window: FILE COLUMN >= TIMESTAMP" */
+static void print_windows(FILE *f, const struct bk_manifest *m)
+{
+	size_t i = 0;
+	const char *v;
+	int first = 1;
+
+	while ((v = bk_manifest_meta_next(m, "window", &i)) != NULL) {
+		int n = (int)strcspn(v, " ");
+
+		if (first)
+			fprintf(f, "\nOnly recent rows (older rows are not in this backup)\n");
+		first = 0;
+		fprintf(f, "    %.*s: %s\n", n, v, v[n] ? v + n + 1 : "");
+	}
+}
+
+static void print_summary(FILE *f, const struct ctx *c)
+{
+	const struct bk_info *in = c->in;
+	const struct bk_manifest *m = in->manifest;
+	const char *created = bk_manifest_meta_get(m, "created");
+	const char *host = bk_manifest_meta_get(m, "host");
+	const char *db = bk_manifest_meta_get(m, "database");
+	const char *ver = bk_manifest_meta_get(m, "server_version");
+	char packed[40];
+	int width = 24;
+
+	if (!ver)
+		ver = bk_manifest_meta_get(m, "server");
+	bk_iso_time(in->packed_at, packed, sizeof(packed));
+	fprintf(f, "BACKUP INFORMATION\n==================\n\n");
+	fprintf(f, "Archive          %s\n", in->archive_name);
+	fprintf(f, "Data exported    %s (one consistent snapshot)\n", created ? created : "unknown");
+	fprintf(f, "Packed           %s\n", packed);
+	fprintf(f, "Database         %s\n", db ? db : "unknown");
+	fprintf(f, "Server           %s\n", host ? host : "unknown");
+	fprintf(f, "Server version   PostgreSQL %s\n", ver ? ver : "unknown");
+	fprintf(f, "Made by          bk %s (bk-export, bk-pack)\n", BK_VERSION);
+
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (is_data(m, m->entries[i].path) && (int)strlen(m->entries[i].path) > width)
+			width = (int)strlen(m->entries[i].path);
+	fprintf(f, "\nFiles\n    %-*s %12s %10s  %s\n", width, "FILE", "BYTES", "ROWS", "WHAT");
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const struct bk_manifest_entry *e = &m->entries[i];
+		char rows[32];
+
+		if (!is_data(m, e->path))
+			continue;
+		if (e->rows < 0)
+			snprintf(rows, sizeof(rows), "-");
+		else
+			snprintf(rows, sizeof(rows), "%lld", e->rows);
+		fprintf(f, "    %-*s %12llu %10s  %s\n", width, e->path, e->bytes, rows,
+			what_is(e->path));
+		for (size_t t = 0; t < c->n_tables; t++)
+			if (!strcmp(c->tables[t].file, e->path))
+				fprintf(f, "        %s: %s rows\n", c->tables[t].qname,
+					c->tables[t].rows);
+	}
+
+	print_windows(f, m);
+	print_meta_list(f, m, "added", "Tables added because backed-up tables reference them");
+	print_meta_list(f, m, "warning", "Warnings");
+
+	fprintf(f, "\nConfiguration files (from %s)\n", in->config_dir ? in->config_dir : "?");
+	{
+		int any = 0;
+
+		for (size_t i = 0; i < m->n_entries; i++) {
+			const struct bk_manifest_entry *e = &m->entries[i];
+
+			if (!is_config(m, e->path))
+				continue;
+			fprintf(f, "    %-*s %12llu bytes\n", width, e->path, e->bytes);
+			any = 1;
+		}
+		if (!any)
+			fprintf(f, "    none\n");
+	}
+}
+
+static void print_restore(FILE *f, const struct ctx *c)
+{
+	const struct bk_info *in = c->in;
+	const struct bk_manifest *m = in->manifest;
+	const char *db = bk_manifest_meta_get(m, "database");
+	char *target = bk_asprintf("%s_restore", db && *db ? db : "bk");
+	int has_seq = 0, has_post = 0, has_schema = 0, any_config = 0;
+
+	fprintf(f, "\n\nHOW TO RESTORE\n==============\n\n");
+	fprintf(f,
+		"A. With bk, one command\n\n"
+		"   bk-unpack checks the archive, then loads it into an empty database in\n"
+		"   one transaction (the database named by POSTGRES_DB or DATABASE_URL):\n\n");
+	fprintf(f, "    $ bk-unpack --restore ");
+	sh_word(f, in->archive_name);
+	fprintf(f, "\n\n"
+		"   --replace empties the backed-up tables of a database that holds them;\n"
+		"   --config-to DIR puts the configuration files back. See bk-unpack(1).\n\n");
+
+	fprintf(f,
+		"B. By hand, with psql\n\n"
+		"   Needs psql and createdb (PostgreSQL 15 or newer). Set PGHOST, PGPORT,\n"
+		"   PGUSER and PGPASSWORD for the target server, then run these commands\n"
+		"   in order, in a directory that holds only the archive. Each command\n"
+		"   stops at the first error. The database %s must not\n"
+		"   exist yet; use another name in both lines if you like.\n\n", target);
+	fprintf(f, "    $ tar -xzf ");
+	sh_word(f, in->archive_name);
+	fprintf(f, "\n    $ createdb -T template0 ");
+	sh_word(f, target);
+	fprintf(f, "\n    $ export PGDATABASE=");
+	sh_word(f, target);
+	fputc('\n', f);
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const char *p = m->entries[i].path;
+
+		has_schema |= !strcmp(p, "schema.sql");
+		has_seq |= !strcmp(p, "sequences.sql");
+		has_post |= !strcmp(p, "schema-post.sql");
+	}
+	if (has_schema)
+		psql_file(f, "schema.sql");
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const char *p = m->entries[i].path;
+		const char *qname;
+
+		if (!is_data(m, p) || !strcmp(p, "schema.sql") || !strcmp(p, "schema-post.sql") ||
+		    !strcmp(p, "sequences.sql"))
+			continue;
+		if (ends_with(p, ".sql"))
+			psql_file(f, p);
+		else if (ends_with(p, ".csv") && (qname = table_of(c, p)) != NULL)
+			copy_command(f, qname, p);
+	}
+	if (has_seq)
+		psql_file(f, "sequences.sql");
+	if (has_post)
+		psql_file(f, "schema-post.sql");
+	fprintf(f, "\n"
+		"   schema.sql creates the tables without keys or indexes, so the data\n"
+		"   files load in any order; schema-post.sql then adds the keys, indexes,\n"
+		"   foreign keys and triggers, and checks the data against them.\n"
+		"   Compare the row counts with the list above%s", c->n_tables ? ", for example:\n     psql -c " : ".\n");
+	if (c->n_tables) {
+		char *sql = bk_asprintf("SELECT count(*) FROM %s", c->tables[0].qname);
+
+		sh_word(f, sql);
+		fputc('\n', f);
+		free(sql);
+	}
+	fprintf(f,
+		"   When it is right, point the application at the restored database or\n"
+		"   rename it: ALTER DATABASE ... RENAME TO ... (no one connected).\n");
+
+	fprintf(f, "\nC. Configuration files\n\n");
+	for (size_t i = 0; i < m->n_entries; i++)
+		any_config |= is_config(m, m->entries[i].path);
+	if (!any_config) {
+		fprintf(f, "   This backup holds no configuration files.\n");
+		free(target);
+		return;
+	}
+	fprintf(f,
+		"   They came from %s. From the directory where the archive was\n"
+		"   extracted (step B), put them back with:\n\n", in->config_dir);
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const char *p = m->entries[i].path;
+		char *dest;
+
+		if (!is_config(m, p))
+			continue;
+		dest = bk_path_join(in->config_dir, p);
+		fprintf(f, "    $ install -D -m 0600 ");
+		sh_word(f, p);
+		fputc(' ', f);
+		sh_word(f, dest);
+		fputc('\n', f);
+		free(dest);
+	}
+	fprintf(f, "\n"
+		"   The archive stores every file with mode 0600: give back the owner and\n"
+		"   mode a service needs (nginx must read ssl/), then restart the stack:\n"
+		"     docker compose -f docker-compose.prod.yml up -d\n");
+	free(target);
+}
+
+char *bk_info_format(const struct bk_info *in)
+{
+	struct ctx c = { .in = in };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		abort();
+	parse_tables(&c);
+	print_summary(f, &c);
+	print_restore(f, &c);
+	if (fclose(f) != 0)
+		abort();
+	free(c.tables);
+	free(c.table_text);
+	return out;
+}

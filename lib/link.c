@@ -1,0 +1,118 @@
+/* nginx secure_link download links (see link.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "err.h"
+#include "fs.h"
+#include "link.h"
+#include "mime.h"
+
+static int unreserved(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Start of the path in an http(s) URL, or NULL when it is not one we accept. */
+static const char *url_path(const char *base)
+{
+	const char *host, *p;
+
+	if (!strncmp(base, "https://", 8))
+		host = base + 8;
+	else if (!strncmp(base, "http://", 7))
+		host = base + 7;
+	else
+		return NULL;
+	p = host + strcspn(host, "/");
+	if (p == host)
+		return NULL;
+	for (const char *q = host; q < p; q++)
+		if (!(unreserved((unsigned char)*q) || *q == ':' || *q == '[' || *q == ']'))
+			return NULL;
+	return p;
+}
+
+int bk_link_check(const char *base, const char *secret, const char *base_var,
+		  const char *secret_var)
+{
+	const char *path = url_path(base);
+	size_t n;
+
+	if (!path) {
+		bk_err_set("%s: '%.200s' is not an http:// or https:// URL with a host name",
+			   base_var, base);
+		bk_err_hint("for example %s=https://backup.example.com/backups/", base_var);
+		return -1;
+	}
+	for (const char *p = path; *p; p++) {
+		if (!(unreserved((unsigned char)*p) || *p == '/'))
+			return bk_err_set("%s: the path may only hold letters, digits and - . _ ~ /",
+					  base_var);
+	}
+	if (strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../"))
+		return bk_err_set("%s: the path must be in normal form (no //, ./ or ../)", base_var);
+	if (!secret) {
+		bk_err_set("%s is not set, but %s is", secret_var, base_var);
+		bk_err_hint("generate one with: openssl rand -hex 32; and put it in the nginx "
+			    "secure_link_md5 line too");
+		return -1;
+	}
+	n = strlen(secret);
+	for (const char *p = secret; *p; p++) {
+		if (!(unreserved((unsigned char)*p) || *p == '+' || *p == '/' || *p == '=')) {
+			bk_err_set("%s: only letters, digits and . _ ~ + / = - may be used", secret_var);
+			bk_err_hint("generate one with: openssl rand -hex 32");
+			return -1;
+		}
+	}
+	if (n < 16 || n > 256) {
+		bk_err_set("%s: must be 16 to 256 characters long (it is %zu)", secret_var, n);
+		bk_err_hint("generate one with: openssl rand -hex 32");
+		return -1;
+	}
+	return 0;
+}
+
+char *bk_link_make(const char *base, const char *secret, const char *name, long long expires)
+{
+	const char *path = url_path(base);
+	const char *sep = base[strlen(base) - 1] == '/' ? "" : "/";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	char md_b64[32], *uri, *input, *url, *enc, *e;
+
+	if (!path || !*name || strchr(name, '/')) {
+		bk_err_set("cannot make a link to '%s' under '%s'", name, base);
+		return NULL;
+	}
+	/* nginx's $uri is the decoded path: the name as it is. */
+	uri = bk_asprintf("%s%s%s", path, sep, name);
+	input = bk_asprintf("%lld%s %s", expires, uri, secret);
+	if (!EVP_Digest(input, strlen(input), md, &md_len, EVP_md5(), NULL)) {
+		bk_err_set("cannot compute MD5 for the download link");
+		explicit_bzero(input, strlen(input));
+		free(input);
+		free(uri);
+		return NULL;
+	}
+	explicit_bzero(input, strlen(input));
+	free(input);
+	bk_mime_base64(md, md_len, md_b64, 1);
+
+	enc = e = bk_xmalloc(3 * strlen(name) + 1);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (unreserved(*p))
+			*e++ = (char)*p;
+		else
+			e += sprintf(e, "%%%02X", *p);
+	}
+	*e = '\0';
+	url = bk_asprintf("%s%s%s?md5=%s&expires=%lld", base, sep, enc, md_b64, expires);
+	free(enc);
+	free(uri);
+	return url;
+}

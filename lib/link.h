@@ -1,0 +1,29 @@
+/*
+ * Signed, expiring download links in the format of nginx's secure_link
+ * module, so the web server can hand out an archive only to holders of a
+ * link from the mail. The nginx side (docs/nginx-backup-location.conf):
+ *   secure_link $arg_md5,$arg_expires;
+ *   secure_link_md5 "$secure_link_expires$uri <secret>";
+ */
+#ifndef BK_LINK_H
+#define BK_LINK_H
+
+/*
+ * Check BACKUP_LINK_BASE-style base URL ("https://host[:port]/path/", only
+ * http or https, no query, fragment, '%' or spaces) and a secret usable
+ * literally in nginx.conf (16..256 of A-Z a-z 0-9 . _ ~ + / = -).
+ * 0, or -1 with a message naming base_var or secret_var.
+ */
+int bk_link_check(const char *base, const char *secret, const char *base_var,
+		  const char *secret_var);
+
+/*
+ * The link to file `name` (a base name) under base, valid until `expires`
+ * (unix seconds): base + name + "?md5=M&expires=E" where M is the base64url
+ * (no padding) MD5 of "<expires><uri> <secret>" and uri the path nginx sees
+ * ($uri: the base's path, decoded, then name). Caller frees; NULL with the
+ * error slot set.
+ */
+char *bk_link_make(const char *base, const char *secret, const char *name, long long expires);
+
+#endif

@@ -1,0 +1,1040 @@
+/*
+ * The messages bk-mail sends (see mail.h): what they say, in text and HTML,
+ * and where they go (SMTP or the outbox directory).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive_read.h"
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "fs.h"
+#include "link.h"
+#include "log.h"
+#include "mail.h"
+#include "manifest.h"
+#include "mime.h"
+#include "sha256.h"
+#include "smtp.h"
+#include "status.h"
+
+#define LOG_TAIL_LINES 30
+#define LOG_TAIL_BYTES 65536
+#define LOG_LINE_MAX 600
+
+/* ---- settings ---- */
+
+/* The envelope and From address: SMTP_FROM, else SMTP_USER when it is an
+ * address, else bk@<this host>. */
+static int sender(char *buf, size_t size)
+{
+	const struct bk_config *c = &bk_config;
+
+	if (c->smtp_from) {
+		if (!bk_mime_addr_ok(c->smtp_from))
+			return bk_err_set("SMTP_FROM: '%.200s' is not a valid e-mail address",
+					  c->smtp_from);
+		snprintf(buf, size, "%s", c->smtp_from);
+	} else if (c->smtp_user) {
+		if (!bk_mime_addr_ok(c->smtp_user)) {
+			bk_err_set("SMTP_FROM is not set and SMTP_USER '%.200s' is not an e-mail "
+				   "address", c->smtp_user);
+			bk_err_hint("set SMTP_FROM to the sender address");
+			return -1;
+		}
+		snprintf(buf, size, "%s", c->smtp_user);
+	} else {
+		snprintf(buf, size, "bk@%s", bk_mime_hostname());
+	}
+	return 0;
+}
+
+static int host_ok(const char *h)
+{
+	if (!*h || strlen(h) > 255)
+		return 0;
+	for (; *h; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || strchr("-.:[]_", *h)))
+			return 0;
+	return 1;
+}
+
+int bk_mail_config_check(void)
+{
+	const struct bk_config *c = &bk_config;
+	char from[320], **admins;
+	size_t n;
+
+	if (!c->admin_emails) {
+		bk_err_set("ADMIN_EMAILS is not set");
+		bk_err_hint("give the administrators' addresses, comma-separated");
+		return -1;
+	}
+	if (bk_mime_addr_list(c->admin_emails, "ADMIN_EMAILS", &admins, &n) < 0)
+		return -1;
+	bk_mime_addr_list_free(admins, n);
+	if (sender(from, sizeof(from)) < 0)
+		return -1;
+	if (c->link_base && bk_link_check(c->link_base, c->link_secret, "BACKUP_LINK_BASE",
+					  "BACKUP_LINK_SECRET") < 0)
+		return -1;
+	if (c->outbox)
+		return 0;
+	if (!c->smtp_host) {
+		bk_err_set("SMTP_HOST is not set");
+		bk_err_hint("name the mail server, or set BACKUP_MAIL_OUTBOX=DIR to write the "
+			    "messages to files");
+		return -1;
+	}
+	if (!host_ok(c->smtp_host))
+		return bk_err_set("SMTP_HOST: '%.200s' is not a host name or address",
+				  c->smtp_host);
+	if (!strcmp(c->smtp_tls, "none") && !bk_smtp_host_is_loopback(c->smtp_host)) {
+		bk_err_set("SMTP_TLS: none is only allowed for a server on loopback, not %s",
+			   c->smtp_host);
+		bk_err_hint("use SMTP_TLS=starttls (port 587) or tls (port 465)");
+		return -1;
+	}
+	if (c->smtp_user && !c->smtp_pass)
+		return bk_err_set("SMTP_PASS is not set, but SMTP_USER is");
+	if (c->smtp_pass && !c->smtp_user)
+		return bk_err_set("SMTP_USER is not set, but SMTP_PASS is");
+	if (c->smtp_ca_file && access(c->smtp_ca_file, R_OK) < 0)
+		return bk_err_errno("SMTP_CA_FILE: cannot read %s", c->smtp_ca_file);
+	return 0;
+}
+
+/* ---- small formatting helpers ---- */
+
+static void human_size(unsigned long long n, char *buf, size_t size)
+{
+	if (n >= 1024ULL * 1048576)
+		snprintf(buf, size, "%.1f GB", (double)n / (1024.0 * 1048576.0));
+	else if (n >= 1048576)
+		snprintf(buf, size, "%.1f MB", (double)n / 1048576.0);
+	else if (n >= 1024)
+		snprintf(buf, size, "%.1f KB", (double)n / 1024.0);
+	else
+		snprintf(buf, size, "%llu bytes", n);
+}
+
+static void human_duration(double s, char *buf, size_t size)
+{
+	long t = (long)(s + 0.5);
+
+	if (t < 60)
+		snprintf(buf, size, "%ld s", t);
+	else if (t < 3600)
+		snprintf(buf, size, "%ld min %ld s", t / 60, t % 60);
+	else
+		snprintf(buf, size, "%ld h %ld min", t / 3600, t % 3600 / 60);
+}
+
+/* "now" for the mail; an undocumented knob lets tests make expired links. */
+static long long mail_now(void)
+{
+	const char *knob = getenv("BK_MAIL_NOW");
+
+	return knob && *knob ? atoll(knob) : (long long)time(NULL);
+}
+
+/* Single-quote s for a POSIX shell unless it is plainly safe. */
+static void shell_quote(struct bk_mime_buf *b, const char *s)
+{
+	if (s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+		     "-_./:@+=,")] == '\0') {
+		bk_mime_buf_add(b, s);
+		return;
+	}
+	bk_mime_buf_add(b, "'");
+	for (; *s; s++) {
+		if (*s == '\'')
+			bk_mime_buf_add(b, "'\\''");
+		else
+			bk_mime_buf_addn(b, s, 1);
+	}
+	bk_mime_buf_add(b, "'");
+}
+
+/* Text and HTML built side by side. */
+struct body {
+	struct bk_mime_buf text, html;
+};
+
+static void body_free(struct body *b)
+{
+	bk_mime_buf_free(&b->text);
+	bk_mime_buf_free(&b->html);
+}
+
+static void html_start(struct body *b, const char *title)
+{
+	bk_mime_buf_add(&b->html, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+	bk_mime_buf_add_html(&b->html, title);
+	bk_mime_buf_add(&b->html, "</title></head>\n<body style=\"font-family:sans-serif;"
+			"font-size:14px;color:#222\">\n");
+}
+
+static void html_end(struct body *b)
+{
+	bk_mime_buf_add(&b->html, "<p style=\"color:#777;font-size:12px\">Sent by bk-mail on ");
+	bk_mime_buf_add_html(&b->html, bk_mime_hostname());
+	bk_mime_buf_add(&b->html, ".</p>\n</body></html>\n");
+	bk_mime_buf_addf(&b->text, "\n-- \nSent by bk-mail on %s.\n", bk_mime_hostname());
+}
+
+static void heading(struct body *b, const char *title, const char *color)
+{
+	bk_mime_buf_addf(&b->html, "<h2 style=\"color:%s\">", color);
+	bk_mime_buf_add_html(&b->html, title);
+	bk_mime_buf_add(&b->html, "</h2>\n");
+	bk_mime_buf_addf(&b->text, "%s\n\n", title);
+}
+
+static void section(struct body *b, const char *title)
+{
+	bk_mime_buf_add(&b->html, "<h3>");
+	bk_mime_buf_add_html(&b->html, title);
+	bk_mime_buf_add(&b->html, "</h3>\n");
+	bk_mime_buf_addf(&b->text, "\n%s\n", title);
+	for (size_t i = strlen(title); i > 0; i--)
+		bk_mime_buf_add(&b->text, "-");
+	bk_mime_buf_add(&b->text, "\n");
+}
+
+static void para(struct body *b, const char *s)
+{
+	bk_mime_buf_add(&b->html, "<p>");
+	bk_mime_buf_add_html(&b->html, s);
+	bk_mime_buf_add(&b->html, "</p>\n");
+	bk_mime_buf_addf(&b->text, "%s\n", s);
+}
+
+static void pre(struct body *b, const char *s)
+{
+	bk_mime_buf_add(&b->html, "<pre style=\"background:#f4f4f4;padding:8px;"
+			"white-space:pre-wrap\">");
+	bk_mime_buf_add_html(&b->html, s);
+	bk_mime_buf_add(&b->html, "</pre>\n");
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		bk_mime_buf_add(&b->text, "    ");
+		bk_mime_buf_addn(&b->text, p, n);
+		bk_mime_buf_add(&b->text, "\n");
+		p += n;
+		if (*p)
+			p++;
+	}
+}
+
+static void table_start(struct body *b)
+{
+	bk_mime_buf_add(&b->html, "<table style=\"border-collapse:collapse\">\n");
+}
+
+static void table_end(struct body *b)
+{
+	bk_mime_buf_add(&b->html, "</table>\n");
+}
+
+static void row(struct body *b, const char *key, const char *value)
+{
+	bk_mime_buf_add(&b->html, "<tr><th style=\"text-align:left;vertical-align:top;"
+			"padding:2px 16px 2px 0\">");
+	bk_mime_buf_add_html(&b->html, key);
+	bk_mime_buf_add(&b->html, "</th><td style=\"padding:2px 0\">");
+	bk_mime_buf_add_html(&b->html, value);
+	bk_mime_buf_add(&b->html, "</td></tr>\n");
+	bk_mime_buf_addf(&b->text, "%-18s %s\n", key, value);
+}
+
+static void list_start(struct body *b)
+{
+	bk_mime_buf_add(&b->html, "<ul>\n");
+}
+
+static void list_item(struct body *b, const char *s)
+{
+	bk_mime_buf_add(&b->html, "<li>");
+	bk_mime_buf_add_html(&b->html, s);
+	bk_mime_buf_add(&b->html, "</li>\n");
+	bk_mime_buf_addf(&b->text, "  - %s\n", s);
+}
+
+static void list_end(struct body *b)
+{
+	bk_mime_buf_add(&b->html, "</ul>\n");
+}
+
+/* ---- delivery ---- */
+
+static int write_outbox(struct bk_mime *m, const char *kind, char **product)
+{
+	const char *dir = bk_config.outbox;
+	char stamp[16], *tmp = NULL, *path = NULL;
+	int fd = -1, ret = -1;
+
+	if (bk_mkdir_p(dir, 0700) < 0)
+		return bk_err_prefix("BACKUP_MAIL_OUTBOX");
+	bk_stamp_name(mail_now(), stamp);
+	tmp = bk_asprintf("%s/.%s-%s.eml.XXXXXX", dir, stamp, kind);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		bk_err_errno("cannot create a file in %s", dir);
+		free(tmp);
+		return -1;
+	}
+	if (fchmod(fd, 0600) < 0 || bk_mime_write_fd(m, fd) < 0 || fsync(fd) < 0) {
+		if (errno)
+			bk_err_errno("cannot write %s", tmp);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		bk_err_errno("cannot write %s", tmp);
+		goto out;
+	}
+	fd = -1;
+	/* link(2) never replaces: two mails in one second get -2, -3, ... */
+	for (int i = 1; i < 1000; i++) {
+		free(path);
+		path = i == 1 ? bk_asprintf("%s/%s-%s.eml", dir, stamp, kind)
+			      : bk_asprintf("%s/%s-%s-%d.eml", dir, stamp, kind, i);
+		if (link(tmp, path) == 0)
+			break;
+		if (errno == EEXIST)
+			continue;
+		if (access(path, F_OK) == 0)	/* no hard links here: check, then rename */
+			continue;
+		if (rename(tmp, path) < 0) {
+			bk_err_errno("cannot rename %s to %s", tmp, path);
+			goto out;
+		}
+		break;
+	}
+	*product = path;
+	path = NULL;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	if (ret == 0) {
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		bk_info("mail written to %s (%llu bytes)", *product, bk_mime_size(m));
+	}
+	free(tmp);
+	free(path);
+	return ret;
+}
+
+/* The message: common headers around the body, the file attached if any.
+ * NULL with the error slot set. */
+static struct bk_mime *build(const char *subject, const struct body *b, const char *attach)
+{
+	char from[320], display[300], **admins = NULL;
+	struct bk_mime *m = bk_mime_new();
+	size_t n = 0;
+	int ok = 0;
+
+	if (sender(from, sizeof(from)) < 0 ||
+	    bk_mime_addr_list(bk_config.admin_emails ? bk_config.admin_emails : "",
+			      "ADMIN_EMAILS", &admins, &n) < 0)
+		goto out;
+	snprintf(display, sizeof(display), "bk on %s", bk_mime_hostname());
+	if (bk_mime_set_from(m, display, from) < 0 || bk_mime_set_subject(m, subject) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (bk_mime_add_to(m, admins[i]) < 0)
+			goto out;
+	bk_mime_set_body(m, bk_mime_buf_str(&b->text), bk_mime_buf_str(&b->html));
+	if (attach && bk_mime_attach(m, attach, strrchr(attach, '/') ? strrchr(attach, '/') + 1
+					: attach, "application/gzip") < 0)
+		goto out;
+	bk_mime_set_date(m, mail_now());
+	ok = bk_mime_finish(m) == 0;
+out:
+	bk_mime_addr_list_free(admins, n);
+	if (!ok) {
+		bk_mime_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+/* Send m to ADMIN_EMAILS, or write it to the outbox; kind names the .eml. */
+static int deliver(struct bk_mime *m, const char *kind, char **product)
+{
+	char from[320], **admins = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (bk_config.outbox)
+		return write_outbox(m, kind, product);
+	if (sender(from, sizeof(from)) < 0 ||
+	    bk_mime_addr_list(bk_config.admin_emails ? bk_config.admin_emails : "",
+			      "ADMIN_EMAILS", &admins, &n) < 0)
+		return -1;
+	ret = bk_smtp_send(m, from, admins, n);
+	if (ret == 0) {
+		*product = bk_xstrdup(bk_mime_message_id(m));
+		bk_info("mail %s sent to %s", bk_mime_message_id(m), bk_config.admin_emails);
+	}
+	bk_mime_addr_list_free(admins, n);
+	return ret;
+}
+
+/* Build and deliver a message without attachment. */
+static int send_simple(const char *kind, const char *subject, const struct body *b,
+		       char **product)
+{
+	struct bk_mime *m = build(subject, b, NULL);
+	int ret;
+
+	if (!m)
+		return -1;
+	ret = deliver(m, kind, product);
+	bk_mime_free(m);
+	return ret;
+}
+
+/* ---- the backup mail ---- */
+
+struct summary {
+	const char *path;		/* the archive */
+	const char *name;		/* its base name */
+	char *abs;			/* its absolute path */
+	unsigned long long bytes;
+	long long mtime;
+	double duration;
+	char sha256[BK_SHA256_HEX];
+	const struct bk_manifest *m;
+	const char *info;		/* BACKUP_INFO.txt, or NULL */
+};
+
+enum delivery { ATTACHED, LINKED, ON_SERVER };
+
+/* Date of the backup (YYYY-MM-DD) from "# created:", else the file's mtime. */
+static void backup_date(const struct summary *s, char buf[11])
+{
+	const char *created = bk_manifest_meta_get(s->m, "created");
+	time_t t = (time_t)s->mtime;
+	struct tm tm;
+
+	if (created && strlen(created) >= 10 && created[4] == '-' && created[7] == '-' &&
+	    strspn(created, "0123456789-") >= 10) {
+		memcpy(buf, created, 10);
+		buf[10] = '\0';
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(buf, 11, "%Y-%m-%d", &tm);
+}
+
+static size_t count_meta(const struct bk_manifest *m, const char *key)
+{
+	size_t i = 0, n = 0;
+
+	while (bk_manifest_meta_next(m, key, &i))
+		n++;
+	return n;
+}
+
+static char *backup_subject(const struct summary *s)
+{
+	const char *db = bk_manifest_meta_get(s->m, "database");
+	size_t warnings = count_meta(s->m, "warning");
+	char date[11], size[32], warn[48] = "";
+
+	backup_date(s, date);
+	human_size(s->bytes, size, sizeof(size));
+	if (warnings)
+		snprintf(warn, sizeof(warn), " (%zu warning%s)", warnings, warnings == 1 ? "" : "s");
+	return bk_asprintf("[bk] Backup OK %s %s %s%s", date, db ? db : "database", size, warn);
+}
+
+/* The lines of BACKUP_INFO.txt from its restore section on (the section up
+ * to the next top-level heading "X. "), or the whole text. Caller frees. */
+static char *restore_steps(const char *info)
+{
+	const char *p = info, *start = NULL, *end = NULL;
+
+	while (*p) {
+		const char *eol = p + strcspn(p, "\n");
+		int top = *p != ' ' && *p != '\t' && p != eol;
+
+		if (!start && top) {
+			char line[256];
+			size_t n = (size_t)(eol - p) < sizeof(line) - 1 ? (size_t)(eol - p)
+								      : sizeof(line) - 1;
+
+			for (size_t i = 0; i < n; i++)
+				line[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+			line[n] = '\0';
+			if (strstr(line, "restore"))
+				start = p;
+		} else if (start && top && p[0] >= 'A' && p[0] <= 'Z' && p[1] == '.' &&
+			   p[2] == ' ' && start[1] == '.') {
+			end = p;
+			break;
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+	if (!start)
+		return bk_xstrdup(info);
+	if (!end)
+		end = start + strlen(start);
+	while (end > start && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	{
+		char *out = bk_xmalloc((size_t)(end - start) + 1);
+
+		memcpy(out, start, (size_t)(end - start));
+		out[end - start] = '\0';
+		return out;
+	}
+}
+
+static void backup_tables(struct body *b, const struct bk_manifest *m)
+{
+	size_t i = 0, shown = 0;
+	const char *v;
+
+	bk_mime_buf_add(&b->html, "<table style=\"border-collapse:collapse\">\n<tr>"
+			"<th style=\"text-align:left;padding:2px 16px 2px 0\">File</th>"
+			"<th style=\"text-align:left;padding:2px 16px 2px 0\">Table</th>"
+			"<th style=\"text-align:right;padding:2px 16px 2px 0\">Rows</th>"
+			"<th style=\"text-align:left\">Window</th></tr>\n");
+	while ((v = bk_manifest_meta_next(m, "table", &i))) {
+		char file[256] = "", qname[256] = "", window[256] = "";
+		long long rows = -1;
+		size_t j = 0;
+		const char *w;
+		char rowtxt[32];
+
+		if (sscanf(v, "%255s %lld %255[^\n]", file, &rows, qname) != 3)
+			continue;
+		while ((w = bk_manifest_meta_next(m, "window", &j))) {
+			size_t fl = strlen(file);
+
+			if (!strncmp(w, file, fl) && w[fl] == ' ') {
+				snprintf(window, sizeof(window), "%s", w + fl + 1);
+				break;
+			}
+		}
+		snprintf(rowtxt, sizeof(rowtxt), "%lld", rows);
+		bk_mime_buf_add(&b->html, "<tr><td style=\"padding:2px 16px 2px 0\">");
+		bk_mime_buf_add_html(&b->html, file);
+		bk_mime_buf_add(&b->html, "</td><td style=\"padding:2px 16px 2px 0\">");
+		bk_mime_buf_add_html(&b->html, qname);
+		bk_mime_buf_addf(&b->html, "</td><td style=\"text-align:right;padding:2px 16px 2px 0\">"
+				 "%s</td><td>", rowtxt);
+		bk_mime_buf_add_html(&b->html, window);
+		bk_mime_buf_add(&b->html, "</td></tr>\n");
+		bk_mime_buf_addf(&b->text, "  %-26s %-32s %10s%s%s\n", file, qname, rowtxt,
+				 window[0] ? "  " : "", window);
+		shown++;
+	}
+	/* a MANIFEST without table lines: its data files and their rows */
+	for (size_t k = 0; !shown && k < m->n_entries; k++) {
+		const struct bk_manifest_entry *e = &m->entries[k];
+		char rowtxt[32];
+
+		if (e->rows < 0)
+			continue;
+		snprintf(rowtxt, sizeof(rowtxt), "%lld", e->rows);
+		bk_mime_buf_add(&b->html, "<tr><td style=\"padding:2px 16px 2px 0\">");
+		bk_mime_buf_add_html(&b->html, e->path);
+		bk_mime_buf_addf(&b->html, "</td><td></td><td style=\"text-align:right;"
+				 "padding:2px 16px 2px 0\">%s</td><td></td></tr>\n", rowtxt);
+		bk_mime_buf_addf(&b->text, "  %-26s %-32s %10s\n", e->path, "", rowtxt);
+	}
+	bk_mime_buf_add(&b->html, "</table>\n");
+	i = 0;
+	if (count_meta(m, "added")) {
+		para(b, "Added because a backed-up table references them:");
+		list_start(b);
+		while ((v = bk_manifest_meta_next(m, "added", &i)))
+			list_item(b, v);
+		list_end(b);
+	}
+}
+
+static void backup_body(const struct summary *s, enum delivery how, const char *link,
+			long long expires, unsigned long long attached_size, struct body *b)
+{
+	const struct bk_manifest *m = s->m;
+	const char *db = bk_manifest_meta_get(m, "database");
+	const char *host = bk_manifest_meta_get(m, "host");
+	const char *server = bk_manifest_meta_get(m, "server_version");
+	const char *created = bk_manifest_meta_get(m, "created");
+	char buf[512], size[32], title[300];
+	size_t i = 0, warnings = count_meta(m, "warning");
+	const char *v;
+
+	snprintf(title, sizeof(title), "Backup OK: %s", s->name);
+	html_start(b, title);
+	heading(b, title, "#1a7f37");
+	table_start(b);
+	row(b, "File", s->name);
+	human_size(s->bytes, size, sizeof(size));
+	snprintf(buf, sizeof(buf), "%s (%llu bytes)", size, s->bytes);
+	row(b, "Size", s->bytes < 1024 ? size : buf);
+	if (created) {
+		row(b, "Date", created);
+	} else {
+		bk_iso_time(s->mtime, buf, sizeof(buf));
+		row(b, "Date", buf);
+	}
+	snprintf(buf, sizeof(buf), "%s%s%s%s%s%s", db ? db : "(unknown)", host ? " on " : "",
+		 host ? host : "", server ? " (PostgreSQL " : "", server ? server : "",
+		 server ? ")" : "");
+	row(b, "Database", buf);
+	if (s->duration >= 0) {
+		human_duration(s->duration, buf, sizeof(buf));
+		row(b, "Duration", buf);
+	}
+	row(b, "Backup host", bk_mime_hostname());
+	row(b, "SHA-256", s->sha256);
+	snprintf(buf, sizeof(buf), "%zu", warnings);
+	row(b, "Warnings", warnings ? buf : "none");
+	table_end(b);
+
+	if (warnings) {
+		section(b, "Warnings");
+		list_start(b);
+		while ((v = bk_manifest_meta_next(m, "warning", &i)))
+			list_item(b, v);
+		list_end(b);
+	}
+
+	section(b, "Tables");
+	backup_tables(b, m);
+
+	section(b, "Getting the archive");
+	if (how == ATTACHED) {
+		snprintf(buf, sizeof(buf), "The archive %s is attached to this mail.", s->name);
+		para(b, buf);
+	} else {
+		char limit[32], when[64];
+
+		human_size(attached_size, size, sizeof(size));
+		snprintf(limit, sizeof(limit), "%d MB", bk_config.attach_max_mb);
+		snprintf(buf, sizeof(buf), "The archive is not attached: with it this mail would "
+			 "be %s, over the limit of %s (BACKUP_MAIL_ATTACH_MAX_MB).", size, limit);
+		para(b, buf);
+		if (how == LINKED) {
+			bk_iso_time(expires, when, sizeof(when));
+			snprintf(buf, sizeof(buf), "Download it (the link works until %s):", when);
+			bk_mime_buf_add(&b->html, "<p>");
+			bk_mime_buf_add_html(&b->html, buf);
+			bk_mime_buf_add(&b->html, "<br><a href=\"");
+			bk_mime_buf_add_html(&b->html, link);
+			bk_mime_buf_add(&b->html, "\">");
+			bk_mime_buf_add_html(&b->html, link);
+			bk_mime_buf_add(&b->html, "</a></p>\n");
+			bk_mime_buf_addf(&b->text, "%s\n\n    %s\n\n", buf, link);
+		} else {
+			struct bk_mime_buf cmd = { 0 };
+
+			snprintf(buf, sizeof(buf), "It is on the backup host %s at %s. Fetch it "
+				 "with:", bk_mime_hostname(), s->abs);
+			para(b, buf);
+			bk_mime_buf_addf(&cmd, "scp %s:", bk_mime_hostname());
+			shell_quote(&cmd, s->abs);
+			bk_mime_buf_add(&cmd, " .");
+			pre(b, bk_mime_buf_str(&cmd));
+			bk_mime_buf_free(&cmd);
+			para(b, "(No download link: BACKUP_LINK_BASE is not set.)");
+		}
+	}
+	snprintf(buf, sizeof(buf), "Check a downloaded copy with: sha256sum %s", s->name);
+	para(b, buf);
+
+	section(b, "Restore");
+	if (s->info) {
+		char *steps = restore_steps(s->info);
+
+		pre(b, steps);
+		free(steps);
+	} else {
+		para(b, "The archive has no BACKUP_INFO.txt.");
+	}
+	snprintf(buf, sizeof(buf), "With bk installed: bk-verify %s, then bk-unpack %s "
+		 "--restore (see bk-unpack(1)).", s->name, s->name);
+	para(b, buf);
+	html_end(b);
+}
+
+int bk_mail_send_backup(const char *path, double duration, char **product)
+{
+	struct bk_manifest m;
+	struct summary s = { .path = path, .duration = duration, .m = &m };
+	char *info = NULL, *subject = NULL, *link = NULL;
+	unsigned long long limit = (unsigned long long)bk_config.attach_max_mb << 20;
+	unsigned long long full_size = 0, sha_bytes;
+	long long expires = 0;
+	struct body b = { 0 };
+	struct bk_mime *msg = NULL;
+	struct stat st;
+	enum delivery how = ATTACHED;
+	int ret = -1;
+
+	bk_manifest_init(&m);
+	if (stat(path, &st) < 0)
+		return bk_err_errno("cannot read %s", path);
+	if (!S_ISREG(st.st_mode))
+		return bk_err_set("%s is not a regular file", path);
+	if (bk_ar_read_manifest(path, &m, &info) < 0) {
+		bk_err_prefix("cannot read the summary of %s", path);
+		goto out;
+	}
+	s.name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	s.abs = realpath(path, NULL);
+	if (!s.abs)
+		s.abs = bk_xstrdup(path);
+	s.bytes = (unsigned long long)st.st_size;
+	s.mtime = (long long)st.st_mtime;
+	s.info = info;
+	if (bk_sha256_file(path, s.sha256, &sha_bytes) < 0)
+		goto out;
+	subject = backup_subject(&s);
+
+	/* What counts is the whole encoded message with the archive in it. */
+	backup_body(&s, ATTACHED, NULL, 0, 0, &b);
+	if (!(msg = build(subject, &b, path)))
+		goto out;
+	full_size = bk_mime_size(msg);
+	if (full_size > limit) {
+		bk_mime_free(msg);
+		msg = NULL;
+		body_free(&b);
+		how = bk_config.link_base ? LINKED : ON_SERVER;
+		if (how == LINKED) {
+			expires = mail_now() + (long long)bk_config.link_ttl_hours * 3600;
+			link = bk_link_make(bk_config.link_base, bk_config.link_secret, s.name, expires);
+			if (!link)
+				goto out;
+		}
+		backup_body(&s, how, link, expires, full_size, &b);
+		if (!(msg = build(subject, &b, NULL)))
+			goto out;
+	}
+	bk_info("mailing %s (%.1f MB; %.1f MB as a mail with it attached, limit %d MB): %s",
+		s.name, (double)s.bytes / 1048576.0, (double)full_size / 1048576.0,
+		bk_config.attach_max_mb, how == ATTACHED ? "attached" : how == LINKED ?
+		"download link" : "no BACKUP_LINK_BASE: path on this host");
+	ret = deliver(msg, "backup", product);
+out:
+	bk_mime_free(msg);
+	body_free(&b);
+	bk_manifest_free(&m);
+	free(info);
+	free(subject);
+	free(link);
+	free(s.abs);
+	return ret;
+}
+
+/* ---- alerts ---- */
+
+/* What to check, by failed step (bk-run's step names) or by words of the alert. */
+static const struct {
+	const char *step;
+	const char *words;	/* '|'-separated, lowercase, matched in subject and reason */
+	const char *check;
+} checks[] = {
+	{ "lock", "another backup|lock", "Another bk-run may still be running (ps ax | grep bk-); "
+	  "its lock on BACKUP_DIR/.lock goes away when it ends." },
+	{ "space", "disk full|no space|free space", "Free space in BACKUP_DIR and BACKUP_TMPDIR "
+	  "(df -h); bk-prune removes archives older than BACKUP_RETENTION_DAYS." },
+	{ "export", "database|connect|postgres|pg_dump", "Is PostgreSQL up and reachable "
+	  "(POSTGRES_HOST, POSTGRES_PORT or DATABASE_URL)? Are POSTGRES_USER and "
+	  "POSTGRES_PASSWORD right? Is pg_dump at least the server's major version? "
+	  "Try: bk-export -o /tmp/bk-check" },
+	{ "pack", "compress|archive", "Free space and permissions in BACKUP_DIR; the "
+	  "configuration files listed in BACKUP_CONFIG_FILES under BACKUP_CONFIG_DIR." },
+	{ "verify", "verif|corrupt|checksum", "The new archive failed verification (disk or "
+	  "memory errors, a full disk while writing); it was not kept as a good backup. "
+	  "Older archives are untouched; check them with bk-verify." },
+	{ "mail", "mail|smtp", "The SMTP settings: SMTP_HOST, SMTP_PORT, SMTP_TLS, SMTP_USER, "
+	  "SMTP_PASS, SMTP_CA_FILE. Check them with: bk-mail --test. The backup itself was "
+	  "made and verified and is in BACKUP_DIR." },
+	{ "status", "status", "Permissions and free space in BACKUP_DIR (the status files)." },
+	{ "prune", "prune|retention", "Permissions in BACKUP_DIR; BACKUP_RETENTION_DAYS and "
+	  "BACKUP_KEEP_MIN." },
+	{ "monitor", "no backup|too old|hours|stale|age", "Is the scheduler running (the "
+	  "container's crontab, BACKUP_SCHEDULE)? Did the last run fail? Read the log below." },
+	{ "size", "size|too small|too large", "The archive size is outside BACKUP_MIN_SIZE_MB.."
+	  "BACKUP_MAX_SIZE_MB: has the data (or the scope) changed a lot?" },
+};
+
+/* The failed step: "... at step X..." in the subject, else "X: ..." starting the reason. */
+static void failed_step(const char *subject, const char *reason, char *buf, size_t size)
+{
+	const char *p = strstr(subject, "at step ");
+	size_t n;
+
+	buf[0] = '\0';
+	if (p) {
+		p += 8;
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyz-_");
+	} else if (reason) {
+		p = reason;
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyz-_");
+		if (n == 0 || p[n] != ':' || n > 20)
+			n = 0;
+	} else {
+		n = 0;
+	}
+	if (n > 0 && n < size) {
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+	}
+}
+
+static void what_to_check(struct body *b, const char *step, const char *subject,
+			  const char *reason)
+{
+	char *hay = bk_asprintf("%s\n%s", subject, reason ? reason : "");
+	int shown = 0;
+
+	for (char *p = hay; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p + 32);
+	list_start(b);
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if (step[0] && !strcmp(step, checks[i].step)) {
+			list_item(b, checks[i].check);
+			shown = 1;
+		}
+	}
+	for (size_t i = 0; !shown && i < sizeof(checks) / sizeof(checks[0]); i++) {
+		char words[128], *save = NULL;
+
+		snprintf(words, sizeof(words), "%s", checks[i].words);
+		for (char *w = strtok_r(words, "|", &save); w; w = strtok_r(NULL, "|", &save)) {
+			if (strstr(hay, w)) {
+				list_item(b, checks[i].check);
+				shown = 1;
+				break;
+			}
+		}
+	}
+	list_item(b, "The log (BACKUP_LOG), whose last lines are below; run the backup by "
+		  "hand to see the failure: bk-run --no-mail");
+	list_end(b);
+	free(hay);
+}
+
+static void last_good_backup(struct body *b)
+{
+	long long last = 0, size_mb = 0;
+	struct bk_history_entry *h = NULL;
+	size_t n = 0, fails = 0;
+	const char *file = NULL;
+	char when[64], buf[700];
+	int r = bk_status_read(bk_config.dir, &last, &size_mb);
+
+	if (r < 0) {
+		snprintf(buf, sizeof(buf), "Cannot tell: %s", bk_err());
+		row(b, "Last good backup", buf);
+		return;
+	}
+	if (r == 1) {
+		snprintf(buf, sizeof(buf), "none recorded in %s", bk_config.dir);
+		row(b, "Last good backup", buf);
+		return;
+	}
+	if (bk_history_read(bk_config.dir, 1000, &h, &n) == 0) {
+		for (size_t i = n; i > 0; i--) {
+			if (h[i - 1].ok) {
+				file = h[i - 1].file;
+				break;
+			}
+			fails++;
+		}
+	}
+	bk_iso_time(last, when, sizeof(when));
+	snprintf(buf, sizeof(buf), "%s (%.1f hours ago)%s%s", when,
+		 (double)(mail_now() - last) / 3600.0, file ? ", " : "", file ? file : "");
+	row(b, "Last good backup", buf);
+	if (size_mb >= 0) {
+		snprintf(buf, sizeof(buf), "%lld MB", size_mb);
+		row(b, "Its size", buf);
+	}
+	if (h) {
+		snprintf(buf, sizeof(buf), "%zu", fails);
+		row(b, "Failed runs since", buf);
+	}
+	free(h);
+}
+
+/* The last LOG_TAIL_LINES lines of the log, secrets masked. Caller frees. */
+static char *log_tail(const char *path)
+{
+	char *buf = NULL, *start;
+	struct stat st;
+	ssize_t got;
+	off_t from;
+	size_t len = 0;
+	int fd, lines = 0;
+
+	if (!path || !*path)
+		return bk_xstrdup("(no BACKUP_LOG)");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		char *msg = bk_asprintf("(cannot read the log %s: %s)", path, strerror(errno));
+
+		if (fd >= 0)
+			close(fd);
+		return msg;
+	}
+	from = st.st_size > LOG_TAIL_BYTES ? st.st_size - LOG_TAIL_BYTES : 0;
+	buf = bk_xmalloc(LOG_TAIL_BYTES + 1);
+	while (len < LOG_TAIL_BYTES &&
+	       (got = pread(fd, buf + len, LOG_TAIL_BYTES - len, from + (off_t)len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++)	/* keep it text */
+		if (((unsigned char)buf[i] < 32 && buf[i] != '\n' && buf[i] != '\t') || buf[i] == 127)
+			buf[i] = '?';
+	while (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	start = buf + len;
+	while (start > buf && lines < LOG_TAIL_LINES) {
+		start--;
+		if (*start == '\n' && ++lines == LOG_TAIL_LINES) {
+			start++;
+			break;
+		}
+	}
+	if (start == buf && from > 0)		/* the first line was cut by the window */
+		start += strcspn(start, "\n") + (start[strcspn(start, "\n")] ? 1 : 0);
+	memmove(buf, start, strlen(start) + 1);
+	bk_log_mask(buf, LOG_TAIL_BYTES + 1);
+	/* long lines: keep their beginning */
+	{
+		struct bk_mime_buf out = { 0 };
+
+		for (const char *p = buf; *p;) {
+			size_t n = strcspn(p, "\n");
+
+			bk_mime_buf_addn(&out, p, n > LOG_LINE_MAX ? LOG_LINE_MAX : n);
+			bk_mime_buf_add(&out, n > LOG_LINE_MAX ? " [...]\n" : "\n");
+			p += n;
+			if (*p)
+				p++;
+		}
+		free(buf);
+		buf = out.s ? out.s : bk_xstrdup(len ? "" : "(the log is empty)");
+	}
+	return buf;
+}
+
+/* A copy of s with registered secrets masked. */
+static char *masked(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *m = memcpy(bk_xmalloc(n), s, n);
+
+	bk_log_mask(m, n);
+	return m;
+}
+
+int bk_mail_send_alert(const char *subject, const char *reason, char **product)
+{
+	char *subj = masked(subject), *why = reason ? masked(reason) : NULL;
+	char *full = bk_asprintf("[bk] ALERT: %s", subj), *tail, step[32], when[64];
+	struct body b = { 0 };
+	int ret;
+
+	failed_step(subj, why, step, sizeof(step));
+	html_start(&b, full);
+	heading(&b, subj, "#cf222e");
+	table_start(&b);
+	bk_iso_time(mail_now(), when, sizeof(when));
+	row(&b, "When", when);
+	row(&b, "Backup host", bk_mime_hostname());
+	row(&b, "Failed step", step[0] ? step : "not stated");
+	last_good_backup(&b);
+	table_end(&b);
+	section(&b, "Reason");
+	if (why)
+		pre(&b, why);
+	else
+		para(&b, "No reason was given.");
+	section(&b, "What to check");
+	what_to_check(&b, step, subj, why);
+	section(&b, "Last lines of the log");
+	tail = log_tail(bk_config.log_path);
+	pre(&b, tail);
+	html_end(&b);
+	bk_info("mailing alert: %s", subj);
+	ret = send_simple("alert", full, &b, product);
+	free(tail);
+	body_free(&b);
+	free(full);
+	free(subj);
+	free(why);
+	return ret;
+}
+
+/* ---- test message ---- */
+
+int bk_mail_send_test(char **product)
+{
+	const struct bk_config *c = &bk_config;
+	char *subject = bk_asprintf("[bk] Test message from %s", bk_mime_hostname());
+	char when[64], buf[600], from[320];
+	struct body b = { 0 };
+	int ret;
+
+	if (sender(from, sizeof(from)) < 0) {
+		free(subject);
+		return -1;
+	}
+	html_start(&b, subject);
+	heading(&b, "bk-mail test message", "#0969da");
+	para(&b, "If you can read this, bk can mail the daily backup and its alerts to this "
+	     "address.");
+	table_start(&b);
+	bk_iso_time(mail_now(), when, sizeof(when));
+	row(&b, "Sent", when);
+	row(&b, "Backup host", bk_mime_hostname());
+	row(&b, "Recipients", c->admin_emails);
+	row(&b, "Sender", from);
+	if (c->outbox) {
+		row(&b, "Delivery", "written to BACKUP_MAIL_OUTBOX");
+	} else {
+		snprintf(buf, sizeof(buf), "SMTP %s:%d, TLS %s%s%s", c->smtp_host, c->smtp_port,
+			 c->smtp_tls, c->smtp_user ? ", user " : "", c->smtp_user ? c->smtp_user : "");
+		row(&b, "Delivery", buf);
+	}
+	snprintf(buf, sizeof(buf), "%d MB (BACKUP_MAIL_ATTACH_MAX_MB)", c->attach_max_mb);
+	row(&b, "Attachment limit", buf);
+	row(&b, "Larger archives", c->link_base ? c->link_base : "path on the backup host "
+	    "(BACKUP_LINK_BASE not set)");
+	table_end(&b);
+	html_end(&b);
+	ret = send_simple("test", subject, &b, product);
+	body_free(&b);
+	free(subject);
+	return ret;
+}

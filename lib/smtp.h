@@ -1,0 +1,30 @@
+/*
+ * SMTP delivery through libcurl: STARTTLS (smtp://, 587) or implicit TLS
+ * (smtps://, 465) with the certificate and host name always verified, or no
+ * TLS to a server on loopback only; AUTH with SMTP_USER/SMTP_PASS. The
+ * message is streamed (constant memory); 3 attempts with growing pauses,
+ * each logged, each bounded in time so delivery ends within 5 minutes.
+ */
+#ifndef BK_SMTP_H
+#define BK_SMTP_H
+
+#include <stddef.h>
+
+#include "mime.h"
+
+#define BK_SMTP_ATTEMPTS 3
+#define BK_SMTP_TIMEOUT 90		/* seconds per attempt, everything included */
+#define BK_SMTP_CONNECT_TIMEOUT 20
+
+/* Is host a loopback address (127.0.0.0/8, ::1) or "localhost"? */
+int bk_smtp_host_is_loopback(const char *host);
+
+/*
+ * Send msg (finished) from `from` to the n addresses in rcpt using the SMTP_*
+ * settings of bk_config. 0 once the server accepted it, or -1 after the last
+ * attempt with "cannot send mail via HOST:PORT after 3 attempts: <curl error>
+ * (server said: <last reply>)" in the error slot.
+ */
+int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_t n);
+
+#endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct bk_aw {
 	bk_aw_progress_fn *progress;
 	void *progress_ctx;
 	volatile sig_atomic_t *stop;
+	locale_t utf8;		/* LC_CTYPE for libarchive's name conversions */
 };
 
 /* "disk full while ..." from gzwrite, or ENOSPC here, becomes one message that
@@ -117,15 +119,67 @@ static int stopped(struct bk_aw *w)
 	return 0;
 }
 
+static int ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+int bk_name_utf8(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+
+	while (*p) {
+		unsigned int c = *p, n, cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (unsigned int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* overlong forms, surrogates and beyond U+10FFFF */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
 static int write_header(struct bk_aw *w, const char *name, int is_dir,
 			unsigned long long size)
 {
 	struct archive_entry *e = archive_entry_new();
+	locale_t old = (locale_t)0;
 	int rc;
 
 	if (!e)
 		abort();
-	archive_entry_set_pathname_utf8(e, name);
+	if (!bk_name_utf8(name) || (!w->utf8 && !ascii(name))) {
+		archive_entry_free(e);
+		return bk_err_set("cannot store the name '%s' in the archive: not UTF-8%s", name,
+				  w->utf8 ? "" : " (no UTF-8 locale)");
+	}
+	/* libarchive converts names from the locale's charset: make it UTF-8 for
+	 * this thread, whatever LANG says, so UTF-8 names go into pax headers as
+	 * they are (a C locale makes it fail on them). */
+	if (w->utf8)
+		old = uselocale(w->utf8);
+	archive_entry_copy_pathname(e, name);
 	archive_entry_set_filetype(e, is_dir ? AE_IFDIR : AE_IFREG);
 	archive_entry_set_perm(e, is_dir ? 0700 : 0600);
 	archive_entry_set_size(e, is_dir ? 0 : (la_int64_t)size);
@@ -133,6 +187,8 @@ static int write_header(struct bk_aw *w, const char *name, int is_dir,
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
 	rc = archive_write_header(w->ar, e);
+	if (w->utf8)
+		uselocale(old);
 	archive_entry_free(e);
 	/* ARCHIVE_WARN is a name that could not be stored faithfully: fail too */
 	if (rc != ARCHIVE_OK)
@@ -294,6 +350,8 @@ static void aw_free(struct bk_aw *w)
 	bk_gz_abort(w->gz);
 	bk_afile_abort(&w->file);
 	bk_sha256_free(w->sha);
+	if (w->utf8)
+		freelocale(w->utf8);
 	for (size_t i = 0; i < w->n_dirs; i++)
 		free(w->dirs[i]);
 	free(w->dirs);
@@ -349,6 +407,9 @@ struct bk_aw *bk_aw_open(const char *final_path, int gzip_level, long long mtime
 		}
 		goto fail;
 	}
+	w->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	if (!w->utf8)
+		w->utf8 = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
 	w->buf = bk_xmalloc(READ_SIZE);
 	if (!(w->sha = bk_sha256_new()) ||
 	    !(w->gz = bk_gz_open(w->file.fd, gzip_level, 0)))
@@ -525,6 +586,18 @@ static int cmp_str(const void *a, const void *b)
 
 static void cfg_add_path(struct cfg_list *l, const char *name, const char *full);
 
+/* A name for a warning line: control bytes, and every non-ASCII byte of a name
+ * that is not UTF-8, become '?' (in place). */
+static char *printable(char *name)
+{
+	int utf8 = bk_name_utf8(name);
+
+	for (unsigned char *p = (unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !utf8))
+			*p = '?';
+	return name;
+}
+
 static void cfg_add_dir(struct cfg_list *l, const char *name, const char *full)
 {
 	DIR *d = opendir(full);
@@ -554,11 +627,11 @@ static void cfg_add_dir(struct cfg_list *l, const char *name, const char *full)
 		char *kname = bk_asprintf("%s/%s", name, kids[i]);
 		char *kfull = bk_path_join(full, kids[i]);
 
-		if (bk_manifest_path_ok(kname))
+		if (bk_manifest_path_ok(kname) && bk_name_utf8(kname))
 			cfg_add_path(l, kname, kfull);
 		else
 			cfg_warn(l, "config file %s skipped: name not allowed in an archive",
-				 kname);
+				 printable(kname));
 		free(kname);
 		free(kfull);
 		free(kids[i]);
@@ -655,7 +728,7 @@ static int cfg_collect(struct cfg_list *l, const char *names, const struct bk_ma
 		/* "ssl/" means the directory ssl */
 		for (size_t n = strlen(tok); n > 1 && tok[n - 1] == '/'; n--)
 			tok[n - 1] = '\0';
-		if (!bk_manifest_path_ok(tok) || is_reserved(tok)) {
+		if (!bk_manifest_path_ok(tok) || !bk_name_utf8(tok) || is_reserved(tok)) {
 			bk_err_set("BACKUP_CONFIG_FILES: '%s' is not a name relative to "
 				   "BACKUP_CONFIG_DIR that an archive may hold", tok);
 			goto out;

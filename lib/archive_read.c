@@ -9,6 +9,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ struct bk_ar_reader {
 	char gz_err[512];		/* set when the gzip layer failed */
 	int ended;			/* bk_ar_next returned 0 */
 	char *dir_path;			/* a directory's path without its final '/' */
+	locale_t utf8;			/* C.UTF-8 for libarchive's name conversions, or 0 */
 };
 
 static int gz_fail(struct bk_ar_reader *r, const char *fmt, ...)
@@ -184,6 +186,7 @@ struct bk_ar_reader *bk_ar_open(const char *path)
 		goto fail;
 	}
 	r->gz = GZ_MEMBER;
+	r->utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	r->a = archive_read_new();
 	if (!r->a) {
 		bk_err_set("cannot start libarchive");
@@ -208,12 +211,19 @@ int bk_ar_next(struct bk_ar_reader *r, struct bk_ar_member *m)
 {
 	struct archive_entry *e;
 	const char *path;
+	locale_t saved = (locale_t)0;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
 	if (r->ended)
 		return 0;
+	/* pax names are UTF-8: read them in a UTF-8 locale so that libarchive
+	 * does not try (and fail) to convert them to the C locale's ASCII. */
+	if (r->utf8)
+		saved = uselocale(r->utf8);
 	ret = archive_read_next_header(r->a, &e);
+	if (r->utf8)
+		uselocale(saved);
 	if (ret == ARCHIVE_EOF) {
 		ssize_t n;
 
@@ -225,7 +235,12 @@ int bk_ar_next(struct bk_ar_reader *r, struct bk_ar_member *m)
 		r->ended = 1;
 		return 0;
 	}
-	if (ret != ARCHIVE_OK)
+	/*
+	 * A warning leaves a usable entry: typically a name that could not be
+	 * converted to the locale's charset, in which case libarchive keeps its
+	 * bytes as they are stored (UTF-8 in pax headers), which is what we want.
+	 */
+	if (ret != ARCHIVE_OK && ret != ARCHIVE_WARN)
 		return ar_fail(r);
 	path = archive_entry_pathname_utf8(e);
 	if (!path)
@@ -303,6 +318,8 @@ void bk_ar_close(struct bk_ar_reader *r)
 		inflateEnd(&r->z);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->utf8)
+		freelocale(r->utf8);
 	free(r->in);
 	free(r->out);
 	free(r->path);

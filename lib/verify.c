@@ -1,0 +1,507 @@
+/*
+ * Archive verification (see verify.h): one pass over the stream, every byte
+ * of every member through sha256 and, for data files, the COPY or CSV
+ * checker. The first failure stops the pass: a hostile archive gets no
+ * further than its first lie.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "archive_read.h"
+#include "cli.h"
+#include "config.h"
+#include "dataparse.h"
+#include "err.h"
+#include "fs.h"
+#include "manifest.h"
+#include "sha256.h"
+#include "verify.h"
+
+#define BUF_SIZE (256 * 1024)
+#define MEMBER_OVERHEAD 4096	/* tar header, pax header and data, padding */
+#define TAR_TAIL (2 * 10240)	/* end marker and record padding */
+#define SHOWN_DIGITS 12
+#define HEAD_LIMIT (4 << 20)	/* the stream up to the end of MANIFEST */
+
+void bk_verify_report_init(struct bk_verify_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+}
+
+void bk_verify_report_free(struct bk_verify_report *rep)
+{
+	for (size_t i = 0; i < rep->n_members; i++)
+		free(rep->members[i].path);
+	for (size_t i = 0; i < rep->n_warnings; i++)
+		free(rep->warnings[i]);
+	free(rep->members);
+	free(rep->warnings);
+	bk_verify_report_init(rep);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * Text from the archive made safe to print, log and put in JSON: control
+ * bytes and invalid UTF-8 become \xNN; at most max bytes of input are shown.
+ */
+static void printable(char *out, size_t size, const char *in, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0, i = 0;
+
+	while (s[i] && o + 8 < size) {
+		size_t n = utf8_len(s + i);
+
+		if (i >= max) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (n == 0 || s[i] < 0x20 || s[i] == 0x7f) {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", s[i]);
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+}
+
+static char *show_path(const char *path)
+{
+	char buf[1024];
+
+	printable(buf, sizeof(buf), path, 200);
+	return bk_xstrdup(buf);
+}
+
+static int fail(struct bk_verify_report *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct bk_verify_report *rep, const char *fmt, ...)
+{
+	char raw[sizeof(rep->reason)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	printable(rep->reason, sizeof(rep->reason), raw, sizeof(raw));
+	rep->ok = 0;
+	return bk_err_set("%s", rep->reason);
+}
+
+static void warn(struct bk_verify_report *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void warn(struct bk_verify_report *rep, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	rep->warnings = realloc(rep->warnings, (rep->n_warnings + 1) * sizeof(*rep->warnings));
+	if (!rep->warnings)
+		abort();
+	rep->warnings[rep->n_warnings++] = bk_xstrdup(buf);
+}
+
+static struct bk_verify_member *add_member(struct bk_verify_report *rep, const char *path,
+					   int is_dir, long long rows)
+{
+	struct bk_verify_member *vm;
+
+	if (rep->n_members == rep->cap_members) {
+		rep->cap_members = rep->cap_members ? 2 * rep->cap_members : 32;
+		rep->members = realloc(rep->members, rep->cap_members * sizeof(*rep->members));
+		if (!rep->members)
+			abort();
+	}
+	vm = &rep->members[rep->n_members++];
+	memset(vm, 0, sizeof(*vm));
+	vm->path = show_path(path);
+	vm->is_dir = is_dir;
+	vm->rows = rows;
+	return vm;
+}
+
+/* Which checker reads this member: data files sit at the top level, are not
+ * config files, and are .sql (but not the schema*.sql DDL) or .csv. */
+static int data_kind(const struct bk_manifest *m, const char *path, enum bk_dp_kind *kind)
+{
+	size_t n = strlen(path), i = 0;
+	const char *cfg;
+
+	if (strchr(path, '/'))
+		return 0;
+	while ((cfg = bk_manifest_meta_next(m, "config", &i)))
+		if (!strcmp(cfg, path))
+			return 0;
+	if (n > 4 && !strcmp(path + n - 4, ".csv")) {
+		*kind = BK_DP_CSV;
+		return 1;
+	}
+	if (n > 4 && !strcmp(path + n - 4, ".sql") && strncmp(path, "schema", 6) != 0) {
+		*kind = BK_DP_COPY;
+		return 1;
+	}
+	return 0;
+}
+
+/* Is dir (no final '/') the parent of a file MANIFEST lists? */
+static int is_listed_parent(const struct bk_manifest *m, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (!strncmp(m->entries[i].path, dir, n) && m->entries[i].path[n] == '/')
+			return 1;
+	return 0;
+}
+
+/* The most the tar stream may decompress to: members, their directories, overhead. */
+static unsigned long long stream_limit(const struct bk_manifest *m, size_t manifest_len)
+{
+	unsigned long long sum = manifest_len + TAR_TAIL + MEMBER_OVERHEAD;
+
+	for (size_t i = 0; i < m->n_entries; i++) {
+		sum += m->entries[i].bytes + MEMBER_OVERHEAD;
+		for (const char *p = m->entries[i].path; (p = strchr(p, '/')); p++)
+			sum += MEMBER_OVERHEAD;	/* at most one directory entry per level */
+	}
+	return sum;
+}
+
+static void short_digest(char out[SHOWN_DIGITS + 4], const char *hex)
+{
+	snprintf(out, SHOWN_DIGITS + 4, "%.*s...", SHOWN_DIGITS, hex);
+}
+
+/* Stream one regular member listed as e through sha256 and its checker. */
+static int check_member(struct bk_verify_report *rep, struct bk_ar_reader *r,
+			const struct bk_manifest *man, const struct bk_manifest_entry *e,
+			struct bk_verify_member *vm, struct bk_sha256 *h, unsigned char *buf)
+{
+	const char *shown = vm->path;
+	struct bk_dp *dp = NULL;
+	enum bk_dp_kind kind;
+	unsigned long long got = 0;
+	char hex[BK_SHA256_HEX], want_s[SHOWN_DIGITS + 4], got_s[SHOWN_DIGITS + 4];
+	char dp_err[512] = "";
+	int ret = -1;
+
+	if (data_kind(man, e->path, &kind))
+		dp = bk_dp_new(kind);
+	for (;;) {
+		/* Never ask for more than one byte past the listed size. */
+		size_t want = e->bytes - got + 1 < BUF_SIZE ? (size_t)(e->bytes - got + 1) : BUF_SIZE;
+		ssize_t n = bk_ar_read(r, buf, want);
+
+		if (n < 0) {
+			fail(rep, "%s (in member %s)", bk_err(), shown);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (unsigned long long)n;
+		if (got > e->bytes) {
+			fail(rep, "member %s: more than the %llu bytes MANIFEST lists", shown, e->bytes);
+			goto out;
+		}
+		bk_sha256_update(h, buf, (size_t)n);
+		if (dp && !dp_err[0] && bk_dp_feed(dp, buf, (size_t)n) < 0)
+			snprintf(dp_err, sizeof(dp_err), "%s", bk_dp_error(dp));
+	}
+	vm->bytes = got;
+	rep->unpacked_bytes += got;
+	if (got != e->bytes) {
+		fail(rep, "member %s: %llu bytes, MANIFEST lists %llu", shown, got, e->bytes);
+		goto out;
+	}
+	bk_sha256_final(h, hex);
+	if (strcmp(hex, e->sha256) != 0) {
+		short_digest(want_s, e->sha256);
+		short_digest(got_s, hex);
+		fail(rep, "member %s: sha256 mismatch (expected %s, got %s)", shown, want_s, got_s);
+		goto out;
+	}
+	if (dp && !dp_err[0] && bk_dp_finish(dp) < 0)
+		snprintf(dp_err, sizeof(dp_err), "%s", bk_dp_error(dp));
+	if (dp_err[0]) {
+		fail(rep, "member %s: %s", shown, dp_err);
+		goto out;
+	}
+	if (dp) {
+		vm->rows = (long long)bk_dp_rows(dp);
+		rep->rows += bk_dp_rows(dp);
+		if (e->rows >= 0 && (unsigned long long)e->rows != bk_dp_rows(dp)) {
+			fail(rep, "member %s: %llu rows, MANIFEST lists %lld", shown, bk_dp_rows(dp),
+			     e->rows);
+			goto out;
+		}
+	}
+	vm->ok = 1;
+	ret = 0;
+out:
+	bk_dp_free(dp);
+	return ret;
+}
+
+/* The first member: MANIFEST, parsed into man. */
+static int read_manifest(struct bk_verify_report *rep, struct bk_ar_reader *r,
+			 struct bk_manifest *man, size_t *len)
+{
+	struct bk_ar_member m;
+	struct bk_verify_member *vm;
+	char *text = NULL;
+	int got = bk_ar_next(r, &m);
+
+	if (got < 0)
+		return fail(rep, "%s", bk_err());
+	if (got == 0)
+		return fail(rep, "archive has no members");
+	if (strcmp(m.path, BK_MANIFEST_NAME) != 0 || m.type != BK_AR_REG) {
+		char *shown = show_path(m.path);
+
+		fail(rep, "MANIFEST is not the first member (found %s)", shown);
+		free(shown);
+		return -1;
+	}
+	if (bk_ar_read_all(r, &m, BK_MANIFEST_MAX, &text, len) < 0)
+		return fail(rep, "%s", bk_err());
+	if (bk_manifest_parse(man, text, *len) < 0) {
+		free(text);
+		return fail(rep, "%s", bk_err());
+	}
+	free(text);
+	vm = add_member(rep, m.path, 0, -1);
+	vm->bytes = *len;
+	vm->ok = 1;
+	rep->n_files++;
+	rep->unpacked_bytes += *len;
+	return 0;
+}
+
+static const char *type_name(enum bk_ar_type t)
+{
+	switch (t) {
+	case BK_AR_SYMLINK:
+		return "a symbolic link";
+	case BK_AR_HARDLINK:
+		return "a hard link";
+	default:
+		return "not a regular file or directory (device, fifo or sparse file)";
+	}
+}
+
+static void check_size_bounds(struct bk_verify_report *rep)
+{
+	double mb = (double)rep->archive_bytes / (1024.0 * 1024.0);
+
+	if (bk_config.min_size_mb > 0 &&
+	    rep->archive_bytes < (unsigned long long)bk_config.min_size_mb << 20)
+		warn(rep, "archive is %.2f MB, smaller than BACKUP_MIN_SIZE_MB (%d)", mb,
+		     bk_config.min_size_mb);
+	if (bk_config.max_size_mb > 0 &&
+	    rep->archive_bytes > (unsigned long long)bk_config.max_size_mb << 20)
+		warn(rep, "archive is %.2f MB, larger than BACKUP_MAX_SIZE_MB (%d)", mb,
+		     bk_config.max_size_mb);
+}
+
+static int verify_members(struct bk_verify_report *rep, struct bk_ar_reader *r,
+			  const struct bk_manifest *man)
+{
+	unsigned char *buf = bk_xmalloc(BUF_SIZE);
+	char *seen = calloc(man->n_entries + 1, 1);
+	struct bk_sha256 *h = bk_sha256_new();
+	struct bk_ar_member m;
+	int got, ret = -1;
+
+	if (!seen)
+		abort();
+	if (!h) {
+		fail(rep, "%s", bk_err());
+		goto out;
+	}
+	while ((got = bk_ar_next(r, &m)) == 1) {
+		const struct bk_manifest_entry *e;
+		char *shown = show_path(m.path);
+		int bad = 0;
+
+		if (!bk_manifest_path_ok(m.path))
+			bad = fail(rep, "member %s: unsafe path", shown);
+		else if (m.type != BK_AR_REG && m.type != BK_AR_DIR)
+			bad = fail(rep, "member %s: %s, only regular files and directories are allowed",
+				   shown, type_name(m.type));
+		else if (m.type == BK_AR_DIR) {
+			for (size_t i = 0; i < rep->n_members && !bad; i++)
+				if (rep->members[i].is_dir && !strcmp(rep->members[i].path, shown))
+					bad = fail(rep, "member %s: directory appears twice", shown);
+			if (!bad && !is_listed_parent(man, m.path))
+				bad = fail(rep, "member %s: a directory holding no file listed in MANIFEST",
+					   shown);
+			if (!bad) {
+				add_member(rep, m.path, 1, -1)->ok = 1;
+				rep->n_dirs++;
+			}
+		} else if (!strcmp(m.path, BK_MANIFEST_NAME)) {
+			bad = fail(rep, "member MANIFEST appears twice");
+		} else if (!(e = bk_manifest_find(man, m.path))) {
+			bad = fail(rep, "member %s is not listed in MANIFEST", shown);
+		} else if (seen[e - man->entries]) {
+			bad = fail(rep, "member %s appears twice in the archive", shown);
+		} else if (m.size != e->bytes) {
+			bad = fail(rep, "member %s: size %llu bytes, MANIFEST lists %llu", shown, m.size,
+				   e->bytes);
+		} else {
+			seen[e - man->entries] = 1;
+			rep->n_files++;
+			bad = check_member(rep, r, man, e, add_member(rep, m.path, 0, -1), h, buf);
+		}
+		free(shown);
+		if (bad)
+			goto out;
+	}
+	if (got < 0) {
+		fail(rep, "%s", bk_err());
+		goto out;
+	}
+	for (size_t i = 0; i < man->n_entries; i++) {
+		if (!seen[i]) {
+			char *shown = show_path(man->entries[i].path);
+
+			fail(rep, "MANIFEST lists %s but the archive has no such member", shown);
+			free(shown);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	bk_sha256_free(h);
+	free(seen);
+	free(buf);
+	return ret;
+}
+
+int bk_verify_archive(const char *path, struct bk_verify_report *rep)
+{
+	struct bk_manifest man;
+	struct bk_ar_reader *r = NULL;
+	struct stat st;
+	size_t manifest_len = 0;
+	double t0 = bk_monotonic();
+	int ret = -1;
+
+	bk_verify_report_init(rep);
+	bk_manifest_init(&man);
+	if (stat(path, &st) < 0) {
+		bk_err_errno("cannot read %s", path);
+		fail(rep, "%s", bk_err());
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fail(rep, "%s is not a regular file", path);
+		goto out;
+	}
+	rep->archive_bytes = (unsigned long long)st.st_size;
+	if (!(r = bk_ar_open(path))) {
+		fail(rep, "%s", bk_err());
+		goto out;
+	}
+	bk_ar_set_limit(r, HEAD_LIMIT);
+	if (read_manifest(rep, r, &man, &manifest_len) < 0)
+		goto out;
+	bk_ar_set_limit(r, stream_limit(&man, manifest_len));
+	if (verify_members(rep, r, &man) < 0)
+		goto out;
+	check_size_bounds(rep);
+	rep->ok = 1;
+	ret = 0;
+out:
+	if (r) {
+		rep->stream_bytes = bk_ar_bytes_out(r);
+		bk_ar_close(r);
+	}
+	rep->seconds = bk_monotonic() - t0;
+	bk_manifest_free(&man);
+	return ret;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+void bk_verify_report_json(const struct bk_verify_report *rep, const char *path, FILE *f)
+{
+	char shown[1024];
+
+	printable(shown, sizeof(shown), path, 900);
+	fputs("{\"archive\": ", f);
+	json_str(f, shown);
+	fprintf(f, ", \"ok\": %s, \"reason\": ", rep->ok ? "true" : "false");
+	if (rep->ok)
+		fputs("null", f);
+	else
+		json_str(f, rep->reason);
+	fputs(",\n \"members\": [", f);
+	for (size_t i = 0; i < rep->n_members; i++) {
+		const struct bk_verify_member *vm = &rep->members[i];
+
+		fputs(i ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
+		json_str(f, vm->path);
+		fprintf(f, ", \"type\": \"%s\", \"bytes\": %llu, \"rows\": ",
+			vm->is_dir ? "directory" : "file", vm->bytes);
+		if (vm->rows >= 0)
+			fprintf(f, "%lld", vm->rows);
+		else
+			fputs("null", f);
+		fprintf(f, ", \"ok\": %s}", vm->ok ? "true" : "false");
+	}
+	fprintf(f, "],\n \"totals\": {\"files\": %zu, \"directories\": %zu, \"rows\": %llu, "
+		"\"archive_bytes\": %llu, \"unpacked_bytes\": %llu, \"stream_bytes\": %llu, "
+		"\"seconds\": %.3f},\n \"warnings\": [", rep->n_files, rep->n_dirs, rep->rows,
+		rep->archive_bytes, rep->unpacked_bytes, rep->stream_bytes, rep->seconds);
+	for (size_t i = 0; i < rep->n_warnings; i++) {
+		if (i)
+			fputs(", ", f);
+		json_str(f, rep->warnings[i]);
+	}
+	fputs("]}\n", f);
+}

@@ -1,0 +1,88 @@
+/* bk-export: dump the backup scope of the database into a directory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "export.h"
+#include "log.h"
+#include "scope.h"
+
+static const char *prog = "bk-export";
+
+static void usage(void)
+{
+	printf("usage: %s [-o DIR] [--env-file FILE]\n"
+	       "\n"
+	       "Dump the backup scope of the database from one snapshot into DIR:\n"
+	       "schema.sql and schema-post.sql (pg_dump), a .sql file of COPY blocks or a\n"
+	       ".csv file per scope line, referenced.sql, sequences.sql, and MANIFEST,\n"
+	       "written last. Prints the directory's path.\n"
+	       "\n"
+	       "  -o, --output DIR   export into DIR (created if missing; files there are\n"
+	       "                     never overwritten); default: a new directory\n"
+	       "                     bk-export.XXXXXX under BACKUP_TMPDIR\n"
+	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
+	       "  -h, --help         show this help\n"
+	       "      --version      show the version\n"
+	       "\n"
+	       "The scope is built in (see bk-export(1)) or read from BACKUP_SCOPE;\n"
+	       "BACKUP_STRICT=1 makes a listed table that does not exist an error.\n"
+	       "\n"
+	       "Exit status: 0 exported, 1 failed, 2 usage, configuration or scope error.\n",
+	       prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		BK_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct bk_export_opts opts = { 0 };
+	struct bk_scope scope;
+	const char *env_file = NULL;
+	char *dir = NULL;
+	int c, ret;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (!*optarg)
+				bk_usage_error(prog, "-o needs a directory");
+			opts.out_dir = optarg;
+			break;
+		case 'h':
+			usage();
+			return bk_finish(BK_EXIT_OK);
+		case BK_OPT_VERSION:
+			bk_print_version(prog);
+		case BK_OPT_ENV_FILE:
+			env_file = optarg;
+			break;
+		default:
+			bk_bad_option(prog, argv);
+		}
+	}
+	if (optind < argc)
+		bk_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+	bk_start(prog, env_file);
+
+	if (bk_scope_load(&scope, bk_config.scope_file) < 0)
+		bk_die(BK_EXIT_USAGE);
+	opts.scope = &scope;
+	opts.tmpdir = bk_config.tmpdir;
+	opts.strict = bk_config.strict;
+	opts.progress = isatty(STDERR_FILENO);
+	ret = bk_export(&opts, &dir);
+	bk_scope_free(&scope);
+	if (ret != BK_EXPORT_OK)
+		bk_die(ret == BK_EXPORT_SCOPE ? BK_EXIT_USAGE : BK_EXIT_FAIL);
+	bk_emit(dir);
+	free(dir);
+	return bk_finish(BK_EXIT_OK);
+}

@@ -136,7 +136,8 @@ static int list_archives(const char *dir, struct archive_file **out, size_t *n)
 		v[len++].t = t;
 	}
 	closedir(d);
-	qsort(v, len, sizeof(*v), newest_first);
+	if (len)
+		qsort(v, len, sizeof(*v), newest_first);
 	*out = v;
 	*n = len;
 	return 0;

@@ -446,8 +446,9 @@ static int resolve_scope(struct export *x)
 			oid = (unsigned int)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
 			dup = find_oid(x, oid);
 			if (dup) {
-				bk_err_set("%s:%d: table %s is %s, already listed on line %d", s->name,
-					   e->line, st->text, dup->qname, dup->entry->line);
+				bk_err_set("%s:%d: table %s is already listed on line %d (as %s)",
+					   s->name, e->line, st->text, dup->entry->line,
+					   dup->listed->text);
 				PQclear(res);
 				return BK_EXPORT_SCOPE;
 			}

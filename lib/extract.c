@@ -526,7 +526,7 @@ int bk_extract(const char *archive, const struct bk_manifest *m, const char *dir
 	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT)
 			return bk_err_errno("cannot use %s", dir);
-		if (bk_mkdir_p(dir, 0700) < 0)
+		if (bk_mkdir_p(dir, j.dir_mode) < 0)
 			return -1;
 		created = 1;
 	}

@@ -27,12 +27,12 @@ struct bk_extract_opts {
 
 /*
  * Extract the selected members of archive, whose MANIFEST (already parsed
- * and verified) is m, into dir. dir is created 0700 if missing. Every member
- * must be a regular file or directory with a safe path; a file must be listed
- * in m and match its size (reading stops at size+1) and sha256. All files are
- * written under temporary names first and renamed into place only once the
- * whole archive has been read, so a refused archive leaves nothing behind:
- * what we created is removed (all of dir if we created it).
+ * and verified) is m, into dir, created (with dir_mode) if missing. Every
+ * member must be a regular file or directory with a safe path; a file must
+ * be listed in m and match its size (reading stops at size+1) and sha256.
+ * All files are written under temporary names first and renamed into place
+ * only once the whole archive has been read, so a refused archive leaves
+ * nothing behind: what we created is removed (all of dir if we created it).
  * 0, or -1 with the error slot set.
  */
 int bk_extract(const char *archive, const struct bk_manifest *m, const char *dir,

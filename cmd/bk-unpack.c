@@ -1,0 +1,503 @@
+/*
+ * bk-unpack: verify a bk archive, then extract it safely (-C), restore it
+ * into the database in one transaction (--restore) and put the configuration
+ * files back (--config-to); --dry-run prints the plan and changes nothing.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive_read.h"
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "extract.h"
+#include "fs.h"
+#include "log.h"
+#include "pg.h"
+#include "restore.h"
+#include "verify.h"
+
+static const char *prog = "bk-unpack";
+
+static void __attribute__((noreturn)) usage(void)
+{
+	printf("usage: bk-unpack [-C DIR] [--restore [--replace]] [--config-to DIR]\n"
+	       "                 [--force] [--dry-run] [--env-file FILE] FILE\n"
+	       "\n"
+	       "Verify the bk archive FILE, then do what the options say; print what\n"
+	       "was made (directories, HOST:PORT/DATABASE) on standard output.\n"
+	       "\n"
+	       "  -C, --directory DIR  extract every member into DIR (made 0700 if missing)\n"
+	       "      --restore        restore into the database named by POSTGRES_* or\n"
+	       "                       DATABASE_URL, in one transaction\n"
+	       "      --replace        with --restore: empty the backed-up tables if they\n"
+	       "                       hold rows (else the restore is refused)\n"
+	       "      --config-to DIR  write the configuration files into DIR\n"
+	       "      --force          replace files that exist in DIR\n"
+	       "  -n, --dry-run        print the plan on standard output, change nothing\n"
+	       "                       (alone: the plan of --restore)\n"
+	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
+	       "  -h, --help           show this help and exit\n"
+	       "      --version        show the version and exit\n"
+	       "\n"
+	       "Variables: POSTGRES_HOST POSTGRES_PORT POSTGRES_DB POSTGRES_USER\n"
+	       "POSTGRES_PASSWORD DATABASE_URL BACKUP_TMPDIR BACKUP_LOG (see bk-unpack(1)).\n"
+	       "Exit status: 0 done, 1 failed or refused (nothing changed), 2 usage or\n"
+	       "configuration error.\n");
+	exit(bk_finish(BK_EXIT_OK));
+}
+
+struct opts {
+	const char *archive, *dir, *config_to, *env_file;
+	int restore, replace, force, dry_run;
+};
+
+/* ---- signals: a restore in progress is rolled back, temp files removed ---- */
+
+static volatile sig_atomic_t stop;
+static volatile int pg_socket = -1;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+	/* Break off the connection: the server rolls the transaction back and
+	 * the blocked libpq call returns with an error. */
+	if (pg_socket >= 0)
+		shutdown(pg_socket, SHUT_RDWR);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int stopped(void)
+{
+	if (stop)
+		bk_err_set("stopped by a signal");
+	return stop;
+}
+
+/* ---- steps ---- */
+
+struct times {
+	double verify, extract;
+	struct bk_restore_times r;
+};
+
+static int verify(const char *archive, double *secs)
+{
+	struct bk_verify_report rep;
+	double t0 = bk_monotonic();
+	int ret;
+
+	ret = bk_verify_archive(archive, &rep);
+	for (size_t i = 0; i < rep.n_warnings; i++)
+		bk_warn("%s: %s", archive, rep.warnings[i]);
+	if (ret == 0)
+		bk_info("%s is intact: %zu files, %llu bytes unpacked, %llu rows", archive,
+			rep.n_files, rep.unpacked_bytes, rep.rows);
+	else
+		bk_err_prefix("%s is not intact", archive);
+	bk_verify_report_free(&rep);
+	*secs = bk_monotonic() - t0;
+	return ret;
+}
+
+static int select_config(const struct bk_manifest *m, const char *path)
+{
+	return bk_extract_is_config(m, path);
+}
+
+static struct bk_extract_opts config_opts(int force)
+{
+	struct bk_extract_opts o = {
+		.select = select_config,
+		.file_mode = bk_extract_config_mode,
+		.dir_mode = 0755,
+		.force = force,
+		.sync = 1,
+	};
+
+	return o;
+}
+
+static size_t n_config(const struct bk_manifest *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_entries; i++)
+		n += bk_extract_is_config(m, m->entries[i].path);
+	return n;
+}
+
+/* Refuse before anything else is done if config files would be overwritten. */
+static int check_config_target(const struct opts *o, const struct bk_manifest *m)
+{
+	struct bk_extract_opts co = config_opts(o->force);
+	char *list;
+	int n;
+
+	if (!n_config(m))
+		return bk_err_set("the archive holds no configuration files");
+	if (o->force)
+		return 0;
+	n = bk_extract_conflicts(m, o->config_to, &co, &list);
+	if (n < 0)
+		return -1;
+	if (n > 0) {
+		bk_err_set("%s: %d configuration file%s exist%s already: %s", o->config_to, n,
+			   n == 1 ? "" : "s", n == 1 ? "s" : "", list);
+		bk_err_hint("--force replaces them");
+		free(list);
+		return -1;
+	}
+	return 0;
+}
+
+static void log_refusal(const struct bk_restore_plan *p)
+{
+	for (size_t i = 0; i < p->n_tables; i++)
+		if (p->tables[i].target_rows > 0)
+			bk_error("  %s: %lld rows", p->tables[i].qname, p->tables[i].target_rows);
+}
+
+static int restore(const struct opts *o, const struct bk_manifest *m, const char *dir,
+		   struct times *t)
+{
+	struct bk_restore_plan plan;
+	PGconn *conn;
+	int rc;
+
+	if (bk_restore_plan_init(&plan, m) < 0)
+		return -1;
+	conn = bk_pg_connect(prog);
+	if (!conn) {
+		bk_restore_plan_free(&plan);
+		return -1;
+	}
+	pg_socket = PQsocket(conn);
+	bk_info("restoring into %s/%s", bk_pg_target(), bk_pg_dbname());
+	rc = bk_restore(conn, dir, m, o->replace, &plan, &t->r);
+	pg_socket = -1;
+	if (rc == BK_RESTORE_REFUSED) {
+		/* The message first, then the tables it speaks of, then the hint. */
+		char *hint = bk_xstrdup(bk_err_hint_text());
+
+		bk_error("%s", bk_err());
+		log_refusal(&plan);
+		bk_err_clear();
+		bk_err_set("nothing was changed");
+		if (*hint)
+			bk_err_hint("%s", hint);
+		free(hint);
+	} else if (rc < 0 && stop) {
+		bk_err_set("stopped by a signal: the restore was rolled back");
+	} else if (rc == 0) {
+		bk_info("restored %zu tables into %s/%s (%s)", plan.n_tables, bk_pg_target(),
+			bk_pg_dbname(), plan.mode == BK_RESTORE_FULL ? "schema and data" :
+			plan.n_populated ? "data replaced" : "data loaded");
+	}
+	bk_pg_close(conn);
+	bk_restore_plan_free(&plan);
+	return rc < 0 ? -1 : 0;
+}
+
+/* ---- the plan (--dry-run) ---- */
+
+static void plan_members(const struct bk_manifest *m)
+{
+	const char *v;
+
+	if ((v = bk_manifest_meta_get(m, "created")))
+		printf("created    %s from %s/%s\n", v,
+		       bk_manifest_meta_get(m, "host") ? bk_manifest_meta_get(m, "host") : "?",
+		       bk_manifest_meta_get(m, "database") ? bk_manifest_meta_get(m, "database") : "?");
+	printf("members\n");
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const struct bk_manifest_entry *e = &m->entries[i];
+
+		if (e->rows >= 0)
+			printf("  %-36s %12llu bytes %10lld rows\n", e->path, e->bytes, e->rows);
+		else
+			printf("  %-36s %12llu bytes\n", e->path, e->bytes);
+	}
+}
+
+/* 0 when the restore would go ahead, -1 (error slot) when it would not. */
+static int plan_restore(const struct opts *o, const struct bk_manifest *m)
+{
+	struct bk_restore_plan plan;
+	PGconn *conn;
+	int ret = -1;
+
+	printf("restore    into %s/%s%s\n", bk_pg_target(), bk_pg_dbname(),
+	       o->restore ? "" : " (with --restore)");
+	if (bk_restore_plan_init(&plan, m) < 0)
+		return -1;
+	conn = bk_pg_connect(prog);
+	if (!conn) {
+		printf("  cannot connect: %s\n", bk_err());
+		goto out;
+	}
+	if (bk_restore_probe(&plan, conn) < 0) {
+		printf("  would refuse: %s\n", bk_err());
+		goto out;
+	}
+	if (plan.mode == BK_RESTORE_FULL)
+		printf("  mode     the database has none of the tables: schema.sql, data,\n"
+		       "           sequences, schema-post.sql in one transaction\n");
+	else
+		printf("  mode     the tables exist: data only, in one transaction%s\n",
+		       plan.n_populated ? " (replacing rows)" : "");
+	for (size_t i = 0; i < plan.n_tables; i++) {
+		const struct bk_restore_table *t = &plan.tables[i];
+		const char *verb = !t->oid ? "create" : t->target_rows ? "replace" : "load";
+
+		printf("  %-8s %-36s %10lld rows from %s", verb, t->qname, t->rows, t->file);
+		if (t->oid)
+			printf(" (has %lld now)", t->target_rows);
+		if (t->window)
+			printf(" [%s]", t->window);
+		putchar('\n');
+	}
+	if (plan.mode == BK_RESTORE_DATA && plan.n_populated && !o->replace) {
+		printf("  would refuse: %d tables hold rows (--replace empties them)\n",
+		       plan.n_populated);
+		bk_err_set("%d of the backed-up tables in %s hold rows: a restore without "
+			   "--replace would be refused", plan.n_populated, bk_pg_dbname());
+		goto out;
+	}
+	ret = 0;
+out:
+	bk_pg_close(conn);
+	bk_restore_plan_free(&plan);
+	return ret;
+}
+
+static int plan_files(const char *label, const char *dir, const struct bk_manifest *m,
+		      const struct bk_extract_opts *eo, int force)
+{
+	char *list = NULL;
+	int n;
+
+	printf("%-10s %s\n", label, dir);
+	for (size_t i = 0; i <= m->n_entries; i++) {
+		const char *path = i < m->n_entries ? m->entries[i].path : BK_MANIFEST_NAME;
+
+		if (eo->select && !eo->select(m, path))
+			continue;
+		printf("  %-36s %04o\n", path, eo->file_mode ? (unsigned)eo->file_mode(path, 0600)
+							    : 0600u);
+	}
+	n = bk_extract_conflicts(m, dir, eo, &list);
+	if (n < 0) {
+		printf("  would refuse: %s\n", bk_err());
+		return -1;
+	}
+	if (n > 0) {
+		printf("  %s: %s\n", force ? "would replace" : "would refuse, these exist", list);
+		if (!force)
+			bk_err_set("%s: %d files exist already: %s", dir, n, list);
+		free(list);
+		return force ? 0 : -1;
+	}
+	return 0;
+}
+
+static int dry_run(const struct opts *o)
+{
+	struct bk_manifest m;
+	double secs;
+	int ret = 0;
+
+	printf("archive    %s\n", o->archive);
+	if (verify(o->archive, &secs) < 0) {
+		printf("verified   NO: %s\n", bk_err());
+		return -1;
+	}
+	printf("verified   intact\n");
+	if (bk_ar_read_manifest(o->archive, &m, NULL) < 0)
+		return -1;
+	plan_members(&m);
+	if (o->dir) {
+		struct bk_extract_opts eo = { .force = o->force };
+
+		if (plan_files("extract-to", o->dir, &m, &eo, o->force) < 0)
+			ret = -1;
+	}
+	if ((o->restore || (!o->dir && !o->config_to)) && plan_restore(o, &m) < 0)
+		ret = -1;
+	if (o->config_to) {
+		struct bk_extract_opts co = config_opts(o->force);
+
+		if (!n_config(&m)) {
+			printf("config-to  %s\n  would refuse: the archive holds no configuration "
+			       "files\n", o->config_to);
+			bk_err_set("the archive holds no configuration files");
+			ret = -1;
+		} else if (plan_files("config-to", o->config_to, &m, &co, o->force) < 0) {
+			ret = -1;
+		}
+	}
+	printf("nothing changed (dry run)\n");
+	bk_manifest_free(&m);
+	return ret;
+}
+
+/* ---- the real thing ---- */
+
+static int unpack(const struct opts *o)
+{
+	struct bk_extract_opts all = { .force = o->force, .sync = 1 };
+	struct bk_extract_opts tmp_opts = { 0 };
+	struct bk_manifest m;
+	struct times t = { 0 };
+	char *tmp = NULL, *target = NULL;
+	double t0 = bk_monotonic(), t1;
+	int ret = -1;
+
+	bk_manifest_init(&m);
+	if (verify(o->archive, &t.verify) < 0 || stopped())
+		goto out;
+	if (bk_ar_read_manifest(o->archive, &m, NULL) < 0)
+		goto out;
+	if (o->config_to && check_config_target(o, &m) < 0)
+		goto out;
+	t1 = bk_monotonic();
+	if (o->dir) {
+		if (bk_extract(o->archive, &m, o->dir, &all) < 0)
+			goto out;
+		bk_info("extracted %zu files into %s", m.n_entries + 1, o->dir);
+	} else if (o->restore) {
+		tmp = bk_mkdtemp(bk_config.tmpdir, "bk-unpack.");
+		if (!tmp || bk_extract(o->archive, &m, tmp, &tmp_opts) < 0)
+			goto out;
+	}
+	t.extract = bk_monotonic() - t1;
+	if (stopped())
+		goto out;
+	if (o->restore) {
+		if (restore(o, &m, o->dir ? o->dir : tmp, &t) < 0)
+			goto out;
+		target = bk_asprintf("%s/%s", bk_pg_target(), bk_pg_dbname());
+	}
+	if (stopped())
+		goto out;
+	if (o->config_to) {
+		struct bk_extract_opts co = config_opts(o->force);
+
+		if (bk_extract(o->archive, &m, o->config_to, &co) < 0)
+			goto out;
+		bk_info("wrote %zu configuration files into %s", n_config(&m), o->config_to);
+	}
+	if (o->dir)
+		bk_emit(o->dir);
+	if (target)
+		bk_emit(target);
+	if (o->config_to)
+		bk_emit(o->config_to);
+	ret = 0;
+out:
+	if (tmp && bk_rm_rf(tmp) < 0)
+		bk_warn("%s", bk_err());
+	if (ret == 0 || o->restore)
+		bk_info("times: verify %.2f s, extract %.2f s, schema %.2f s, data %.2f s, "
+			"post-data %.2f s, total %.2f s", t.verify, t.extract, t.r.schema,
+			t.r.data, t.r.post, bk_monotonic() - t0);
+	free(tmp);
+	free(target);
+	bk_manifest_free(&m);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "directory", required_argument, NULL, 'C' },
+		{ "restore", no_argument, NULL, 'R' },
+		{ "replace", no_argument, NULL, 'P' },
+		{ "config-to", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		BK_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct opts o = { 0 };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "C:nh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			o.dir = optarg;
+			break;
+		case 'R':
+			o.restore = 1;
+			break;
+		case 'P':
+			o.replace = 1;
+			break;
+		case 'G':
+			o.config_to = optarg;
+			break;
+		case 'f':
+			o.force = 1;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'h':
+			usage();
+		case BK_OPT_VERSION:
+			bk_print_version(prog);
+		case BK_OPT_ENV_FILE:
+			o.env_file = optarg;
+			break;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+			exit(BK_EXIT_USAGE);
+		}
+	}
+	if (optind != argc - 1)
+		bk_usage_error(prog, optind == argc ? "no archive given" : "one archive at a time");
+	o.archive = argv[optind];
+	if (!o.dir && !o.restore && !o.config_to && !o.dry_run)
+		bk_usage_error(prog, "nothing to do: give -C DIR, --restore, --config-to DIR "
+			       "or --dry-run");
+	if (o.replace && !o.restore && !o.dry_run)
+		bk_usage_error(prog, "--replace goes with --restore");
+	if (o.force && !o.dir && !o.config_to)
+		bk_usage_error(prog, "--force goes with -C DIR or --config-to DIR");
+	if ((o.dir && !*o.dir) || (o.config_to && !*o.config_to))
+		bk_usage_error(prog, "empty directory name");
+
+	bk_start(prog, o.env_file);
+	catch_signals();
+	if (o.dry_run) {
+		if (dry_run(&o) < 0) {
+			bk_log_err();
+			return bk_finish(BK_EXIT_FAIL);
+		}
+		return bk_finish(BK_EXIT_OK);
+	}
+	if (unpack(&o) < 0) {
+		bk_log_err();
+		return bk_finish(BK_EXIT_FAIL);
+	}
+	return bk_finish(BK_EXIT_OK);
+}

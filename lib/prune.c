@@ -10,13 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive_read.h"
 #include "err.h"
 #include "fs.h"
 #include "log.h"
 #include "manifest.h"
 #include "prune.h"
-#include "sha256.h"
+#include "verify.h"
 
 struct archive_file {
 	char *name;
@@ -25,70 +24,15 @@ struct archive_file {
 
 /*
  * Is this an archive a restore could use? The one place that decides which
- * old archives are worth keeping. Reads the whole file: gzip intact to its
- * trailer, MANIFEST first, every member it lists present with its size and
- * SHA-256. (bk_verify_archive takes over here once lib/verify lands.)
+ * old archives are worth keeping: bk-verify's check, which reads the whole
+ * file (gzip to its trailer, every member against MANIFEST, rows parsed).
  */
 static int archive_is_good(const char *path)
 {
-	struct bk_ar_reader *r = bk_ar_open(path);
-	struct bk_sha256 *h = bk_sha256_new();
-	struct bk_ar_member m;
-	struct bk_manifest man;
-	char *text = NULL, buf[65536];
-	size_t len, seen = 0;
-	int k, ret = -1;
+	struct bk_verify_report rep;
+	int ret = bk_verify_archive(path, &rep);
 
-	bk_manifest_init(&man);
-	if (!r || !h)
-		goto out;
-	if ((k = bk_ar_next(r, &m)) <= 0 || strcmp(m.path, BK_MANIFEST_NAME)) {
-		if (k >= 0)
-			bk_err_set("the first member is not %s", BK_MANIFEST_NAME);
-		goto out;
-	}
-	if (bk_ar_read_all(r, &m, BK_MANIFEST_MAX, &text, &len) < 0 ||
-	    bk_manifest_parse(&man, text, len) < 0)
-		goto out;
-	while ((k = bk_ar_next(r, &m)) == 1) {
-		const struct bk_manifest_entry *e;
-		unsigned long long got = 0;
-		char hex[BK_SHA256_HEX];
-		ssize_t n;
-
-		if (m.type != BK_AR_REG)
-			continue;
-		if (!(e = bk_manifest_find(&man, m.path))) {
-			bk_err_set("%s is not in the MANIFEST", m.path);
-			goto out;
-		}
-		while ((n = bk_ar_read(r, buf, sizeof(buf))) > 0) {
-			bk_sha256_update(h, buf, (size_t)n);
-			got += (unsigned long long)n;
-		}
-		if (n < 0)
-			goto out;
-		bk_sha256_final(h, hex);
-		if (got != e->bytes || strcmp(hex, e->sha256)) {
-			bk_err_set("%s does not match its MANIFEST line", m.path);
-			goto out;
-		}
-		seen++;
-	}
-	if (k < 0)
-		goto out;
-	if (seen != man.n_entries) {
-		bk_err_set("members listed in the MANIFEST are missing");
-		goto out;
-	}
-	ret = 0;
-out:
-	free(text);
-	bk_manifest_free(&man);
-	if (h)
-		bk_sha256_free(h);
-	if (r)
-		bk_ar_close(r);
+	bk_verify_report_free(&rep);
 	return ret;
 }
 

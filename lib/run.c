@@ -15,7 +15,9 @@
 #include "err.h"
 #include "fs.h"
 #include "log.h"
+#include "mail.h"
 #include "pg.h"
+#include "ping.h"
 #include "run.h"
 #include "spawn.h"
 #include "status.h"
@@ -290,6 +292,8 @@ static void run_free(struct run *r)
 {
 	if (r->pending)
 		unlink(r->pending);
+	if (r->incoming)
+		rmdir(r->incoming);	/* only when empty */
 	if (r->tmp && bk_rm_rf(r->tmp) < 0)
 		bk_log_err();
 	free(r->tmp);
@@ -324,6 +328,10 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 	r.started = (long long)time(NULL);
 	r.t0 = bk_monotonic();
 	*archive = NULL;
+	if (!opts->no_mail && bk_mail_config_check() < 0) {
+		bk_error("configuration: %s", bk_err());
+		return 2;
+	}
 	if (bk_mkdir_p(bk_config.dir, 0700) < 0 ||
 	    (access(bk_config.tmpdir, F_OK) < 0 && bk_mkdir_p(bk_config.tmpdir, 0700) < 0)) {
 		bk_log_err();
@@ -349,6 +357,7 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 		goto out;
 	}
 	bk_info("backup started: database %s/%s", bk_pg_target(), bk_pg_dbname());
+	bk_ping("start");
 	clean_leftovers(&r);
 	if (check_space(&r) < 0)
 		goto failed;
@@ -368,12 +377,14 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 	prune(&r);
 	bk_info("backup finished in %.1f s: %s (%.1f MB)", bk_monotonic() - r.t0, r.archive,
 		(double)r.bytes / 1048576.0);
+	bk_ping("success");
 	*archive = r.archive;
 	r.archive = NULL;
 	code = 0;
 	goto out;
 failed:
 	record_failure(&r);
+	bk_ping("fail");
 out:
 	run_free(&r);
 	close(lock);

@@ -50,7 +50,7 @@ lib/%.o: lib/%.c $(wildcard lib/*.h) $(FLAGS_STAMP)
 	$(QCC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 lib/libbk.a: $(LIB_OBJ)
-	$(QAR)rm -f $@ && $(AR) rcs $@ $^
+	$(QAR)rm -f $@.$$$$.tmp && $(AR) rcs $@.$$$$.tmp $^ && mv -f $@.$$$$.tmp $@
 
 bin/%: cmd/%.c lib/libbk.a $(FLAGS_STAMP)
 	@mkdir -p bin

@@ -30,8 +30,9 @@ static void __attribute__((noreturn)) usage(void)
 	printf("usage: bk-unpack [-C DIR] [--restore [--replace]] [--config-to DIR]\n"
 	       "                 [--force] [--dry-run] [--env-file FILE] FILE\n"
 	       "\n"
-	       "Verify the bk archive FILE, then do what the options say; print what\n"
-	       "was made (directories, HOST:PORT/DATABASE) on standard output.\n"
+	       "Verify the bk archive FILE, then do what the options say and print what\n"
+	       "was made (directories, HOST:PORT/DATABASE); with none of -C, --restore\n"
+	       "and --config-to, print the plan of a restore and change nothing.\n"
 	       "\n"
 	       "  -C, --directory DIR  extract every member into DIR (made 0700 if missing)\n"
 	       "      --restore        restore into the database named by POSTGRES_* or\n"
@@ -41,7 +42,7 @@ static void __attribute__((noreturn)) usage(void)
 	       "      --config-to DIR  write the configuration files into DIR\n"
 	       "      --force          replace files that exist in DIR\n"
 	       "  -n, --dry-run        print the plan on standard output, change nothing\n"
-	       "                       (alone: the plan of --restore)\n"
+	       "                       (the default when no other option is given)\n"
 	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
 	       "  -h, --help           show this help and exit\n"
 	       "      --version        show the version and exit\n"
@@ -441,6 +442,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	int c;
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "C:nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
@@ -469,16 +471,15 @@ int main(int argc, char **argv)
 			o.env_file = optarg;
 			break;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-			exit(BK_EXIT_USAGE);
+			bk_bad_option(prog, argv);
 		}
 	}
 	if (optind != argc - 1)
 		bk_usage_error(prog, optind == argc ? "no archive given" : "one archive at a time");
 	o.archive = argv[optind];
-	if (!o.dir && !o.restore && !o.config_to && !o.dry_run)
-		bk_usage_error(prog, "nothing to do: give -C DIR, --restore, --config-to DIR "
-			       "or --dry-run");
+	/* Alone, FILE gets the plan: nothing is changed unless asked for. */
+	if (!o.dir && !o.restore && !o.config_to)
+		o.dry_run = 1;
 	if (o.replace && !o.restore && !o.dry_run)
 		bk_usage_error(prog, "--replace goes with --restore");
 	if (o.force && !o.dir && !o.config_to)

@@ -28,6 +28,9 @@ endif
 FLAGS_STAMP := .build-flags
 $(shell echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' | cmp -s - $(FLAGS_STAMP) || \
 	echo '$(CC) $(ALL_CFLAGS) $(LDFLAGS)' >$(FLAGS_STAMP))
+# make may have cached the directory before the $(shell) above created the
+# stamp: without a rule, a fresh tree fails with "No rule to make target".
+$(FLAGS_STAMP): ;
 
 ifneq ($(V),1)
 Q = @

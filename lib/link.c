@@ -40,11 +40,12 @@ int bk_link_check(const char *base, const char *secret, const char *base_var,
 		  const char *secret_var)
 {
 	const char *path = url_path(base);
+	char shown[201];
 	size_t n;
 
 	if (!path) {
-		bk_err_set("%s: '%.200s' is not an http:// or https:// URL with a host name",
-			   base_var, base);
+		bk_err_set("%s: '%s' is not an http:// or https:// URL with a host name",
+			   base_var, bk_mime_printable(shown, sizeof(shown), base));
 		bk_err_hint("for example %s=https://backup.example.com/backups/", base_var);
 		return -1;
 	}

@@ -37,16 +37,17 @@
 static int sender(char *buf, size_t size)
 {
 	const struct bk_config *c = &bk_config;
+	char shown[201];
 
 	if (c->smtp_from) {
 		if (!bk_mime_addr_ok(c->smtp_from))
-			return bk_err_set("SMTP_FROM: '%.200s' is not a valid e-mail address",
-					  c->smtp_from);
+			return bk_err_set("SMTP_FROM: '%s' is not a valid e-mail address",
+					  bk_mime_printable(shown, sizeof(shown), c->smtp_from));
 		snprintf(buf, size, "%s", c->smtp_from);
 	} else if (c->smtp_user) {
 		if (!bk_mime_addr_ok(c->smtp_user)) {
-			bk_err_set("SMTP_FROM is not set and SMTP_USER '%.200s' is not an e-mail "
-				   "address", c->smtp_user);
+			bk_err_set("SMTP_FROM is not set and SMTP_USER '%s' is not an e-mail "
+				   "address", bk_mime_printable(shown, sizeof(shown), c->smtp_user));
 			bk_err_hint("set SMTP_FROM to the sender address");
 			return -1;
 		}
@@ -71,7 +72,7 @@ static int host_ok(const char *h)
 int bk_mail_config_check(void)
 {
 	const struct bk_config *c = &bk_config;
-	char from[320], **admins;
+	char from[320], shown[201], **admins;
 	size_t n;
 
 	if (!c->admin_emails) {
@@ -96,8 +97,8 @@ int bk_mail_config_check(void)
 		return -1;
 	}
 	if (!host_ok(c->smtp_host))
-		return bk_err_set("SMTP_HOST: '%.200s' is not a host name or address",
-				  c->smtp_host);
+		return bk_err_set("SMTP_HOST: '%s' is not a host name or address",
+				  bk_mime_printable(shown, sizeof(shown), c->smtp_host));
 	if (!strcmp(c->smtp_tls, "none") && !bk_smtp_host_is_loopback(c->smtp_host)) {
 		bk_err_set("SMTP_TLS: none is only allowed for a server on loopback, not %s",
 			   c->smtp_host);

@@ -196,10 +196,14 @@ int bk_mime_addr_list(const char *list, const char *var, char ***out, size_t *n)
 		memcpy(a, start, (size_t)(end - start));
 		a[end - start] = '\0';
 		if (!*a || !bk_mime_addr_ok(a)) {
+			char shown[201];
+
 			if (!*a)
-				bk_err_set("%s: empty address in the list '%.200s'", var, list);
+				bk_err_set("%s: empty address in the list '%s'", var,
+					   bk_mime_printable(shown, sizeof(shown), list));
 			else
-				bk_err_set("%s: '%.200s' is not a valid e-mail address", var, a);
+				bk_err_set("%s: '%s' is not a valid e-mail address", var,
+					   bk_mime_printable(shown, sizeof(shown), a));
 			free(a);
 			bk_mime_addr_list_free(v, cnt);
 			return -1;
@@ -228,6 +232,16 @@ void bk_mime_addr_list_free(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+char *bk_mime_printable(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && src[i]; i++)
+		dst[i] = (unsigned char)src[i] < 32 || src[i] == 127 ? '?' : src[i];
+	dst[i] = '\0';
+	return dst;
 }
 
 const char *bk_mime_hostname(void)
@@ -434,7 +448,7 @@ static void add_param(struct bk_mime_buf *b, const char *name, const char *value
 	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
 		ascii &= *p >= 32 && *p < 127;
 	if (ascii) {
-		bk_mime_buf_addf(b, "; %s=\"", name);
+		bk_mime_buf_addf(b, ";\r\n %s=\"", name);
 		for (const char *p = value; *p; p++) {
 			if (*p == '"' || *p == '\\')
 				bk_mime_buf_add(b, "\\");
@@ -487,8 +501,11 @@ int bk_mime_set_from(struct bk_mime *m, const char *display_name, const char *ad
 {
 	struct bk_mime_buf b = { 0 };
 
+	char shown[201];
+
 	if (!bk_mime_addr_ok(addr))
-		return bk_err_set("sender '%.200s' is not a valid e-mail address", addr);
+		return bk_err_set("sender '%s' is not a valid e-mail address",
+				  bk_mime_printable(shown, sizeof(shown), addr));
 	bk_mime_buf_add(&b, "From: ");
 	if (display_name && *display_name) {
 		int r = header_text_check("sender name", display_name);
@@ -520,8 +537,11 @@ int bk_mime_add_to(struct bk_mime *m, const char *addr)
 {
 	const char *line;
 
+	char shown[201];
+
 	if (!bk_mime_addr_ok(addr))
-		return bk_err_set("recipient '%.200s' is not a valid e-mail address", addr);
+		return bk_err_set("recipient '%s' is not a valid e-mail address",
+				  bk_mime_printable(shown, sizeof(shown), addr));
 	if (!m->to.len) {
 		bk_mime_buf_addf(&m->to, "To: %s", addr);
 		return 0;

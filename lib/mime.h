@@ -42,6 +42,10 @@ int bk_mime_addr_ok(const char *addr);
 int bk_mime_addr_list(const char *list, const char *var, char ***out, size_t *n);
 void bk_mime_addr_list_free(char **v, size_t n);
 
+/* Copy src into dst (size bytes, truncated, NUL-terminated) with control
+ * characters as '?': for quoting a configured value in a log line. Returns dst. */
+char *bk_mime_printable(char *dst, size_t size, const char *src);
+
 /* This machine's name if it is a valid host name (for Message-ID, EHLO and
  * the mail text), else "localhost". */
 const char *bk_mime_hostname(void);

@@ -133,19 +133,24 @@ mail_make_archive() {
 		printf 'COPY public.users (id, email) FROM stdin;\n1\ta@example.com\n2\tb@example.com\n\\.\n' >users.sql
 		printf 'id,amount,created_at\n1,10,2026-11-01\n' >credit_transactions.csv
 		cat >BACKUP_INFO.txt <<-EOF
-		Backup critical_backup of smart_ai_hub
+		BACKUP $(basename "$out")
 
-		A. What is inside
+		Database smart_ai_hub on db.example
 		  users.sql                 2 rows
 		  credit_transactions.csv   1 row
 
-		B. How to restore (PostgreSQL 15, psql)
-		    \$ tar -xzf $(basename "$out")
-		    \$ psql -v ON_ERROR_STOP=1 -f schema.sql
-		    \$ psql -v ON_ERROR_STOP=1 -f users.sql
 
-		C. Configuration files
-		  none
+		HOW TO RESTORE
+		==============
+
+		A. With bk, one command
+
+		    \$ bk-unpack --restore $(basename "$out")
+
+		B. By hand, with psql
+
+		    \$ tar -xzf $(basename "$out")
+		    \$ psql -v ON_ERROR_STOP=1 -f users.sql
 		EOF
 		set -- BACKUP_INFO.txt users.sql credit_transactions.csv
 		if [ "$kib" -gt 0 ]; then
@@ -212,9 +217,9 @@ mail_parse() {
 	        for p in part.iter_parts():
 	            walk(p, depth + 1)
 	    elif part.get_content_type() == "text/plain" and text is None:
-	        text = part.get_content()
+	        text = part.get_content().replace("\r\n", "\n")
 	    elif part.get_content_type() == "text/html" and html is None:
-	        html = part.get_content()
+	        html = part.get_content().replace("\r\n", "\n")
 	walk(msg, 0)
 	def put(name, value):
 	    with open(os.path.join(out, name), "w", encoding="utf-8") as f:

@@ -71,7 +71,7 @@ class Authenticator:
               and auth_data.password == self.password)
         login = getattr(auth_data, "login", b"?").decode("utf-8", "replace")
         append_line(self.log, "%s %s %s" % (mechanism, login, "ok" if ok else "fail"))
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
 
 async def serve(args):

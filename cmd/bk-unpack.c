@@ -108,8 +108,9 @@ static int verify(const char *archive, double *secs)
 	int ret;
 
 	ret = bk_verify_archive(archive, &rep);
+	/* Size bounds are bk-monitor's business: a note here, not a warning. */
 	for (size_t i = 0; i < rep.n_warnings; i++)
-		bk_warn("%s: %s", archive, rep.warnings[i]);
+		bk_info("%s: %s", archive, rep.warnings[i]);
 	if (ret == 0)
 		bk_info("%s is intact: %zu files, %llu bytes unpacked, %llu rows", archive,
 			rep.n_files, rep.unpacked_bytes, rep.rows);
@@ -249,8 +250,10 @@ static int plan_restore(const struct opts *o, const struct bk_manifest *m)
 
 	printf("restore    into %s/%s%s\n", bk_pg_target(), bk_pg_dbname(),
 	       o->restore ? "" : " (with --restore)");
-	if (bk_restore_plan_init(&plan, m) < 0)
+	if (bk_restore_plan_init(&plan, m) < 0) {
+		printf("  would refuse: %s\n", bk_err());
 		return -1;
+	}
 	conn = bk_pg_connect(prog);
 	if (!conn) {
 		printf("  cannot connect: %s\n", bk_err());

@@ -374,7 +374,7 @@ static int unpack(const struct opts *o)
 	struct times t = { 0 };
 	char *tmp = NULL, *target = NULL;
 	double t0 = bk_monotonic(), t1;
-	int ret = -1;
+	int ret = -1, restoring = 0;
 
 	bk_manifest_init(&m);
 	if (verify(o->archive, &t.verify) < 0 || stopped())
@@ -397,6 +397,7 @@ static int unpack(const struct opts *o)
 	if (stopped())
 		goto out;
 	if (o->restore) {
+		restoring = 1;
 		if (restore(o, &m, o->dir ? o->dir : tmp, &t) < 0)
 			goto out;
 		target = bk_asprintf("%s/%s", bk_pg_target(), bk_pg_dbname());
@@ -420,7 +421,7 @@ static int unpack(const struct opts *o)
 out:
 	if (tmp && bk_rm_rf(tmp) < 0)
 		bk_warn("%s", bk_err());
-	if (ret == 0 || o->restore)
+	if (ret == 0 || restoring)
 		bk_info("times: verify %.2f s, extract %.2f s, schema %.2f s, data %.2f s, "
 			"post-data %.2f s, total %.2f s", t.verify, t.extract, t.r.schema,
 			t.r.data, t.r.post, bk_monotonic() - t0);

@@ -8,44 +8,9 @@ unit=$BK_BUILD_DIR/tests/unit/bin/test-ping
 test -x "$unit" || test_skip_all "$unit is not built (make units)"
 test -x /usr/bin/python3 || test_skip_all "no /usr/bin/python3 for the HTTP server"
 
-# A tiny HTTP server on a free loopback port: logs "METHOD PATH" of each
-# request before answering (500 for /broken*, else 200). It forks once it
-# listens, so the port is known as soon as its first line is read.
-cat >"$TRASH/httpd.py" <<-\EOF
-import http.server, os, sys
-
-log = sys.argv[1]
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def handle_one(self):
-        with open(log, "a") as f:
-            f.write("%s %s\n" % (self.command, self.path))
-        code = 500 if self.path.startswith("/broken") else 200
-        self.send_response(code)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(b"OK")
-
-    do_GET = do_HEAD = do_POST = handle_one
-
-    def log_message(self, *args):
-        pass
-
-server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-pid = os.fork()
-if pid:
-    print(server.server_address[1], pid, flush=True)
-    os._exit(0)
-os.setsid()
-null = os.open(os.devnull, os.O_RDWR)
-for fd in (0, 1, 2):
-    os.dup2(null, fd)
-server.serve_forever()
-EOF
-
 : >"$TRASH/requests"
-read -r port pid < <(/usr/bin/python3 "$TRASH/httpd.py" "$TRASH/requests")
+# t0520-httpd.py forks once it listens: its first line has port and pid.
+read -r port pid < <(/usr/bin/python3 "$TEST_DIRECTORY/t0520-httpd.py" "$TRASH/requests")
 test -n "$pid" || test_skip_all "cannot start the HTTP server"
 test_atexit "kill $pid"
 dead_port=$(test_free_port)

@@ -458,12 +458,17 @@ static char *alert_text(const char *dir, const struct bk_health *h)
 	return buf;
 }
 
-/* A subject is one short line: cut long reason lists. */
+/* A subject is one short line: cut long reason lists, never inside a UTF-8
+ * character (causes may be in any language). */
 static char *subject_of(const char *line)
 {
+	size_t cut = 157;
+
 	if (strlen(line) <= 160)
 		return bk_xstrdup(line);
-	return bk_asprintf("%.157s...", line);
+	while (cut > 0 && ((unsigned char)line[cut] & 0xc0) == 0x80)
+		cut--;
+	return bk_asprintf("%.*s...", (int)cut, line);
 }
 
 static int alert_recovered(const char *dir, const char *path, const struct bk_health *h,

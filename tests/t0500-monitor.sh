@@ -192,6 +192,14 @@ test_expect_success 'every reason at once, in order, joined by "; "' '
 	test_cmp expect out
 '
 
+test_expect_success 'a last success hours in the future: unhealthy, check the clock' '
+	fresh_dir &&
+	ok_run $((-5 * 3600 - 60)) $((12 * MB)) &&
+	test_expect_code 1 bk-monitor >out &&
+	echo "unhealthy: last success is 5h in the future; check the clock" >expect &&
+	test_cmp expect out
+'
+
 test_expect_success 'a malformed status file is a reason, naming the file' '
 	fresh_dir &&
 	echo yesterday >"$BACKUP_DIR/.last_backup_success" &&

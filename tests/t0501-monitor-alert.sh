@@ -166,4 +166,21 @@ test_expect_success 'the alert text lists every reason and the facts' '
 	grep -q "^cause age,failed:mail$" "$STATE"
 '
 
+test_expect_success 'a long subject is cut on a character boundary; the text has it all' '
+	cause="เชื่อมต่อฐานข้อมูลไม่ได้ กรุณาตรวจสอบรหัสผ่านและชื่อผู้ใช้ของฐานข้อมูล" &&
+	printf "%s\tfail\t0\t3.0\t-\texport: %s\n" $((now - 30)) "$cause" >>"$BACKUP_DIR/.backup_history" &&
+	test_expect_code 1 bk-monitor --alert >out &&
+	test "$(mails)" = 10 &&
+	subjects | tail -n 1 >subj &&
+	/usr/bin/python3 -c "
+import sys
+s = open(\"subj\", encoding=\"utf-8\").read().rstrip(\"\\n\")
+assert s.endswith(\"...\"), s
+assert \"\\ufffd\" not in s, s
+assert \"unhealthy: last success 27h ago (max 25h); last run failed: export: เชื่อม\" in s, s
+" &&
+	last_body >body &&
+	grep -q -F "last run failed: export: $cause" body
+'
+
 test_done

@@ -7,7 +7,6 @@ SMTP_TEST_PYTHON=/usr/bin/python3
 SMTP_TEST_USER=bk-test
 SMTP_TEST_PASS=pw-$(test_random_hex 20)
 SMTP_TEST_CERTS=$TRASH/smtp-certs
-_smtp_servers=0
 _smtp_pids=()
 
 # Skip the script unless python3-aiosmtpd and openssl are there.
@@ -38,6 +37,8 @@ smtp_make_cert() {
 # Start a server (default: STARTTLS, certificate for localhost and 127.0.0.1,
 # AUTH as $SMTP_TEST_USER). Sets SMTP_TEST_DIR (messages land there),
 # SMTP_TEST_PORT, SMTP_TEST_PID and exports the SMTP_* variables for it.
+# Call it from the script, not from a test body: the server is stopped when
+# the script exits, which a body's subshell does not see.
 smtp_start() {
 	local tls=starttls cert=localhost auth=1 i=0 dir
 	while [ $# -gt 0 ]; do
@@ -51,9 +52,7 @@ smtp_start() {
 	done
 	smtp_check_deps
 	[ "$cert" = localhost ] && smtp_make_cert localhost "DNS:localhost,IP:127.0.0.1"
-	_smtp_servers=$((_smtp_servers + 1))
-	dir=$TRASH/smtpd.$_smtp_servers
-	mkdir -p "$dir"
+	dir=$(mktemp -d "$TRASH/smtpd.XXXXXX") || test_skip_all "cannot create a directory"
 	set -- --dir "$dir" --tls "$tls"
 	[ "$tls" != none ] && set -- "$@" --cert "$SMTP_TEST_CERTS/$cert.crt" \
 		--key "$SMTP_TEST_CERTS/$cert.key"

@@ -51,7 +51,7 @@ class Store:
         env = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
-            "tls": session.ssl is not None,
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
         }
         write_atomic(base + ".json", json.dumps(env, indent=1).encode())

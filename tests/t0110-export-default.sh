@@ -238,6 +238,29 @@ test_expect_success 'no progress escapes when stderr is not a terminal' '
 	! grep -q "$(printf "\r")" err
 '
 
+test_expect_success 'on a terminal, a progress line on stderr' '
+	cat >on-tty.py <<-\EOF &&
+	import os, pty, subprocess, sys
+	m, s = pty.openpty()
+	p = subprocess.Popen(sys.argv[1:], stdout=open("tty.path", "w"), stderr=s)
+	os.close(s)
+	out = b""
+	while True:
+	    try:
+	        d = os.read(m, 65536)
+	    except OSError:
+	        break
+	    if not d:
+	        break
+	    out += d
+	open("tty.err", "wb").write(out)
+	sys.exit(p.wait())
+	EOF
+	/usr/bin/python3 on-tty.py bk-export -o tty &&
+	test_path_is_file tty/MANIFEST &&
+	grep -q "$(printf "\r\033\\[K")users.sql: public.users 64 rows, 0.0 MB, [0-9.]* MB/s" tty.err
+'
+
 test_expect_success 'the password is nowhere: log, stderr, stdout, pg_dump argv' '
 	! grep -F -q "$PG_TEST_PASSWORD" "$BACKUP_LOG" err path pg_dump.argv &&
 	grep -q "^--snapshot=" pg_dump.argv &&

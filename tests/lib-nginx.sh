@@ -2,7 +2,8 @@
 # the foreground of a background job (daemon off) with a generated nginx.conf
 # whose only location is docs/nginx-backup-location.conf, the block the
 # documentation tells administrators to install, with the secret and the
-# archive directory filled in. Access log lines: "STATUS [$secure_link] URI".
+# archive directory filled in. Access log lines: "STATUS [$secure_link] URI"
+# ("-" when the signature is missing or wrong, "0" expired, "1" good).
 
 NGINX_TEST_BIN=${BK_TEST_NGINX:-/usr/sbin/nginx}
 NGINX_TEST_DIR=$TRASH/nginx

@@ -969,7 +969,7 @@ static int exec_fmt(PGconn *conn, const char *what, const char *fmt, ...)
  * Ready the existing tables for a data-only load: foreign keys from or to
  * them dropped (added back, and so checked, after the load: any load order
  * works), their user triggers disabled (a restore is not new activity), and
- * the tables emptied.
+ * the tables emptied, their sequences with them.
  */
 static int prepare_data_load(struct job *j)
 {
@@ -1031,7 +1031,11 @@ static int prepare_data_load(struct job *j)
 		free(list);
 		list = next;
 	}
-	if (exec_fmt(j->conn, "emptying the backed-up tables", "TRUNCATE %s", list) < 0)
+	/* RESTART IDENTITY gives the owned sequences new storage in this
+	 * transaction: the data files' setval() calls, which are never rolled
+	 * back by themselves, then go away with a failed restore. */
+	if (exec_fmt(j->conn, "emptying the backed-up tables", "TRUNCATE %s RESTART IDENTITY",
+		     list) < 0)
 		goto out;
 	bk_info("dropped %zu foreign keys and disabled %zu triggers for the load; "
 		"emptied %zu tables", j->n_fks, j->n_trigs, j->plan->n_tables);

@@ -58,9 +58,10 @@ int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn);
  * Restore dir (MANIFEST m) into conn's database in one transaction.
  * Into an empty database (no backed-up table exists): schema.sql, data,
  * sequences.sql, schema-post.sql. If the tables exist: data only, into the
- * tables emptied with TRUNCATE (foreign keys touching them dropped and
- * re-created, their user triggers disabled meanwhile, all in the same
- * transaction) -- but if any holds rows, only with replace set; without it
+ * tables emptied with TRUNCATE ... RESTART IDENTITY (foreign keys touching
+ * them dropped and re-created, their user triggers disabled meanwhile, all in
+ * the same transaction; the restart makes the setval() of the owned
+ * sequences roll back with the rest) -- but if any holds rows, only with replace set; without it
  * nothing is changed and BK_RESTORE_REFUSED is returned with the plan
  * filled in to say which. Row counts are checked against MANIFEST.
  * 0, or -1 with the error slot set and the transaction rolled back.

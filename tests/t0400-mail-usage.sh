@@ -392,6 +392,19 @@ test_expect_success 'header injection: a reason with CR/LF stays in the body' '
 	grep -x "    Bcc: evil@example.com" parsed/text
 '
 
+test_expect_success 'the body survives quoted-printable exactly: dots, =, spaces, UTF-8, long lines' '
+	rm -rf outbox &&
+	long=$(printf "x%.0s" $(seq 1 200)) &&
+	printf "%s\n" "." ".." ".leading dot" "a=b =3D" "trailing spaces   " "tab	end	" \
+		"ภาษาไทย: ฐานข้อมูลเชื่อมต่อไม่ได้" "$long" "" "last" >reason &&
+	bk-mail --alert "disk full" --reason "$(cat reason)" >path &&
+	mail_parse "$(cat path)" parsed &&
+	sed -n "/^Reason/,/^What to check/p" parsed/text | sed "1,2d; \$d" | sed "\$d" >actual &&
+	sed "s/^/    /" reason >expect &&
+	test_cmp expect actual &&
+	tr -d "\r" <"$(cat path)" | awk "length > 78 { bad = 1 } END { exit bad }"
+'
+
 test_expect_success 'a subject that looks like an encoded-word is encoded itself' '
 	rm -rf outbox &&
 	bk-mail --alert "=?UTF-8?B?SGFja2Vk?= fake" >path &&

@@ -154,6 +154,7 @@ int main(int argc, char **argv)
 	struct stat st;
 	int c, rc;
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -167,8 +168,7 @@ int main(int argc, char **argv)
 			env_file = optarg;
 			break;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", prog);
-			return BK_EXIT_USAGE;
+			bk_bad_option(prog, argv);
 		}
 	}
 	if (optind == argc)

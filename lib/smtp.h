@@ -13,7 +13,7 @@
 #include "mime.h"
 
 #define BK_SMTP_ATTEMPTS 3
-#define BK_SMTP_TIMEOUT 90		/* seconds per attempt, everything included */
+#define BK_SMTP_TIMEOUT 85		/* seconds per attempt: 3 x 85 + 10 + 20 < 300 */
 #define BK_SMTP_CONNECT_TIMEOUT 20
 
 /* Is host a loopback address (127.0.0.0/8, ::1) or "localhost"? */

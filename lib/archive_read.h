@@ -48,7 +48,9 @@ int bk_ar_next(struct bk_ar_reader *r, struct bk_ar_member *m);
 /* Up to len bytes of the current member: bytes read, 0 at its end, -1 on error. */
 ssize_t bk_ar_read(struct bk_ar_reader *r, void *buf, size_t len);
 /* Fail once more than limit uncompressed bytes have come out of the gzip
- * stream (0 = no limit): a guard against gzip bombs. */
+ * stream (0 = no limit): a guard against gzip bombs. The reader decompresses
+ * up to BK_AR_READAHEAD bytes ahead of what the caller has read. */
+#define BK_AR_READAHEAD (2 << 20)
 void bk_ar_set_limit(struct bk_ar_reader *r, unsigned long long limit);
 /* Bytes read from the file and decompressed bytes produced so far. */
 unsigned long long bk_ar_bytes_in(const struct bk_ar_reader *r);

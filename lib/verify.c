@@ -24,7 +24,8 @@
 #define MEMBER_OVERHEAD 4096	/* tar header, pax header and data, padding */
 #define TAR_TAIL (2 * 10240)	/* end marker and record padding */
 #define SHOWN_DIGITS 12
-#define HEAD_LIMIT (4 << 20)	/* the stream up to the end of MANIFEST */
+/* The stream up to the end of MANIFEST, tar headers and read-ahead included. */
+#define HEAD_LIMIT (2 * BK_MANIFEST_MAX + 2 * BK_AR_READAHEAD)
 
 void bk_verify_report_init(struct bk_verify_report *rep)
 {

@@ -5,8 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -260,7 +258,7 @@ static int dir_exists(const char *path)
 {
 	struct stat st;
 
-	if (lstat(path, &st) < 0)
+	if (stat(path, &st) < 0)
 		return errno == ENOENT ? 0 : bk_err_errno("cannot use %s", path);
 	if (!S_ISDIR(st.st_mode))
 		return bk_err_set("cannot use %s: not a directory", path);
@@ -330,8 +328,9 @@ static void progress_clear(struct export *x)
 {
 	static const char clear[] = "\r\033[K";
 
-	if (x->o->progress && x->shown > 0 && write(STDERR_FILENO, clear, sizeof(clear) - 1) < 0)
-		x->shown = 0;
+	if (x->o->progress && x->shown > 0 && write(STDERR_FILENO, clear, sizeof(clear) - 1) < 0) {
+		/* stderr gone: nothing to clear */
+	}
 	x->shown = 0;
 }
 
@@ -355,15 +354,20 @@ static void progress(struct export *x, const char *file, const struct table *t,
 
 /* ---- resolving the scope (before the snapshot, so the locks come first) ---- */
 
+/* Columns of both: oid, relkind, schema, name, quoted qualified name. */
+#define Q_TABLE_COLUMNS(c, n) \
+	"SELECT DISTINCT " c ".oid, " c ".relkind, " n ".nspname, " c ".relname," \
+	" pg_catalog.quote_ident(" n ".nspname) || '.' || pg_catalog.quote_ident(" c ".relname)"
+
 static const char q_resolve[] =
-	"SELECT c.oid, c.relkind, n.nspname, c.relname"
+	Q_TABLE_COLUMNS("c", "n")
 	" FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	" WHERE c.oid = pg_catalog.to_regclass(COALESCE(pg_catalog.quote_ident($1) || '.', '')"
 	" || pg_catalog.quote_ident($2))";
 
 static const char q_references[] =
-	"SELECT DISTINCT r.oid, r.relkind, n.nspname, r.relname"
+	Q_TABLE_COLUMNS("r", "n")
 	" FROM pg_catalog.pg_constraint k"
 	" JOIN pg_catalog.pg_class r ON r.oid = k.confrelid"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace"
@@ -404,8 +408,7 @@ static struct table *add_table(struct export *x, const PGresult *res, int row)
 	t->oid = (unsigned int)strtoul(PQgetvalue(res, row, 0), NULL, 10);
 	t->relkind = PQgetvalue(res, row, 1)[0];
 	t->sqlname = sqlname;
-	/* a readable name until the snapshot gives the server's quoting */
-	t->qname = bk_asprintf("%s.%s", PQgetvalue(res, row, 2), PQgetvalue(res, row, 3));
+	t->qname = bk_xstrdup(PQgetvalue(res, row, 4));
 	return t;
 }
 
@@ -490,8 +493,8 @@ static int add_referenced(struct export *x)
 			if (find_oid(x, ref))
 				continue;
 			if (never_add(PQgetvalue(res, r, 3))) {
-				warning(x, "%s.%s is referenced by %s but is never backed up unless listed",
-					PQgetvalue(res, r, 2), PQgetvalue(res, r, 3), x->t[i].qname);
+				warning(x, "%s is referenced by %s but is never backed up unless listed",
+					PQgetvalue(res, r, 4), x->t[i].qname);
 				continue;
 			}
 			if (!strchr("rp", PQgetvalue(res, r, 1)[0]))
@@ -1085,6 +1088,10 @@ static int write_data(struct export *x)
 	int ret = -1, any;
 
 	for (size_t e = 0; e < s->n_entries; e++) {
+		if (interrupted) {
+			interrupted_error();
+			goto out;
+		}
 		n = 0;
 		for (size_t i = 0; i < x->nt; i++)
 			if (x->t[i].entry == &s->entries[e])
@@ -1279,9 +1286,7 @@ static int run(struct export *x)
 		return -1;
 	if ((r = resolve_scope(x)) < 0)
 		return r;
-	if (add_referenced(x) < 0)
-		return -1;
-	if (begin(x) < 0)
+	if (add_referenced(x) < 0 || begin(x) < 0)
 		return -1;
 	bk_info("snapshot %s at %s: %zu tables from %s", x->snapshot, x->created_at, x->nt,
 		x->o->scope->name);
@@ -1293,6 +1298,8 @@ static int run(struct export *x)
 	    start_dump(x, &x->dump[1], "post-data", "schema-post.sql") < 0 ||
 	    finish_dump(x, &x->dump[0]) < 0)
 		return -1;
+	if (interrupted)
+		return interrupted_error();
 	if (write_data(x) < 0 || finish_dump(x, &x->dump[1]) < 0)
 		return -1;
 	if (command(x, "COMMIT", "cannot end the transaction") < 0)

@@ -13,7 +13,7 @@
 #include "fs.h"
 
 #define LINE_MAX_BYTES (1 << 20)	/* a COPY header line (column list) */
-#define NAME_SHOWN 200
+#define NAME_SHOWN 300	/* a schema-qualified name, quotes doubled */
 
 enum copy_state {
 	CP_LINE,		/* outside a block: collecting a line */
@@ -38,6 +38,9 @@ struct bk_dp {
 	int state;
 	unsigned long long line;	/* 1-based number of the current line */
 	unsigned long long rows;
+	unsigned long long block_rows;	/* COPY: rows of the current block */
+	void (*on_block)(const char *table, unsigned long long rows, void *ctx);
+	void *on_block_ctx;
 	long ncols;			/* -1: unknown (CSV before its header; COPY without list) */
 	long fields;			/* fields of the current row so far (>= 1) */
 	int field_empty;		/* nothing in the current field yet */
@@ -105,6 +108,13 @@ void bk_dp_free(struct bk_dp *p)
 		return;
 	free(p->linebuf);
 	free(p);
+}
+
+void bk_dp_on_block(struct bk_dp *p,
+		    void (*cb)(const char *table, unsigned long long rows, void *ctx), void *ctx)
+{
+	p->on_block = cb;
+	p->on_block_ctx = ctx;
 }
 
 unsigned long long bk_dp_rows(const struct bk_dp *p)
@@ -206,6 +216,7 @@ static int copy_line(struct bk_dp *p)
 		p->fields = 1;
 		p->field_empty = 1;
 		p->block_line = p->line;
+		p->block_rows = 0;
 	} else if (n >= 1 && s[0] == '\\') {
 		/* pg_dump 15.14+ fences its scripts with \restrict/\unrestrict. */
 		if ((n >= 10 && !memcmp(s, "\\restrict ", 10)) ||
@@ -227,10 +238,19 @@ static int copy_row_end(struct bk_dp *p)
 		return fail(p, "row has %ld field%s, COPY %s lists %ld column%s", p->fields,
 			    p->fields == 1 ? "" : "s", p->table, p->ncols, p->ncols == 1 ? "" : "s");
 	p->rows++;
+	p->block_rows++;
 	p->line++;
 	p->fields = 1;
 	p->field_empty = 1;
 	return 0;
+}
+
+static void copy_block_end(struct bk_dp *p)
+{
+	p->state = CP_LINE;
+	p->ncols = -1;
+	if (p->on_block)
+		p->on_block(p->table, p->block_rows, p->on_block_ctx);
 }
 
 static int copy_feed(struct bk_dp *p, const unsigned char *s, const unsigned char *end)
@@ -257,7 +277,8 @@ static int copy_feed(struct bk_dp *p, const unsigned char *s, const unsigned cha
 				if (!p->linebuf)
 					abort();
 			}
-			memcpy(p->linebuf + p->line_len, s, take);
+			if (take)	/* linebuf may still be NULL */
+				memcpy(p->linebuf + p->line_len, s, take);
 			p->line_len += take;
 			if (!nl)
 				return 0;
@@ -356,8 +377,7 @@ static int copy_feed(struct bk_dp *p, const unsigned char *s, const unsigned cha
 				return fail(p, "junk after '\\.' ending COPY %s", p->table);
 			s++;
 			p->line++;
-			p->state = CP_LINE;
-			p->ncols = -1;
+			copy_block_end(p);
 			continue;
 		}
 	}
@@ -372,8 +392,10 @@ static int copy_finish(struct bk_dp *p)
 		if (p->state == CP_LINE)
 			return 0;
 	}
-	if (p->state == CP_END_MARK)	/* "\." as the very last bytes, no newline */
+	if (p->state == CP_END_MARK) {	/* "\." as the very last bytes, no newline */
+		copy_block_end(p);
 		return 0;
+	}
 	return fail(p, "unterminated COPY block for %s (started on line %llu, no '\\.' line)",
 		    p->table, p->block_line);
 }

@@ -31,6 +31,10 @@ int bk_dp_feed(struct bk_dp *p, const void *buf, size_t len);
 /* End of input: -1 when it ends inside a COPY block or a quoted field, or a
  * CSV has no header. */
 int bk_dp_finish(struct bk_dp *p);
+/* COPY: call cb(table as written after COPY, rows of the block, ctx) at each
+ * block's end line. */
+void bk_dp_on_block(struct bk_dp *p,
+		    void (*cb)(const char *table, unsigned long long rows, void *ctx), void *ctx);
 /* Data rows seen so far (COPY rows of every block, or CSV records after the header). */
 unsigned long long bk_dp_rows(const struct bk_dp *p);
 /* The reason for the first failure, "" when none. */

@@ -205,6 +205,39 @@ static void short_digest(char out[SHOWN_DIGITS + 4], const char *hex)
 	snprintf(out, SHOWN_DIGITS + 4, "%.*s...", SHOWN_DIGITS, hex);
 }
 
+/* Per-table row counts: each COPY block against its "# table: FILE ROWS QNAME" line. */
+struct table_check {
+	const struct bk_manifest *m;
+	const char *path;
+	char err[512];
+};
+
+static void check_table(const char *table, unsigned long long rows, void *ctx)
+{
+	struct table_check *tc = ctx;
+	size_t i = 0, plen = strlen(tc->path);
+	const char *v;
+
+	while (!tc->err[0] && (v = bk_manifest_meta_next(tc->m, "table", &i))) {
+		const char *rows_s, *qname;
+		char *end;
+		unsigned long long want;
+
+		if (strncmp(v, tc->path, plen) != 0 || v[plen] != ' ')
+			continue;
+		rows_s = v + plen + 1;
+		qname = strchr(rows_s, ' ');
+		if (!qname || strcmp(qname + 1, table) != 0)
+			continue;
+		want = strtoull(rows_s, &end, 10);
+		if (end != qname)
+			continue;
+		if (want != rows)
+			snprintf(tc->err, sizeof(tc->err), "COPY %s has %llu rows, MANIFEST lists %llu",
+				 table, rows, want);
+	}
+}
+
 /* Stream one regular member listed as e through sha256 and its checker. */
 static int check_member(struct bk_verify_report *rep, struct bk_ar_reader *r,
 			const struct bk_manifest *man, const struct bk_manifest_entry *e,
@@ -216,10 +249,13 @@ static int check_member(struct bk_verify_report *rep, struct bk_ar_reader *r,
 	unsigned long long got = 0;
 	char hex[BK_SHA256_HEX], want_s[SHOWN_DIGITS + 4], got_s[SHOWN_DIGITS + 4];
 	char dp_err[512] = "";
+	struct table_check tc = { man, e->path, "" };
 	int ret = -1;
 
-	if (data_kind(man, e->path, &kind))
+	if (data_kind(man, e->path, &kind)) {
 		dp = bk_dp_new(kind);
+		bk_dp_on_block(dp, check_table, &tc);
+	}
 	for (;;) {
 		/* Never ask for more than one byte past the listed size. */
 		size_t want = e->bytes - got + 1 < BUF_SIZE ? (size_t)(e->bytes - got + 1) : BUF_SIZE;
@@ -265,6 +301,10 @@ static int check_member(struct bk_verify_report *rep, struct bk_ar_reader *r,
 		if (e->rows >= 0 && (unsigned long long)e->rows != bk_dp_rows(dp)) {
 			fail(rep, "member %s: %llu rows, MANIFEST lists %lld", shown, bk_dp_rows(dp),
 			     e->rows);
+			goto out;
+		}
+		if (tc.err[0]) {
+			fail(rep, "member %s: %s", shown, tc.err);
 			goto out;
 		}
 	}

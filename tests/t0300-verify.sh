@@ -182,6 +182,18 @@ test_expect_success 'a .sql row count different from MANIFEST' '
 	verify_fails d5.tar.gz "member users.sql: 4 rows, MANIFEST lists 5"
 '
 
+test_expect_success 'per-table rows: a COPY block against its "# table:" line' '
+	ar_sample d10 && ar_manifest d10 &&
+	sed -i "1a # table: users.sql 4 public.users\\n# table: organization.sql 2 public.organizations\\n# table: users.sql 9 public.other" \
+		d10/MANIFEST &&
+	ar_pack d10 d10.tar.gz &&
+	bk-verify d10.tar.gz >out &&
+	sed -i "s/^# table: users.sql 4 public.users\$/# table: users.sql 5 public.users/" d10/MANIFEST &&
+	grep -q "^# table: users.sql 5 public.users\$" d10/MANIFEST &&
+	ar_pack d10 d10.tar.gz &&
+	verify_fails d10.tar.gz "member users.sql: COPY public.users has 4 rows, MANIFEST lists 5"
+'
+
 test_expect_success 'a CSV row count different from MANIFEST' '
 	ar_sample d6 && ar_manifest d6 &&
 	sed -i "s/ 3 credit_transactions.csv\$/ 4 credit_transactions.csv/" d6/MANIFEST &&

@@ -226,8 +226,43 @@ static void test_big(void)
 	free(text);
 }
 
+static void collect(const char *table, unsigned long long rows, void *ctx)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 512 - n, "%s=%llu;", table, rows);
+}
+
+static void test_blocks(void)
+{
+	static const char text[] =
+		"COPY public.users (a) FROM stdin;\n1\n2\n\\.\n"
+		"SELECT 1;\n"
+		"COPY public.\"User\"\"Profile\" (a, b) FROM stdin;\n\\.\n"
+		"COPY s.t (a) FROM stdin;\n\\N\n\\.";
+	static const size_t chunks[] = { 1, 5, sizeof(text) };
+
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		struct bk_dp *p = bk_dp_new(BK_DP_COPY);
+		char seen[512] = "";
+		int ret = 0;
+
+		bk_dp_on_block(p, collect, seen);
+		for (size_t off = 0; off < sizeof(text) - 1 && ret == 0; off += chunks[i])
+			ret = bk_dp_feed(p, text + off, sizeof(text) - 1 - off < chunks[i]
+						       ? sizeof(text) - 1 - off : chunks[i]);
+		if (ret == 0)
+			ret = bk_dp_finish(p);
+		ok(ret == 0 && !strcmp(seen, "public.users=2;public.\"User\"\"Profile\"=0;s.t=1;"),
+		   "copy: each block's table and rows reported (chunks of %zu): %s", chunks[i], seen);
+		bk_dp_free(p);
+	}
+}
+
 int main(void)
 {
+	test_blocks();
 	test_copy();
 	test_copy_binary();
 	test_copy_long_line();

@@ -51,7 +51,8 @@ CMD_SRC := $(sort $(wildcard cmd/*.c))
 PROGRAMS := $(patsubst cmd/%.c,bin/%,$(CMD_SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,tests/unit/bin/%,$(UNIT_SRC))
-FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_REPLAY := $(patsubst tests/fuzz/fuzz-%.c,tests/fuzz/bin/replay-%,$(FUZZ_SRC))
 
 all: $(PROGRAMS)
 
@@ -69,6 +70,10 @@ tests/unit/bin/%: tests/unit/%.c lib/libbk.a $(wildcard tests/unit/*.h) $(FLAGS_
 	@mkdir -p tests/unit/bin
 	$(QLD)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libbk.a $(LDLIBS_ALL)
 
+tests/fuzz/bin/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/driver.c lib/libbk.a $(FLAGS_STAMP)
+	@mkdir -p tests/fuzz/bin
+	$(QLD)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/driver.c lib/libbk.a $(LDLIBS_ALL)
+
 deps:
 	@tools/install-deps
 
@@ -76,7 +81,7 @@ check: deps
 	$(MAKE) all units
 	prove -f tests/unit/bin/* tests/t[0-9]*.sh
 
-units: $(UNIT_BIN)
+units: $(UNIT_BIN) $(FUZZ_REPLAY)
 
 demo: deps all
 	tools/demo
@@ -94,7 +99,7 @@ install: all
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
 
 clean:
-	rm -rf bin lib/*.o lib/libbk.a tests/unit/bin $(FLAGS_STAMP)
+	rm -rf bin lib/*.o lib/libbk.a tests/unit/bin tests/fuzz/bin $(FLAGS_STAMP)
 
 .PHONY: all deps check units demo bench fuzz install clean
 .SECONDARY:

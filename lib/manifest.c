@@ -188,7 +188,7 @@ int bk_manifest_parse(struct bk_manifest *m, const char *text, size_t len)
 				   : parse_member(m, line, lineno) < 0)
 			goto out;
 	}
-	if (!lineno) {
+	if (!m->n_entries && !m->n_meta) {
 		bk_err_set("MANIFEST is empty");
 		goto out;
 	}

@@ -36,6 +36,7 @@ struct bk_aw {
 	unsigned char *buf;
 	long long mtime;
 	int cb_failed;		/* our write callback failed: its message is in the slot */
+	int discard;		/* aborting: the callback drops what it gets */
 	char **dirs;		/* directory members written so far */
 	size_t n_dirs;
 	struct bk_aw_progress p;
@@ -77,6 +78,8 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf, size_t
 {
 	struct bk_aw *w = ctx;
 
+	if (w->discard)
+		return (la_ssize_t)len;
 	if (bk_gz_write(w->gz, buf, len) < 0) {
 		gz_failed(w);
 		w->cb_failed = 1;
@@ -343,8 +346,10 @@ out:
 static void aw_free(struct bk_aw *w)
 {
 	if (w->ar) {
-		/* no clean close (end blocks through a callback) after a failure */
-		archive_write_fail(w->ar);
+		/* free() closes the stream, padding the member cut short with
+		 * zeros: they go nowhere. (archive_write_fail() would skip that
+		 * but leaks libarchive's block buffer.) */
+		w->discard = 1;
 		archive_write_free(w->ar);
 	}
 	bk_gz_abort(w->gz);

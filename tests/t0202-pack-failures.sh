@@ -169,15 +169,17 @@ test_expect_success 'SIGTERM while packing: exit 1 "interrupted", nothing left' 
 		echo "$(sha256sum <huge/schema.sql | cut -c1-64) $(stat -c %s huge/schema.sql) - schema.sql"
 		echo "$(printf "%064d" 0) $(stat -c %s huge/zero.csv) 0 zero.csv"
 	} >huge/MANIFEST &&
-	{ bk-pack -o "$TRASH/int/a.tar.gz" huge >stdout 2>err & pid=$!; } &&
-	until grep -q "packed schema.sql" err; do
+	: >sig.err &&
+	{ bk-pack -o "$TRASH/int/a.tar.gz" huge >stdout 2>sig.err & pid=$!; } &&
+	until grep -q "packed schema.sql" sig.err; do
 		kill -0 $pid || break
 		sleep 0.05
 	done &&
 	kill -TERM $pid &&
 	rc=0 && { wait $pid || rc=$?; } &&
+	cat sig.err &&
 	test "$rc" = 1 &&
-	grep "ERROR bk-pack\[[0-9]*\]: interrupted; $TRASH/int/a.tar.gz not written" err &&
+	grep "ERROR bk-pack\[[0-9]*\]: interrupted; $TRASH/int/a.tar.gz not written" sig.err &&
 	nothing_in int
 '
 

@@ -100,19 +100,26 @@ struct export {
 	double start, shown;
 };
 
-/* Signals: the handler only records the signal and cancels the running query
- * (PQcancel is safe in a handler); the export notices and cleans up. */
+/* Signals: the handler records the signal, cancels the running query (PQcancel
+ * is safe in a handler) and stops the pg_dump children, so that whatever the
+ * export is waiting for returns; the export notices and cleans up. */
 static volatile sig_atomic_t interrupted;
 static PGcancel *volatile cancel_handle;
+static volatile pid_t dump_pids[2];
 
 static void on_signal(int sig)
 {
 	char errbuf[256];
 	PGcancel *c = cancel_handle;
+	int saved = errno;
 
 	interrupted = sig;
 	if (c)
 		PQcancel(c, errbuf, sizeof(errbuf));
+	for (int i = 0; i < 2; i++)
+		if (dump_pids[i] > 0)
+			kill(dump_pids[i], SIGTERM);
+	errno = saved;
 }
 
 static int interrupted_error(void)
@@ -174,7 +181,13 @@ static int pg_fail(struct export *x, PGresult *res, const char *fmt, ...)
 static PGresult *query(struct export *x, const char *sql, int n, const char *const *params,
 		       const char *what)
 {
-	PGresult *res = PQexecParams(x->conn, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *res;
+
+	if (interrupted) {
+		interrupted_error();
+		return NULL;
+	}
+	res = PQexecParams(x->conn, sql, n, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		pg_fail(x, res, "%s", what);
@@ -185,7 +198,11 @@ static PGresult *query(struct export *x, const char *sql, int n, const char *con
 
 static int command(struct export *x, const char *sql, const char *what)
 {
-	PGresult *res = PQexec(x->conn, sql);
+	PGresult *res;
+
+	if (interrupted)
+		return interrupted_error();
+	res = PQexec(x->conn, sql);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		return pg_fail(x, res, "%s", what);
@@ -793,6 +810,8 @@ static int start_dump(struct export *x, struct dump *d, const char *section, con
 	so.stderr_fd = fileno(d->err);
 	d->start = bk_monotonic();
 	d->pid = bk_spawn(argv, &so);
+	if (d->pid > 0)
+		dump_pids[d - x->dump] = d->pid;
 	if (d->pid < 0) {
 		d->pid = 0;
 		bk_err_hint("pg_dump (PostgreSQL client, same major version as the server or newer) "
@@ -826,18 +845,20 @@ static int finish_dump(struct export *x, struct dump *d)
 
 	if (!d->pid)
 		return 0;
+	/* Wait without reaping, so the signal handler never kills a reused pid. */
 	for (;;) {
-		pid_t r = waitpid(d->pid, &status, 0);
+		siginfo_t info;
 
-		if (r == d->pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			d->pid = 0;
-			return bk_err_errno("cannot wait for pg_dump");
-		}
 		if (interrupted)
 			kill(d->pid, SIGTERM);
+		if (waitid(P_PID, (id_t)d->pid, &info, WEXITED | WNOWAIT) == 0)
+			break;
+		if (errno != EINTR)
+			return bk_err_errno("cannot wait for pg_dump");
 	}
+	dump_pids[d - x->dump] = 0;
+	while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
+		;
 	d->pid = 0;
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	rewind(d->err);
@@ -883,6 +904,7 @@ static void stop_dumps(struct export *x)
 
 		if (d->pid > 0) {
 			kill(d->pid, SIGTERM);
+			dump_pids[i] = 0;	/* not reaped yet: the pid cannot be reused */
 			while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			d->pid = 0;

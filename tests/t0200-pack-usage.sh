@@ -76,7 +76,11 @@ test_expect_success 'two directories, an unknown option, an empty -o: exit 2' '
 	test_expect_code 2 bk-pack exp exp >out 2>err &&
 	test ! -s out && grep "too many arguments" err &&
 	test_expect_code 2 bk-pack --no-such-option exp >out 2>err &&
-	test ! -s out && grep "Try ${SQ}bk-pack --help${SQ}" err &&
+	test ! -s out && test "$(wc -l <err)" = 2 &&
+	grep "^bk-pack: .*--no-such-option" err &&
+	grep -x "Try ${SQ}bk-pack --help${SQ} for more information." err &&
+	test_expect_code 2 bk-pack exp -o >out 2>err &&
+	test ! -s out && test "$(wc -l <err)" = 2 && grep "^bk-pack: .*-o" err &&
 	test_expect_code 2 bk-pack -o "" exp >out 2>err &&
 	test ! -s out &&
 	test_path_is_missing "$BACKUP_DIR"

@@ -786,9 +786,12 @@ static int start_dump(struct export *x, struct dump *d, const char *section, con
 	const char *pw = bk_pg_password();
 	char *pwenv = pw ? bk_asprintf("PGPASSWORD=%s", pw) : NULL;
 	const char *env[] = { pwenv, NULL };
+	/* pg_dump needs none of our other secrets in its environment. */
+	static const char *const unset[] = { "POSTGRES_PASSWORD", "DATABASE_URL", "SMTP_PASS",
+		"BACKUP_LINK_SECRET", NULL };
 	const char *argv[] = { "pg_dump", snap, sect, "--no-owner", "--no-privileges",
 			       "--lock-wait-timeout=" LOCK_WAIT, db, NULL };
-	struct bk_spawn_opts so = { -1, -1, pwenv ? env : NULL, NULL, -1 };
+	struct bk_spawn_opts so = { -1, -1, pwenv ? env : NULL, unset, -1 };
 	int fd = -1, ret = -1;
 
 	d->section = section;

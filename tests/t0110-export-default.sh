@@ -16,7 +16,8 @@ mkdir -p "$TRASH/shim"
 cat >"$TRASH/shim/pg_dump" <<EOF
 #!/bin/sh
 printf '%s\n' "\$@" >>"$TRASH/pg_dump.argv"
-if [ "\$PGPASSWORD" = "\$POSTGRES_PASSWORD" ]; then echo pw-by-env; else echo no-pw; fi >>"$TRASH/pg_dump.env"
+if [ "\$PGPASSWORD" = "\$(cat "$TRASH/pw.expected")" ]; then echo pw-by-env; else echo no-pw; fi >>"$TRASH/pg_dump.env"
+env | grep -E "^(POSTGRES_PASSWORD|DATABASE_URL|SMTP_PASS|BACKUP_LINK_SECRET)=" >>"$TRASH/pg_dump.env"
 exec "$real_pg_dump" "\$@"
 EOF
 chmod +x "$TRASH/shim/pg_dump"
@@ -25,7 +26,9 @@ full_tables="users user_roles organizations agencies referrals exchange_rates sy
 window_tables="credit_transactions point_transactions purchases transfers"
 
 test_expect_success 'export prints the absolute directory and exits 0' '
-	PATH=$TRASH/shim:$PATH bk-export -o out >path 2>err &&
+	(umask 077 && echo "$POSTGRES_PASSWORD" >pw.expected) &&
+	SMTP_PASS=smtp-secret PATH=$TRASH/shim:$PATH bk-export -o out >path 2>err &&
+	rm pw.expected &&
 	echo "$TRASH/out" >expect &&
 	test_cmp expect path
 '
@@ -261,7 +264,7 @@ test_expect_success 'on a terminal, a progress line on stderr' '
 	grep -q "$(printf "\r\033\\[K")users.sql: public.users 64 rows, 0.0 MB, [0-9.]* MB/s" tty.err
 '
 
-test_expect_success 'the password is nowhere: log, stderr, stdout, pg_dump argv' '
+test_expect_success 'the password is nowhere: log, stderr, stdout, pg_dump argv and env' '
 	! grep -F -q "$PG_TEST_PASSWORD" "$BACKUP_LOG" err path pg_dump.argv &&
 	grep -q "^--snapshot=" pg_dump.argv &&
 	grep -q "^--dbname=.*port=${SQ}$POSTGRES_PORT${SQ}" pg_dump.argv &&

@@ -247,6 +247,12 @@ test_expect_success 'path traversal inside a path: ssl/../../x' '
 	verify_fails f.tar.gz "member ssl/../../x: unsafe path"
 '
 
+test_expect_success 'path traversal in a long name (a pax header)' '
+	long=$(printf "d%.0s/" $(seq 1 60))../../../x &&
+	hostile "text $long evil" &&
+	verify_fails f.tar.gz "member $long: unsafe path"
+'
+
 test_expect_success 'an absolute path' '
 	hostile "text /etc/cron.d/evil evil" &&
 	verify_fails f.tar.gz "member /etc/cron.d/evil: unsafe path"
@@ -305,6 +311,15 @@ test_expect_success 'a directory that holds no listed file' '
 test_expect_success 'a directory twice' '
 	hostile "dir ssl" &&
 	verify_fails f.tar.gz "member ssl: directory appears twice"
+'
+
+test_expect_success 'a sparse member (GNU tar), even when MANIFEST lists it' '
+	rm -rf sp && cp -r good.tar.gz.d sp &&
+	truncate -s 4M sp/users.sql &&
+	printf "COPY t (a) FROM stdin;\n\\\\.\n" | dd of=sp/users.sql conv=notrunc 2>/dev/null &&
+	ar_manifest sp &&
+	tar --format=pax --sparse --no-recursion -C sp -czf f.tar.gz MANIFEST $AR_MEMBERS &&
+	verify_fails f.tar.gz "member users.sql: not a regular file or directory (device, fifo or sparse file), only regular files and directories are allowed"
 '
 
 # --- bombs and huge sizes ---

@@ -102,4 +102,3 @@ clean:
 	rm -rf bin lib/*.o lib/libbk.a tests/unit/bin tests/fuzz/bin $(FLAGS_STAMP)
 
 .PHONY: all deps check units demo bench fuzz install clean
-.SECONDARY:

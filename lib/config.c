@@ -213,8 +213,6 @@ static int resolve_file_secrets(void)
 		path = bk_config_get(fname);
 		if (!path)
 			continue;
-		if (bk_config_get(known[i]))
-			return bk_err_set("%s and %s are both set; use one", known[i], fname);
 		if (bk_read_file(path, 65536, &text, &len) < 0)
 			return bk_err_prefix("%s", fname);
 		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
@@ -222,6 +220,16 @@ static int resolve_file_secrets(void)
 		if (memchr(text, '\0', len) || !len) {
 			free(text);
 			return bk_err_set("%s: %s is empty or not text", fname, path);
+		}
+		/* Both set with the same value: inherited from a bk tool that
+		 * resolved the file already (bk-run's steps). */
+		if (bk_config_get(known[i])) {
+			int same = !strcmp(bk_config_get(known[i]), text);
+
+			free(text);
+			if (same)
+				continue;
+			return bk_err_set("%s and %s are both set; use one", known[i], fname);
 		}
 		if (setenv(known[i], text, 1) < 0) {
 			free(text);

@@ -72,16 +72,8 @@ int main(int argc, char **argv)
 		case 't':
 			test = 1;
 			break;
-		case 'h':
-			usage();
-			return bk_finish(BK_EXIT_OK);
-		case BK_OPT_VERSION:
-			bk_print_version(prog);
-		case BK_OPT_ENV_FILE:
-			env_file = optarg;
-			break;
 		default:
-			bk_bad_option(prog, argv);
+			bk_common_option(c, prog, argv, usage, &env_file);
 		}
 	}
 	if (optind < argc)

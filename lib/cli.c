@@ -33,6 +33,23 @@ void bk_bad_option(const char *prog, char **argv)
 	bk_usage_error(prog, "unknown option or missing argument: '%s'", arg);
 }
 
+void bk_common_option(int c, const char *prog, char **argv, void (*usage)(void),
+		      const char **env_file)
+{
+	switch (c) {
+	case 'h':
+		usage();
+		exit(bk_finish(BK_EXIT_OK));
+	case BK_OPT_VERSION:
+		bk_print_version(prog);
+	case BK_OPT_ENV_FILE:
+		*env_file = optarg;
+		return;
+	default:
+		bk_bad_option(prog, argv);
+	}
+}
+
 void bk_print_version(const char *prog)
 {
 	printf("%s (bk) %s\n", prog, BK_VERSION);

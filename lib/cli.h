@@ -22,6 +22,13 @@ void bk_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 /* For getopt_long's '?' (set opterr = 0 first): names the bad option; exit 2. */
 void bk_bad_option(const char *prog, char **argv) __attribute__((noreturn));
+/*
+ * The options every tool has, for the default: of its getopt_long switch:
+ * 'h' prints usage() and exits 0, --version exits 0, --env-file sets *env_file,
+ * anything else is a usage error (exit 2).
+ */
+void bk_common_option(int c, const char *prog, char **argv, void (*usage)(void),
+		      const char **env_file);
 /* "prog (bk) VERSION" on stdout; exit 0. */
 void bk_print_version(const char *prog) __attribute__((noreturn));
 

@@ -83,6 +83,10 @@ check: deps
 
 units: $(UNIT_BIN) $(FUZZ_REPLAY)
 
+# The backup image built and run with podman (tests/t0900-container.sh).
+check-container: deps
+	tools/check-container
+
 demo: deps all
 	tools/demo
 
@@ -101,4 +105,4 @@ install: all
 clean:
 	rm -rf bin lib/*.o lib/libbk.a tests/unit/bin tests/fuzz/bin $(FLAGS_STAMP)
 
-.PHONY: all deps check units demo bench fuzz install clean
+.PHONY: all deps check check-container units demo bench fuzz install clean

@@ -1,0 +1,206 @@
+#!/bin/bash
+# The real container (Dockerfile.backup, built and run by podman): its
+# HEALTHCHECK, a cron-made backup of the tests' PostgreSQL with the password
+# as a mounted secret file, `podman healthcheck run`, and a broken
+# configuration stopping the container at once. Run by `make check-container`.
+. "$(dirname "$0")/lib.sh"
+. "$TEST_DIRECTORY/lib-pg.sh"
+test_description 'the backup container, built and run with podman'
+
+[ "${BK_TEST_CONTAINER:-0}" = 1 ] ||
+	test_skip_all "container tests run by 'make check-container' (BK_TEST_CONTAINER=1)"
+[ -x "$BK_BUILD_DIR/bin/bk-verify" ] || test_skip_all "bin/bk-verify is not built"
+
+# podman and the local base image (there is no registry to pull from).
+setup=${BK_CONTAINER_SETUP:-$BK_ROOT/../shared/tools/container-setup}
+if [ "$(id -u)" = 0 ]; then
+	[ -x "$setup" ] || test_skip_all "no $setup to install podman and the base image"
+	"$setup" >setup.log 2>&1 || {
+		sed 's/^/# /' setup.log
+		test_skip_all "container-setup failed: $(tail -n 1 setup.log)"
+	}
+fi
+command -v podman >/dev/null || test_skip_all "no podman (run $setup as root)"
+podman image exists docker.io/library/debian:bookworm-slim ||
+	test_skip_all "no local debian:bookworm-slim image (run $setup as root)"
+
+IMAGE=${BK_TEST_IMAGE:-localhost/bk-backup:test}
+NAME=bk-t0900-$$
+BAD=bk-t0900-bad-$$
+# podman prints this for every container with a HEALTHCHECK when there is no
+# systemd to run its timer (container-setup says it is harmless).
+podman_() {
+	podman "$@" 2> >(grep -v 'unable to get systemd connection' >&2)
+}
+test_atexit 'podman rm -f -t 0 $NAME $BAD >/dev/null 2>&1 || :'
+
+test_expect_success 'the image builds (podman, docker format, no pull)' '
+	start=$(date +%s) &&
+	podman build --format docker --pull=never --network=host \
+		-f "$BK_ROOT/Dockerfile.backup" -t "$IMAGE" "$BK_ROOT" >"$TRASH/build.log" 2>&1 || {
+		tail -n 40 "$TRASH/build.log"; exit 1; } &&
+	echo $(( $(date +%s) - start )) >"$TRASH/build.seconds"
+'
+podman image exists "$IMAGE" || test_skip_all "the image did not build"
+test_diag "image $IMAGE: $(podman image inspect --format '{{.Size}}' "$IMAGE") bytes," \
+	"built in $(cat build.seconds 2>/dev/null || echo ?) s (podman's layer cache may have helped)"
+
+test_expect_success 'HEALTHCHECK: bk-monitor every hour, 10 s timeout, 3 retries' '
+	podman image inspect --format "{{json .Config.Healthcheck}}" "$IMAGE" >hc &&
+	echo "{\"Test\":[\"CMD\",\"bk-monitor\"],\"Interval\":3600000000000,\"Timeout\":10000000000,\"Retries\":3}" >expect &&
+	test_cmp expect hc
+'
+
+test_expect_success 'user backup, entrypoint bk-run --entrypoint, TZ UTC by default' '
+	podman image inspect --format "{{.Config.User}}|{{json .Config.Entrypoint}}" "$IMAGE" >got &&
+	echo "backup|[\"bk-run\",\"--entrypoint\"]" >expect &&
+	test_cmp expect got &&
+	podman image inspect --format "{{range .Config.Env}}{{println .}}{{end}}" "$IMAGE" >env &&
+	grep -qx "TZ=UTC" env
+'
+
+test_expect_success 'the image is under 150 MB' '
+	size=$(podman image inspect --format "{{.Size}}" "$IMAGE") &&
+	test "$size" -lt 150000000
+'
+
+test_expect_success 'inside: pg_dump 15 first in PATH, non-root, /backups 0700' '
+	podman_ run --rm --network=host --entrypoint sh "$IMAGE" -c \
+		"pg_dump --version; id -un; stat -c %a:%U /backups /var/log/backup.log" >got &&
+	grep -q "^pg_dump (PostgreSQL) 15\." got &&
+	sed -n "2,4p" got >rest &&
+	printf "%s\n" backup 700:backup 600:backup >expect &&
+	test_cmp expect rest
+'
+
+uid=$(podman_ run --rm --entrypoint id "$IMAGE" -u) &&
+gid=$(podman_ run --rm --entrypoint id "$IMAGE" -g) ||
+	test_skip_all "cannot run the image"
+
+pg_start && pg_load_fixture || exit 1
+# Files the container reads and writes belong to its user, as on a real host.
+mkdir -p backups config/ssl secrets
+echo "APP_ENV=production" >config/.env.production
+echo "services: {}" >config/docker-compose.prod.yml
+echo "events {}" >config/nginx.prod.conf
+echo "CERT" >config/ssl/cert.pem
+echo "KEY" >config/ssl/key.pem
+printf '%s\n' "$POSTGRES_PASSWORD" >secrets/postgres_password
+chown -R "$uid:$gid" backups config secrets
+chmod 0700 backups
+chmod 0400 secrets/postgres_password
+
+container_env=(
+	-e POSTGRES_HOST=127.0.0.1 -e POSTGRES_PORT="$POSTGRES_PORT"
+	-e POSTGRES_DB="$POSTGRES_DB" -e POSTGRES_USER="$POSTGRES_USER"
+	-e POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password
+	-e BACKUP_SCHEDULE='* * * * *' -e BACKUP_MAIL_OUTBOX=/backups/outbox
+	-e ADMIN_EMAILS=admin@example.com -e BACKUP_MIN_SIZE_MB=0 -e TZ=Asia/Bangkok
+)
+mounts=(
+	-v "$TRASH/backups:/backups" -v "$TRASH/config:/config:ro"
+	-v "$TRASH/secrets/postgres_password:/run/secrets/postgres_password:ro"
+)
+
+test_expect_success 'the container starts and stays up' '
+	podman_ run -d --name "$NAME" --network=host "${mounts[@]}" "${container_env[@]}" \
+		"$IMAGE" >cid &&
+	i=0 &&
+	until podman logs "$NAME" 2>&1 | grep -q "next backup: "; do
+		i=$((i + 1)) && test $i -le 300 && sleep 0.1 || {
+			podman logs "$NAME"; exit 1; }
+	done &&
+	test "$(podman inspect --format "{{.State.Running}}" "$NAME")" = true
+'
+
+test_expect_success 'the next run is logged in the container'"'"'s TZ (Asia/Bangkok)' '
+	podman logs "$NAME" >log 2>&1 &&
+	grep -q "INFO bk-cron\[1\]: next backup: 20[0-9-]*T[0-9:]*:00+07:00$" log
+'
+
+test_expect_success 'cron makes a backup: archive, status, mail in the outbox' '
+	i=0 &&
+	until test -s backups/.last_backup_success; do
+		i=$((i + 1)) && test $i -le 1800 &&
+		test "$(podman inspect --format "{{.State.Running}}" "$NAME")" = true &&
+		sleep 0.1 || { podman logs "$NAME"; exit 1; }
+	done &&
+	ls backups/critical_backup_*.tar.gz >archives &&
+	bk-verify "$(head -n 1 archives)" >/dev/null &&
+	ls backups/outbox/*.eml >/dev/null
+'
+
+test_expect_success 'the archive holds the mounted configuration files' '
+	tar -tzf "$(head -n 1 archives)" >members &&
+	for f in .env.production docker-compose.prod.yml nginx.prod.conf ssl/cert.pem ssl/key.pem; do
+		grep -qx "$f" members || { echo "missing $f"; exit 1; }
+	done
+'
+
+test_expect_success 'the job output is in the container log and /var/log/backup.log' '
+	podman logs "$NAME" >log 2>&1 &&
+	grep -q "INFO bk-cron\[1\]: started /usr/local/bin/bk-run --env-file /run/bk/env" log &&
+	grep -q "INFO bk-run\[[0-9]*\]: " log &&
+	grep -q "^/backups/critical_backup_[0-9_]*\.tar\.gz$" log &&
+	podman exec "$NAME" cat /var/log/backup.log >backup.log &&
+	grep -q "INFO bk-run\[[0-9]*\]: " backup.log
+'
+
+test_expect_success 'the env file and crontab: mode 0600, the password only by reference' '
+	podman exec "$NAME" stat -c "%a %U %n" /run/bk/env /run/bk/crontab >modes &&
+	printf "%s\n" "600 backup /run/bk/env" "600 backup /run/bk/crontab" >expect &&
+	test_cmp expect modes &&
+	podman exec "$NAME" cat /run/bk/env >env &&
+	grep -qx "POSTGRES_PASSWORD_FILE=\"/run/secrets/postgres_password\"" env &&
+	! grep -q "^POSTGRES_PASSWORD=" env &&
+	podman exec "$NAME" cat /run/bk/crontab >crontab &&
+	grep -qx "\* \* \* \* \* /usr/local/bin/bk-run --env-file /run/bk/env" crontab
+'
+
+test_expect_success 'the password is in no log' '
+	podman logs "$NAME" >log 2>&1 &&
+	! grep -qF "$POSTGRES_PASSWORD" log backup.log env
+'
+
+test_expect_success 'podman healthcheck run: healthy' '
+	podman_ healthcheck run "$NAME"
+'
+
+test_expect_success 'podman stop: the entrypoint ends its jobs and exits 0' '
+	podman_ stop -t 30 "$NAME" >/dev/null &&
+	test "$(podman inspect --format "{{.State.ExitCode}}" "$NAME")" = 0 &&
+	podman logs "$NAME" 2>&1 | grep -q "INFO bk-cron\[1\]: stopped$"
+'
+
+# bad_container [BACKUPS_DIR] VAR=VALUE...: run the image with the good
+# settings but these (and /backups from BACKUPS_DIR); it must exit 2 by itself
+# (timeout is only a guard against a hang).
+bad_container() {
+	local backups=$TRASH/backups e=() a rc=0
+	case $1 in /*) backups=$1; shift ;; esac
+	for a in "$@"; do e+=(-e "$a"); done
+	podman rm -f -t 0 "$BAD" >/dev/null 2>&1
+	timeout 120 podman run --name "$BAD" --network=host -v "$backups:/backups" \
+		"${mounts[@]:2}" "${container_env[@]}" "${e[@]}" "$IMAGE" >out 2>&1 || rc=$?
+	podman rm -f -t 0 "$BAD" >/dev/null 2>&1
+	[ $rc = 2 ] || { echo "exit $rc, not 2:"; cat out; return 1; }
+}
+
+test_expect_success 'POSTGRES_PORT=abc: the container exits 2 at once, naming it' '
+	bad_container POSTGRES_PORT=abc &&
+	grep -q "ERROR bk-run\[1\]: configuration: POSTGRES_PORT: ${SQ}abc${SQ} is not a whole number" out
+'
+
+test_expect_success 'BACKUP_SCHEDULE=bad: the container exits 2 at once, naming it' '
+	bad_container BACKUP_SCHEDULE=bad &&
+	grep -q "ERROR bk-cron\[1\]: configuration: BACKUP_SCHEDULE: ${SQ}bad${SQ} is not a cron expression" out
+'
+
+test_expect_success 'a /backups volume the container user cannot write: exit 2 naming BACKUP_DIR' '
+	mkdir rootowned && chmod 0755 rootowned &&
+	bad_container "$TRASH/rootowned" &&
+	grep -q "ERROR bk-cron\[1\]: configuration: BACKUP_DIR: /backups is not writable by uid $uid" out &&
+	grep -q "hint: a mounted volume must belong to the container${SQ}s user" out
+'
+
+test_done

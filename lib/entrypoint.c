@@ -413,7 +413,7 @@ static void log_next(const struct job *j, const char *what)
 		return;
 	}
 	bk_iso_time(j->next, when, sizeof(when));
-	bk_info("next %s: %s", what, when);
+	bk_info("next %s at %s", what, when);
 }
 
 /* Note every exited child; jobs are marked as not running. */

@@ -27,12 +27,13 @@ podman image exists docker.io/library/debian:bookworm-slim ||
 IMAGE=${BK_TEST_IMAGE:-localhost/bk-backup:test}
 NAME=bk-t0900-$$
 BAD=bk-t0900-bad-$$
+COMPOSED=bk-t0900-compose-$$
 # podman prints this for every container with a HEALTHCHECK when there is no
 # systemd to run its timer (container-setup says it is harmless).
 podman_() {
 	podman "$@" 2> >(grep -v 'unable to get systemd connection' >&2)
 }
-test_atexit 'podman rm -f -t 0 $NAME $BAD >/dev/null 2>&1 || :'
+test_atexit 'podman rm -f -t 0 $NAME $BAD $COMPOSED >/dev/null 2>&1 || :'
 
 test_expect_success 'the image builds (podman, docker format, no pull)' '
 	start=$(date +%s) &&
@@ -106,7 +107,7 @@ test_expect_success 'the container starts and stays up' '
 	podman_ run -d --name "$NAME" --network=host "${mounts[@]}" "${container_env[@]}" \
 		"$IMAGE" >cid &&
 	i=0 &&
-	until podman logs "$NAME" 2>&1 | grep -q "next backup: "; do
+	until podman logs "$NAME" 2>&1 | grep -q "next backup at "; do
 		i=$((i + 1)) && test $i -le 300 && sleep 0.1 || {
 			podman logs "$NAME"; exit 1; }
 	done &&
@@ -115,7 +116,7 @@ test_expect_success 'the container starts and stays up' '
 
 test_expect_success 'the next run is logged in the container'"'"'s TZ (Asia/Bangkok)' '
 	podman logs "$NAME" >log 2>&1 &&
-	grep -q "INFO bk-cron\[1\]: next backup: 20[0-9-]*T[0-9:]*:00+07:00$" log
+	grep -q "INFO bk-cron\[1\]: next backup at 20[0-9-]*T[0-9:]*:00+07:00$" log
 '
 
 test_expect_success 'cron makes a backup: archive, status, mail in the outbox' '
@@ -170,6 +171,91 @@ test_expect_success 'podman stop: the entrypoint ends its jobs and exits 0' '
 	podman_ stop -t 30 "$NAME" >/dev/null &&
 	test "$(podman inspect --format "{{.State.ExitCode}}" "$NAME")" = 0 &&
 	podman logs "$NAME" 2>&1 | grep -q "INFO bk-cron\[1\]: stopped$"
+'
+
+# The compose example's service, as docker compose would start it: its
+# env_file, environment, secrets and volumes turned into podman arguments,
+# with only the database address and the mail outbox changed for the test.
+COMPOSE=$BK_ROOT/docs/docker-compose.backup.yml
+compose_args() {
+	python3 - "$COMPOSE" "$TRASH/project" "$TRASH/volumes" "$@" <<-\EOF
+	import os, sys, yaml
+	compose, project, volumes = sys.argv[1:4]
+	overrides = dict(a.split("=", 1) for a in sys.argv[4:])
+	doc = yaml.safe_load(open(compose))
+	s = doc["services"]["backup"]
+	args = []
+	for f in s.get("env_file", []):
+	    args += ["--env-file", os.path.join(project, f)]
+	env = {k: "" if v is None else str(v) for k, v in s.get("environment", {}).items()}
+	env.update(overrides)
+	for k, v in env.items():
+	    args += ["-e", k + "=" + v]
+	for name in s.get("secrets", []):
+	    src = os.path.join(project, doc["secrets"][name]["file"])
+	    args += ["-v", src + ":/run/secrets/" + name + ":ro"]
+	for v in s.get("volumes", []):
+	    parts = v.split(":")
+	    if parts[0].startswith("."):
+	        parts[0] = os.path.normpath(os.path.join(project, parts[0]))
+	    else:
+	        parts[0] = os.path.join(volumes, parts[0])
+	    args += ["-v", ":".join(parts)]
+	sys.stdout.write("\0".join(args) + "\0")
+	EOF
+}
+
+test_expect_success 'the compose example: its settings pass the start-up checks' '
+	mkdir -p project/ssl project/secrets volumes/backups volumes/outbox &&
+	cat >project/.env.production <<-EOF &&
+	POSTGRES_DB=$POSTGRES_DB
+	POSTGRES_USER=$POSTGRES_USER
+	POSTGRES_PASSWORD=not-this-one
+	ADMIN_EMAILS=alice@example.com,bob@example.com
+	SMTP_HOST=smtp.example.com
+	SMTP_USER=backup@example.com
+	SMTP_PASS=not-this-one
+	SMTP_FROM=backup@example.com
+	EOF
+	echo "services: {}" >project/docker-compose.prod.yml &&
+	echo "events {}" >project/nginx.prod.conf &&
+	echo CERT >project/ssl/cert.pem &&
+	printf "%s\n" "$POSTGRES_PASSWORD" >project/secrets/postgres_password &&
+	echo smtp-secret-$$ >project/secrets/smtp_pass &&
+	test_random_hex 64 >project/secrets/backup_link_secret &&
+	chown -R "$uid:$gid" project volumes &&
+	chmod 0400 project/secrets/* &&
+	chmod 0700 volumes/backups &&
+	mapfile -d "" -t args < <(compose_args POSTGRES_HOST=127.0.0.1 \
+		POSTGRES_PORT="$POSTGRES_PORT" BACKUP_MAIL_OUTBOX=/backups/outbox \
+		BACKUP_MIN_SIZE_MB=0) &&
+	test ${#args[@]} -gt 20 &&
+	podman_ run -d --name "$COMPOSED" --network=host "${args[@]}" "$IMAGE" >/dev/null &&
+	i=0 &&
+	until podman logs "$COMPOSED" 2>&1 | grep -q "next backup at "; do
+		i=$((i + 1)) && test $i -le 300 &&
+		test "$(podman inspect --format "{{.State.Running}}" "$COMPOSED")" = true &&
+		sleep 0.1 || { podman logs "$COMPOSED"; exit 1; }
+	done &&
+	podman logs "$COMPOSED" >log 2>&1 &&
+	grep -q "INFO bk-cron\[1\]: next backup at 20[0-9-]*T02:00:00+07:00$" log
+'
+
+test_expect_success "the compose example: secrets stay references in the jobs' env file" '
+	podman exec "$COMPOSED" cat /run/bk/env >env &&
+	for v in POSTGRES_PASSWORD SMTP_PASS BACKUP_LINK_SECRET; do
+		grep -qx "${v}_FILE=\"/run/secrets/.*\"" env &&
+		! grep -q "^$v=" env || { echo "$v:"; cat env; exit 1; }
+	done
+'
+
+test_expect_success 'the compose example: docker compose exec backup bk-run, then healthy' '
+	podman exec "$COMPOSED" bk-run >path &&
+	grep -qx "/backups/critical_backup_[0-9_]*\.tar\.gz" path &&
+	ls volumes/backups/outbox/*.eml >/dev/null &&
+	tar -tzf volumes/backups/critical_backup_*.tar.gz >members &&
+	grep -qx .env.production members &&
+	podman_ healthcheck run "$COMPOSED"
 '
 
 # bad_container [BACKUPS_DIR] VAR=VALUE...: run the image with the good

@@ -136,7 +136,7 @@ test_atexit stop_entrypoint
 test_expect_success 'the entrypoint starts and writes its files' '
 	(bk-run --entrypoint >ep.out 2>ep.err & echo $! >ep.pid; wait $!; echo $? >ep.rc) &
 	i=0 &&
-	until grep -q "next backup: " ep.err 2>/dev/null; do
+	until grep -q "next backup at " ep.err 2>/dev/null; do
 		i=$((i + 1)) && test $i -le 300 && test ! -f ep.rc && sleep 0.1 || {
 			cat ep.err; exit 1; }
 	done &&
@@ -180,8 +180,8 @@ test_expect_success 'the crontab: BACKUP_SCHEDULE for bk-run, hourly bk-monitor 
 '
 
 test_expect_success 'the start is logged with the next run in local time' '
-	grep -q "INFO bk-cron\[[0-9]*\]: next backup: 20[0-9-]*T[0-9:]*:00+07:00$" ep.err &&
-	grep -q "INFO bk-cron\[[0-9]*\]: next backup: " "$BACKUP_LOG"
+	grep -q "INFO bk-cron\[[0-9]*\]: next backup at 20[0-9-]*T[0-9:]*:00+07:00$" ep.err &&
+	grep -q "INFO bk-cron\[[0-9]*\]: next backup at " "$BACKUP_LOG"
 '
 
 test_expect_success 'cron runs bk-run with the env file: an archive, a mail, the status' '

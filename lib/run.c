@@ -188,21 +188,34 @@ static int check_space(struct run *r)
 	return 0;
 }
 
+/* The archive's name comes from the run's start time; a run in the same second
+ * as the previous one (by hand, right after cron) waits for the next second
+ * rather than overwrite or rename. We hold the lock, so no one else names one. */
+static void name_archive(struct run *r)
+{
+	char stamp[16], name[64];
+
+	for (;;) {
+		bk_stamp_name(r->started, stamp);
+		snprintf(name, sizeof(name), "critical_backup_%s.tar.gz", stamp);
+		free(r->archive);
+		r->archive = bk_path_join(bk_config.dir, name);
+		if (access(r->archive, F_OK) < 0)
+			break;
+		sleep(1);
+		r->started = (long long)time(NULL);
+	}
+	r->pending = bk_path_join(r->incoming, name);
+}
+
 static int do_export_pack_verify(struct run *r)
 {
 	char *exp = bk_sibling_program("bk-export"), *pack = bk_sibling_program("bk-pack");
 	char *verify = bk_sibling_program("bk-verify");
-	char *export_dir = bk_path_join(r->tmp, "export"), *out = NULL, stamp[16], name[64];
+	char *export_dir = bk_path_join(r->tmp, "export"), *out = NULL;
 	int ret = -1;
 
-	bk_stamp_name(r->started, stamp);
-	snprintf(name, sizeof(name), "critical_backup_%s.tar.gz", stamp);
-	r->pending = bk_path_join(r->incoming, name);
-	r->archive = bk_path_join(bk_config.dir, name);
-	if (access(r->archive, F_OK) == 0) {
-		fail(r, "pack", "%s already exists", r->archive);
-		goto out;
-	}
+	name_archive(r);
 	{
 		const char *argv[] = { exp, "-o", export_dir, NULL };
 

@@ -92,6 +92,13 @@ test_expect_success 'a second run while the lock is held exits 1 and records not
 	test_cmp history.before "$BACKUP_DIR/.backup_history"
 '
 
+test_expect_success 'two runs back to back both succeed with archives of their own' '
+	bk-run --no-mail >p1 2>/dev/null &&
+	bk-run --no-mail >p2 2>/dev/null &&
+	! test_cmp p1 p2 >/dev/null &&
+	test -f "$(cat p1)" && test -f "$(cat p2)"
+'
+
 # A copy of bin/ whose bk-verify rejects everything: the run must fail at
 # verification and leave nothing under a final name.
 test_expect_success 'a failed verification leaves no archive and no success status' '

@@ -178,7 +178,7 @@ test_expect_success 'podman stop: the entrypoint ends its jobs and exits 0' '
 # with only the database address and the mail outbox changed for the test.
 COMPOSE=$BK_ROOT/docs/docker-compose.backup.yml
 compose_args() {
-	python3 - "$COMPOSE" "$TRASH/project" "$TRASH/volumes" "$@" <<-\EOF
+	/usr/bin/python3 - "$COMPOSE" "$TRASH/project" "$TRASH/volumes" "$@" <<-\EOF
 	import os, sys, yaml
 	compose, project, volumes = sys.argv[1:4]
 	overrides = dict(a.split("=", 1) for a in sys.argv[4:])

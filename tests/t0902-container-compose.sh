@@ -7,14 +7,14 @@
 . "$(dirname "$0")/lib.sh"
 test_description 'the docker compose example'
 
-python3 -c 'import yaml' 2>/dev/null || test_skip_all "python3-yaml is not installed"
+/usr/bin/python3 -c "import yaml" 2>/dev/null || test_skip_all "python3-yaml is not installed"
 COMPOSE=$BK_ROOT/docs/docker-compose.backup.yml
 [ -f "$COMPOSE" ] || test_skip_all "no $COMPOSE"
 
 # compose_get EXPR: print a Python expression over the service `s` and the
 # whole document `doc`.
 compose_get() {
-	python3 - "$COMPOSE" "$1" <<-\EOF
+	/usr/bin/python3 - "$COMPOSE" "$1" <<-\EOF
 	import sys, yaml
 	doc = yaml.safe_load(open(sys.argv[1]))
 	s = doc["services"]["backup"]

@@ -157,18 +157,11 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			usage();
 		case 'o':
 			output = optarg;
 			break;
-		case BK_OPT_VERSION:
-			bk_print_version(prog);
-		case BK_OPT_ENV_FILE:
-			env_file = optarg;
-			break;
 		default:
-			bk_bad_option(prog, argv);
+			bk_common_option(c, prog, argv, usage, &env_file);
 		}
 	}
 	if (optind == argc)

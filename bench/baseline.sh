@@ -23,7 +23,7 @@ m() {
 	local name=$1
 	shift
 	if [ -n "${BENCH_RUSAGE:-}" ]; then
-		/usr/bin/time -a -o "$BENCH_RUSAGE/$name.time" -f '%e %M' "$@"
+		/usr/bin/time -a -o "$BENCH_RUSAGE/$name.time" -f '%e %M %U %S' "$@"
 	else
 		"$@"
 	fi

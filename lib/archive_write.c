@@ -23,6 +23,7 @@
 #include "info.h"
 #include "log.h"
 #include "manifest.h"
+#include "utf8.h"
 
 #define READ_SIZE (1 << 20)	/* one read(2) and one archive_write_data() per MiB */
 #define TAR_BLOCK (1 << 18)	/* libarchive hands our callback 256 KiB at a time */
@@ -130,39 +131,6 @@ static int ascii(const char *s)
 	return 1;
 }
 
-int bk_name_utf8(const char *name)
-{
-	const unsigned char *p = (const unsigned char *)name;
-
-	while (*p) {
-		unsigned int c = *p, n, cp;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return 0;
-		for (unsigned int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		/* overlong forms, surrogates and beyond U+10FFFF */
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
-}
-
 static int write_header(struct bk_aw *w, const char *name, int is_dir,
 			unsigned long long size)
 {
@@ -172,7 +140,7 @@ static int write_header(struct bk_aw *w, const char *name, int is_dir,
 
 	if (!e)
 		abort();
-	if (!bk_name_utf8(name) || (!w->utf8 && !ascii(name))) {
+	if (!bk_utf8_str(name) || (!w->utf8 && !ascii(name))) {
 		archive_entry_free(e);
 		return bk_err_set("cannot store the name '%s' in the archive: not UTF-8%s", name,
 				  w->utf8 ? "" : " (no UTF-8 locale)");
@@ -435,21 +403,6 @@ fail:
 	return NULL;
 }
 
-static int fsync_parent(const char *path)
-{
-	char *copy = bk_xstrdup(path);
-	int fd, ret = 0;
-
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (fsync(fd) < 0 && errno != EINVAL)
-			ret = bk_err_errno("cannot sync directory of %s", path);
-		close(fd);
-	}
-	free(copy);
-	return ret;
-}
-
 /* bk_afile_commit without ever replacing a file that appeared meanwhile:
  * two runs in the same second must not overwrite each other's archive. */
 static int commit_noreplace(struct bk_aw *w)
@@ -483,7 +436,7 @@ static int commit_noreplace(struct bk_aw *w)
 	}
 	free(f->tmp_path);
 	f->tmp_path = NULL;
-	if (fsync_parent(f->final_path) < 0) {
+	if (bk_fsync_dir_of(f->final_path) < 0) {
 		unlink(f->final_path);
 		return -1;
 	}
@@ -595,7 +548,7 @@ static void cfg_add_path(struct cfg_list *l, const char *name, const char *full)
  * that is not UTF-8, become '?' (in place). */
 static char *printable(char *name)
 {
-	int utf8 = bk_name_utf8(name);
+	int utf8 = bk_utf8_str(name);
 
 	for (unsigned char *p = (unsigned char *)name; *p; p++)
 		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !utf8))
@@ -632,7 +585,7 @@ static void cfg_add_dir(struct cfg_list *l, const char *name, const char *full)
 		char *kname = bk_asprintf("%s/%s", name, kids[i]);
 		char *kfull = bk_path_join(full, kids[i]);
 
-		if (bk_manifest_path_ok(kname) && bk_name_utf8(kname))
+		if (bk_manifest_path_ok(kname) && bk_utf8_str(kname))
 			cfg_add_path(l, kname, kfull);
 		else
 			cfg_warn(l, "config file %s skipped: name not allowed in an archive",
@@ -733,7 +686,7 @@ static int cfg_collect(struct cfg_list *l, const char *names, const struct bk_ma
 		/* "ssl/" means the directory ssl */
 		for (size_t n = strlen(tok); n > 1 && tok[n - 1] == '/'; n--)
 			tok[n - 1] = '\0';
-		if (!bk_manifest_path_ok(tok) || !bk_name_utf8(tok) || is_reserved(tok)) {
+		if (!bk_manifest_path_ok(tok) || !bk_utf8_str(tok) || is_reserved(tok)) {
 			bk_err_set("BACKUP_CONFIG_FILES: '%s' is not a name relative to "
 				   "BACKUP_CONFIG_DIR that an archive may hold", tok);
 			goto out;

@@ -55,8 +55,6 @@ int bk_aw_commit(struct bk_aw *w);
 void bk_aw_abort(struct bk_aw *w);
 /* Tell the progress reports how many member bytes to expect in all. */
 void bk_aw_expect(struct bk_aw *w, unsigned long long total);
-/* Is name valid UTF-8 (what a member name must be)? */
-int bk_name_utf8(const char *name);
 /* Compressed bytes written so far. */
 unsigned long long bk_aw_out_bytes(const struct bk_aw *w);
 

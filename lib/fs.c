@@ -33,19 +33,25 @@ char *bk_xstrdup(const char *s)
 	return memcpy(bk_xmalloc(n), s, n);
 }
 
+char *bk_vasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	return s;
+}
+
 char *bk_asprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = bk_vasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		fputs("out of memory\n", stderr);
-		abort();
-	}
 	return s;
 }
 
@@ -76,7 +82,7 @@ int bk_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int bk_fsync_dir_of(const char *path)
 {
 	char *copy = bk_xstrdup(path);
 	int fd, ret = 0;
@@ -134,7 +140,7 @@ int bk_afile_commit(struct bk_afile *f)
 	}
 	free(f->tmp_path);
 	f->tmp_path = NULL;
-	if (fsync_dir_of(f->final_path) < 0)
+	if (bk_fsync_dir_of(f->final_path) < 0)
 		return -1;
 	return 0;
 fail:

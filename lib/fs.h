@@ -5,6 +5,7 @@
 #ifndef BK_FS_H
 #define BK_FS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -21,6 +22,9 @@ int bk_afile_open(struct bk_afile *f, const char *final_path, mode_t mode);
 int bk_afile_commit(struct bk_afile *f);
 /* Close and unlink the temporary file (safe after commit, and twice). */
 void bk_afile_abort(struct bk_afile *f);
+
+/* fsync the directory holding path, so a rename into it is durable. */
+int bk_fsync_dir_of(const char *path);
 
 /* Write a whole buffer atomically under path with mode. */
 int bk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
@@ -47,6 +51,7 @@ int bk_free_bytes(const char *path, unsigned long long *out);
 char *bk_path_join(const char *dir, const char *name);
 /* printf into a new string; aborts on ENOMEM (the tools cannot go on without memory). */
 char *bk_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *bk_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 void *bk_xmalloc(size_t n);
 char *bk_xstrdup(const char *s);
 

@@ -112,6 +112,16 @@ const struct bk_manifest_entry *bk_manifest_find(const struct bk_manifest *m, co
 	return NULL;
 }
 
+int bk_manifest_has_dir(const struct bk_manifest *m, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	for (size_t i = 0; i < m->n_entries; i++)
+		if (!strncmp(m->entries[i].path, dir, n) && m->entries[i].path[n] == '/')
+			return 1;
+	return 0;
+}
+
 static int parse_u64(const char *s, size_t n, unsigned long long *out)
 {
 	unsigned long long v = 0;

@@ -50,6 +50,8 @@ const char *bk_manifest_meta_get(const struct bk_manifest *m, const char *key);
 /* Next index >= *i whose key matches; its value, or NULL at the end. */
 const char *bk_manifest_meta_next(const struct bk_manifest *m, const char *key, size_t *i);
 const struct bk_manifest_entry *bk_manifest_find(const struct bk_manifest *m, const char *path);
+/* Is dir (no final '/') the parent directory of a listed member? */
+int bk_manifest_has_dir(const struct bk_manifest *m, const char *dir);
 /* The whole text (metadata first, then members in order); caller frees. */
 char *bk_manifest_format(const struct bk_manifest *m);
 /* Is this a safe relative member path (no "/" start, no "..", no "//", printable)? */

@@ -76,16 +76,11 @@ void bk_mime_buf_addf(struct bk_mime_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = bk_vasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		fputs("out of memory\n", stderr);
-		abort();
-	}
-	bk_mime_buf_addn(b, s, (size_t)n);
+	bk_mime_buf_add(b, s);
 	free(s);
 }
 

@@ -10,6 +10,7 @@
 #include "err.h"
 #include "fs.h"
 #include "scope.h"
+#include "utf8.h"
 
 #define NAME_MAX_BYTES 63	/* NAMEDATALEN - 1: longer names would be truncated */
 #define FILE_MAX_BYTES 100
@@ -86,38 +87,6 @@ static void show(const char *p, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
-static int utf8_ok(const unsigned char *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		unsigned char c = s[i];
-		size_t n;
-		unsigned int cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 /* PostgreSQL's ident_start and ident_cont (scan.l); bytes >= 0x80 are letters. */
 static int ident_start(char c)
 {
@@ -187,7 +156,7 @@ static char *parse_ident(const struct parser *ps, const char **pp, const char *w
 		perr(ps, "%s longer than %d bytes", what, NAME_MAX_BYTES);
 		return NULL;
 	}
-	if (!utf8_ok((const unsigned char *)buf, n)) {
+	if (!bk_utf8_valid(buf, n)) {
 		perr(ps, "%s is not valid UTF-8", what);
 		return NULL;
 	}
@@ -440,7 +409,7 @@ int bk_scope_parse(struct bk_scope *s, const char *name, const char *text, size_
 		n = strlen(line);
 		if (n && line[n - 1] == '\r')
 			line[--n] = '\0';
-		if (!utf8_ok((const unsigned char *)line, n)) {
+		if (!bk_utf8_valid(line, n)) {
 			perr(&ps, "not valid UTF-8");
 			goto out;
 		}

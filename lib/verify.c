@@ -176,17 +176,6 @@ static int data_kind(const struct bk_manifest *m, const char *path, enum bk_dp_k
 	return 0;
 }
 
-/* Is dir (no final '/') the parent of a file MANIFEST lists? */
-static int is_listed_parent(const struct bk_manifest *m, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	for (size_t i = 0; i < m->n_entries; i++)
-		if (!strncmp(m->entries[i].path, dir, n) && m->entries[i].path[n] == '/')
-			return 1;
-	return 0;
-}
-
 /* The most the tar stream may decompress to: members, their directories, overhead. */
 static unsigned long long stream_limit(const struct bk_manifest *m, size_t manifest_len)
 {
@@ -405,7 +394,7 @@ static int verify_members(struct bk_verify_report *rep, struct bk_ar_reader *r,
 			for (size_t i = 0; i < rep->n_members && !bad; i++)
 				if (rep->members[i].is_dir && !strcmp(rep->members[i].path, shown))
 					bad = fail(rep, "member %s: directory appears twice", shown);
-			if (!bad && !is_listed_parent(man, m.path))
+			if (!bad && !bk_manifest_has_dir(man, m.path))
 				bad = fail(rep, "member %s: a directory holding no file listed in MANIFEST",
 					   shown);
 			if (!bad) {

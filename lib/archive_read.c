@@ -7,6 +7,9 @@
  * Inflating runs on a thread of its own, a few buffers ahead of the caller,
  * so that decompression overlaps with what the caller does with the data
  * (bk-verify: sha256 and parsing): nearly twice as fast on two cores.
+ * Where ISA-L is built in (BK_HAVE_ISAL), isal_inflate does the inflating
+ * (gzip mode: it parses the header and checks the CRC-32 and length trailer),
+ * about four times as fast as zlib; zlib remains the fallback.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -20,6 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef BK_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "archive_read.h"
 #include "err.h"
@@ -38,11 +44,17 @@ struct bk_ar_reader {
 	struct archive *a;
 	char *path;
 	int fd;
+#ifdef BK_HAVE_ISAL
+	struct inflate_state *is;
+#else
 	z_stream z;
 	int z_live;
+#endif
 	enum gz_state gz;
 	int in_eof;
 	unsigned char *in;
+	unsigned char *next_in;		/* input not yet handed to the inflater */
+	size_t avail_in;
 	/* Atomic: written by the inflating thread, read by the caller's. */
 	unsigned long long bytes_in, bytes_out, limit;
 	char gz_err[512];		/* set when the gzip layer failed */
@@ -78,7 +90,7 @@ static int fill_input(struct bk_ar_reader *r)
 {
 	ssize_t n;
 
-	if (r->in_eof || r->z.avail_in)
+	if (r->in_eof || r->avail_in)
 		return 0;
 	do
 		n = read(r->fd, r->in, IN_SIZE);
@@ -87,14 +99,148 @@ static int fill_input(struct bk_ar_reader *r)
 		return gz_fail(r, "cannot read %s: %s", r->path, strerror(errno));
 	if (n == 0)
 		r->in_eof = 1;
-	r->z.next_in = r->in;
-	r->z.avail_in = (uInt)n;
+	r->next_in = r->in;
+	r->avail_in = (size_t)n;
 	__atomic_add_fetch(&r->bytes_in, (unsigned long long)n, __ATOMIC_RELAXED);
 	return 0;
 }
 
+#ifdef BK_HAVE_ISAL
+static int engine_start(struct bk_ar_reader *r)
+{
+	r->is = bk_xmalloc(sizeof(*r->is));
+	isal_inflate_init(r->is);
+	r->is->crc_flag = ISAL_GZIP;
+	return 0;
+}
+
+static int engine_reset(struct bk_ar_reader *r)
+{
+	isal_inflate_reset(r->is);
+	r->is->crc_flag = ISAL_GZIP;
+	return 0;
+}
+
 /*
- * Decompress the next chunk into r->out: bytes produced, 0 once the file has
+ * ISA-L reports a bad CRC-32 and a bad length alike; tell them apart as zlib
+ * does, from the trailer just consumed (read again from the file: this is the
+ * failure path only) and the CRC-32 ISA-L computed.
+ */
+static int isal_checksum_fail(struct bk_ar_reader *r)
+{
+	struct inflate_state *s = r->is;
+	unsigned char t[8];
+	unsigned long long end = __atomic_load_n(&r->bytes_in, __ATOMIC_RELAXED) - r->avail_in;
+	uint32_t crc;
+
+	/* Only the trailer check leaves the member finished; else the header's CRC-16. */
+	if (s->block_state != ISAL_BLOCK_FINISH)
+		return gz_fail(r, "archive is corrupt: gzip: header crc mismatch");
+	if (end < 8 || pread(r->fd, t, 8, (off_t)(end - 8)) != 8)
+		return gz_fail(r, "archive is corrupt: gzip CRC-32 or length mismatch");
+	crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+	if (crc != s->crc)
+		return gz_fail(r, "archive is corrupt: gzip CRC-32 mismatch");
+	return gz_fail(r, "archive is corrupt: gzip length mismatch");
+}
+
+/* Inflate what input there is into *out: 1 at the end of a gzip member (its
+ * trailer checked), 0 to go on, -1 with r->gz_err set. */
+static int engine_inflate(struct bk_ar_reader *r, unsigned char **out, size_t *avail_out)
+{
+	struct inflate_state *s = r->is;
+	int ret;
+
+	s->next_in = r->next_in;
+	s->avail_in = (uint32_t)r->avail_in;
+	s->next_out = *out;
+	s->avail_out = (uint32_t)*avail_out;
+	ret = isal_inflate(s);
+	r->next_in = s->next_in;
+	r->avail_in = s->avail_in;
+	*out = s->next_out;
+	*avail_out = s->avail_out;
+	switch (ret) {
+	case ISAL_DECOMP_OK:
+	case ISAL_END_INPUT:
+	case ISAL_OUT_OVERFLOW:
+		return s->block_state == ISAL_BLOCK_FINISH;
+	case ISAL_INCORRECT_CHECKSUM:
+		return isal_checksum_fail(r);
+	case ISAL_UNSUPPORTED_METHOD:
+		return gz_fail(r, "archive is corrupt: gzip: unknown compression method");
+	case ISAL_INVALID_WRAPPER:
+		return gz_fail(r, "archive is corrupt: gzip: incorrect header check");
+	case ISAL_INVALID_BLOCK:
+		return gz_fail(r, "archive is corrupt: gzip: invalid block");
+	case ISAL_INVALID_SYMBOL:
+		return gz_fail(r, "archive is corrupt: gzip: invalid code");
+	case ISAL_INVALID_LOOKBACK:
+		return gz_fail(r, "archive is corrupt: gzip: invalid distance too far back");
+	default:
+		return gz_fail(r, "archive is corrupt: gzip: data error (%d)", ret);
+	}
+}
+
+static void engine_end(struct bk_ar_reader *r)
+{
+	free(r->is);
+	r->is = NULL;
+}
+#else
+static int engine_start(struct bk_ar_reader *r)
+{
+	if (inflateInit2(&r->z, 15 + 16) != Z_OK)
+		return -1;
+	r->z_live = 1;
+	return 0;
+}
+
+static int engine_reset(struct bk_ar_reader *r)
+{
+	return inflateReset(&r->z) == Z_OK ? 0 : -1;
+}
+
+static int engine_inflate(struct bk_ar_reader *r, unsigned char **out, size_t *avail_out)
+{
+	int ret;
+
+	r->z.next_in = r->next_in;
+	r->z.avail_in = (uInt)r->avail_in;
+	r->z.next_out = *out;
+	r->z.avail_out = (uInt)*avail_out;
+	ret = inflate(&r->z, Z_NO_FLUSH);
+	r->next_in = r->z.next_in;
+	r->avail_in = r->z.avail_in;
+	*out = r->z.next_out;
+	*avail_out = r->z.avail_out;
+	if (ret == Z_STREAM_END)
+		return 1;	/* zlib has checked CRC-32 and length */
+	if (ret == Z_OK || ret == Z_BUF_ERROR)
+		return 0;	/* Z_BUF_ERROR: wants more input */
+	if (ret == Z_MEM_ERROR)
+		return gz_fail(r, "out of memory while decompressing %s", r->path);
+	{
+		const char *msg = r->z.msg ? r->z.msg : "data error";
+
+		if (!strcmp(msg, "incorrect data check"))
+			return gz_fail(r, "archive is corrupt: gzip CRC-32 mismatch");
+		if (!strcmp(msg, "incorrect length check"))
+			return gz_fail(r, "archive is corrupt: gzip length mismatch");
+		return gz_fail(r, "archive is corrupt: gzip: %s", msg);
+	}
+}
+
+static void engine_end(struct bk_ar_reader *r)
+{
+	if (r->z_live)
+		inflateEnd(&r->z);
+	r->z_live = 0;
+}
+#endif
+
+/*
+ * Decompress the next chunk into out: bytes produced, 0 once the file has
  * ended after a complete gzip member, -1 with r->gz_err set. Concatenated
  * gzip members are read as one stream (as gzip(1) does); anything else after
  * the last member is an error.
@@ -102,16 +248,15 @@ static int fill_input(struct bk_ar_reader *r)
 static ssize_t gz_fill(struct bk_ar_reader *r, unsigned char *out)
 {
 	unsigned long long total, limit;
-	size_t produced;
+	unsigned char *next_out = out;
+	size_t avail_out = OUT_SIZE, produced;
 
-	r->z.next_out = out;
-	r->z.avail_out = OUT_SIZE;
-	while (r->z.avail_out == OUT_SIZE && r->gz != GZ_DONE) {
+	while (avail_out == OUT_SIZE && r->gz != GZ_DONE) {
 		int ret;
 
 		if (fill_input(r) < 0)
 			return -1;
-		if (!r->z.avail_in) {
+		if (!r->avail_in) {
 			if (r->gz == GZ_BETWEEN) {
 				r->gz = GZ_DONE;
 				break;
@@ -119,30 +264,19 @@ static ssize_t gz_fill(struct bk_ar_reader *r, unsigned char *out)
 			return gz_fail(r, "archive is truncated: the gzip stream ends early");
 		}
 		if (r->gz == GZ_BETWEEN) {
-			if (r->z.next_in[0] != 0x1f)
+			if (r->next_in[0] != 0x1f)
 				return gz_fail(r, "archive is corrupt: data after the end of the gzip stream");
-			if (inflateReset(&r->z) != Z_OK)
+			if (engine_reset(r) < 0)
 				return gz_fail(r, "archive is corrupt: cannot restart gzip");
 			r->gz = GZ_MEMBER;
 		}
-		ret = inflate(&r->z, Z_NO_FLUSH);
-		if (ret == Z_STREAM_END) {
-			r->gz = GZ_BETWEEN;	/* zlib has checked CRC-32 and length */
-		} else if (ret == Z_BUF_ERROR) {
-			continue;		/* wants more input */
-		} else if (ret == Z_MEM_ERROR) {
-			return gz_fail(r, "out of memory while decompressing %s", r->path);
-		} else if (ret != Z_OK) {
-			const char *msg = r->z.msg ? r->z.msg : "data error";
-
-			if (!strcmp(msg, "incorrect data check"))
-				return gz_fail(r, "archive is corrupt: gzip CRC-32 mismatch");
-			if (!strcmp(msg, "incorrect length check"))
-				return gz_fail(r, "archive is corrupt: gzip length mismatch");
-			return gz_fail(r, "archive is corrupt: gzip: %s", msg);
-		}
+		ret = engine_inflate(r, &next_out, &avail_out);
+		if (ret < 0)
+			return -1;
+		if (ret == 1)
+			r->gz = GZ_BETWEEN;
 	}
-	produced = OUT_SIZE - r->z.avail_out;
+	produced = OUT_SIZE - avail_out;
 	total = __atomic_add_fetch(&r->bytes_out, produced, __ATOMIC_RELAXED);
 	limit = __atomic_load_n(&r->limit, __ATOMIC_RELAXED);
 	if (limit && total > limit)
@@ -256,20 +390,19 @@ struct bk_ar_reader *bk_ar_open(const char *path)
 		bk_err_errno("cannot read %s", path);
 		goto fail;
 	}
-	if (inflateInit2(&r->z, 15 + 16) != Z_OK) {
+	if (engine_start(r) < 0) {
 		bk_err_set("cannot start zlib");
 		goto fail;
 	}
-	r->z_live = 1;
 	if (fill_input(r) < 0) {
 		bk_err_set("%s", r->gz_err);
 		goto fail;
 	}
-	if (r->z.avail_in == 0) {
+	if (r->avail_in == 0) {
 		bk_err_set("%s is empty, not a backup archive", path);
 		goto fail;
 	}
-	if (r->z.avail_in < 2 || r->in[0] != 0x1f || r->in[1] != 0x8b) {
+	if (r->avail_in < 2 || r->in[0] != 0x1f || r->in[1] != 0x8b) {
 		bk_err_set("%s is not a gzip file", path);
 		goto fail;
 	}
@@ -417,8 +550,7 @@ void bk_ar_close(struct bk_ar_reader *r)
 	}
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
-	if (r->z_live)
-		inflateEnd(&r->z);
+	engine_end(r);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->utf8)

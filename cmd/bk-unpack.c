@@ -62,14 +62,20 @@ struct opts {
 /* ---- signals: a restore in progress is rolled back, temp files removed ---- */
 
 static volatile sig_atomic_t stop;
+static PGcancel *volatile pg_cancel;
 static volatile int pg_socket = -1;
 
 static void on_signal(int sig)
 {
+	char errbuf[256];
+
 	(void)sig;
 	stop = 1;
-	/* Break off the connection: the server rolls the transaction back and
-	 * the blocked libpq call returns with an error. */
+	/* Cancel what the server is doing (even a wait for a lock), then break
+	 * off the connection: the transaction is rolled back either way and
+	 * the blocked libpq call returns with an error. Both are safe here. */
+	if (pg_cancel)
+		PQcancel(pg_cancel, errbuf, sizeof(errbuf));
 	if (pg_socket >= 0)
 		shutdown(pg_socket, SHUT_RDWR);
 }
@@ -193,10 +199,17 @@ static int restore(const struct opts *o, const struct bk_manifest *m, const char
 		bk_restore_plan_free(&plan);
 		return -1;
 	}
+	pg_cancel = PQgetCancel(conn);
 	pg_socket = PQsocket(conn);
 	bk_info("restoring into %s/%s", bk_pg_target(), bk_pg_dbname());
-	rc = bk_restore(conn, dir, m, o->replace, &plan, &t->r);
+	rc = stopped() ? -1 : bk_restore(conn, dir, m, o->replace, &plan, &t->r);
 	pg_socket = -1;
+	{
+		PGcancel *c = pg_cancel;
+
+		pg_cancel = NULL;
+		PQfreeCancel(c);
+	}
 	if (rc == BK_RESTORE_REFUSED) {
 		/* The message first, then the tables it speaks of, then the hint. */
 		char *hint = bk_xstrdup(bk_err_hint_text());

@@ -252,17 +252,6 @@ static int seen_before(struct job *j, const char *path)
 	return 0;
 }
 
-/* Is dir a parent of some MANIFEST member? */
-static int is_parent_dir(const struct bk_manifest *m, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	for (size_t i = 0; i < m->n_entries; i++)
-		if (!strncmp(m->entries[i].path, dir, n) && m->entries[i].path[n] == '/')
-			return 1;
-	return 0;
-}
-
 static int extract_file(struct job *j, struct bk_ar_reader *r, const struct bk_ar_member *mem)
 {
 	const struct bk_manifest_entry *e = NULL;
@@ -332,7 +321,7 @@ static int extract_dir(struct job *j, const struct bk_ar_member *mem)
 	const char *base;
 	int dfd, fd;
 
-	if (!is_parent_dir(j->m, mem->path))
+	if (!bk_manifest_has_dir(j->m, mem->path))
 		return bk_err_set("directory %s holds no member of MANIFEST: refusing", mem->path);
 	if (!selected(j, mem->path))
 		return 0;

@@ -1,0 +1,108 @@
+#!/bin/bash
+# The restore section of the operations guide (docs/restore-section.md) works
+# as written: the "$ " lines of each part are run in order with bash -e
+# (ARCHIVE and CONFIG_TARGET set, PG* pointing at the test server), and the
+# databases they make hold what the backup holds.
+
+. "$(dirname "$0")/lib.sh"
+. "$TEST_DIRECTORY/lib-pg.sh"
+test_description 'the restore steps of docs/restore-section.md, run as written'
+
+DOC=$BK_ROOT/docs/restore-section.md
+[ -f "$DOC" ] || test_skip_all "docs/restore-section.md is missing"
+for p in bk-export bk-pack bk-verify; do
+	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built yet"
+done
+pg_start && pg_load_fixture || exit 1
+
+# doc_part N: the commands of part "### N." of the document.
+doc_part() {
+	awk -v n="### $1." '
+		index($0, n) == 1 { on = 1; next }
+		/^### / { on = 0 }
+		on && /^    \$ / { sub(/^    \$ /, ""); print }' "$DOC"
+}
+
+# run_part N DIR: run them with bash -e in DIR, the server in PG*.
+run_part() {
+	doc_part "$1" >"part$1.sh" &&
+	test -s "part$1.sh" &&
+	(cd "$2" && PATH=$PG_BINDIR:$PATH PGHOST=$POSTGRES_HOST PGPORT=$POSTGRES_PORT \
+		PGUSER=$POSTGRES_USER PGPASSWORD=$POSTGRES_PASSWORD bash -e "$TRASH/part$1.sh")
+}
+
+rows() {
+	pg_psql -d "$1" -c "COPY ($2) TO STDOUT"
+}
+
+# same_as_backup DB: every backed-up table of DB holds what the archive holds.
+same_as_backup() {
+	for t in users user_roles organizations agencies referrals exchange_rates \
+		 system_settings plans currencies; do
+		rows source "SELECT * FROM public.$t ORDER BY 1" >expect &&
+		rows "$1" "SELECT * FROM public.$t ORDER BY 1" >actual &&
+		test_cmp expect actual || { echo "table $t differs"; return 1; }
+	done &&
+	for t in credit_transactions point_transactions purchases transfers; do
+		cutoff=$(sed -n "s/^# window: $t.csv created_at >= //p" MANIFEST) &&
+		rows source "SELECT * FROM public.$t WHERE created_at >= $SQ$cutoff$SQ ORDER BY id" >expect &&
+		rows "$1" "SELECT * FROM public.$t ORDER BY id" >actual &&
+		test_cmp expect actual || { echo "table $t differs"; return 1; }
+	done &&
+	test "$(pg_psql -d "$1" -At -c "SELECT nextval(${SQ}credit_transactions_id_seq${SQ})")" = 1001
+}
+
+test_expect_success 'setup: configuration files, a backup, a copy of the source' '
+	mkdir -p config/ssl &&
+	echo "POSTGRES_PASSWORD=app" >config/.env.production &&
+	echo "services: {}" >config/docker-compose.prod.yml &&
+	echo "events {}" >config/nginx.prod.conf &&
+	echo "CERT" >config/ssl/cert.pem &&
+	echo "KEY" >config/ssl/server.key &&
+	bk-export -o "$TRASH/export" >export.out 2>export.err &&
+	bk-pack -o "$TRASH/backup.tar.gz" "$TRASH/export" >archive 2>pack.err &&
+	tar -xzOf backup.tar.gz MANIFEST >MANIFEST &&
+	pg_psql -d postgres -c "CREATE DATABASE source TEMPLATE smart_ai_hub" &&
+	pg_psql -d postgres -c "CREATE DATABASE planned"
+'
+
+export ARCHIVE=$TRASH/backup.tar.gz CONFIG_TARGET=$TRASH/cfgtarget
+
+test_expect_success 'part 1 (look before you restore) runs and changes nothing' '
+	POSTGRES_DB=planned run_part 1 "$TRASH" >out1 2>err1 &&
+	grep -q "^  create   public.users  *200 rows from users.sql$" out1 &&
+	test "$(pg_psql -d planned -At -c "SELECT count(*) FROM pg_class WHERE relnamespace = ${SQ}public${SQ}::regnamespace")" = 0
+'
+
+test_expect_success 'part 2 (bk-unpack) restores, refuses, replaces, puts config back' '
+	pg_psql -d postgres -c "CREATE DATABASE live TEMPLATE source" &&
+	pg_psql -d live -c "INSERT INTO users (email, updated_at) VALUES (${SQ}late@example.com${SQ}, now())" &&
+	POSTGRES_DB=live run_part 2 "$TRASH" >out2 2>err2 &&
+	grep -q "^refused: the tables hold rows$" out2 &&
+	same_as_backup smart_ai_hub_new &&
+	same_as_backup live &&
+	cmp config/.env.production cfgtarget/.env.production &&
+	cmp config/ssl/server.key cfgtarget/ssl/server.key &&
+	test "$(stat -c %a cfgtarget/.env.production)" = 600 &&
+	test "$(stat -c %a cfgtarget/ssl/server.key)" = 600 &&
+	test "$(stat -c %a cfgtarget/nginx.prod.conf)" = 644
+'
+
+test_expect_success 'part 3 (tar and psql by hand) restores, then swaps the databases' '
+	mkdir manual && cp backup.tar.gz manual/ &&
+	ARCHIVE=backup.tar.gz run_part 3 "$TRASH/manual" >out3 2>err3 &&
+	grep -qx 200 out3 &&
+	same_as_backup smart_ai_hub &&
+	test "$(pg_psql -d smart_ai_hub_old -At -c "SELECT count(*) FROM credit_transactions")" = 1000
+'
+
+test_expect_success 'the checksum line of part 3 catches a damaged file' '
+	cd manual &&
+	printf "x" >>users.sql &&
+	doc_part 3 | sed -n 2p >check.sh &&
+	grep -q "sha256sum -c" check.sh &&
+	test_must_fail bash -e check.sh >err 2>&1 &&
+	grep -q "users.sql: FAILED" err
+'
+
+test_done

@@ -62,10 +62,10 @@ bad:
 
 int bk_restore_parse_qname(const char *qname, char **schema, char **name)
 {
-	const char *s = parse_ident(qname, schema);
+	const char *s;
 
-	*name = NULL;
-	if (!s)
+	*schema = *name = NULL;
+	if (!(s = parse_ident(qname, schema)))
 		return -1;
 	if (*s != '.' || !(s = parse_ident(s + 1, name)) || *s) {
 		free(*schema);

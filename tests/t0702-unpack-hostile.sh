@@ -154,6 +154,22 @@ test_expect_success 'MANIFEST not first is refused' '
 	refused order.tar.gz
 '
 
+test_expect_success 'a truncated archive is refused' '
+	ar_good good.tar.gz &&
+	head -c $(( $(stat -c %s good.tar.gz) * 2 / 3 )) good.tar.gz >trunc.tar.gz &&
+	refused trunc.tar.gz &&
+	grep -q "truncated" err
+'
+
+test_expect_success 'a MANIFEST that does not match the members is refused' '
+	ar_sample wrong &&
+	ar_manifest wrong &&
+	echo "INSERT INTO x VALUES (1);" >>wrong/users.sql &&
+	ar_pack wrong wrong.tar.gz &&
+	refused wrong.tar.gz &&
+	grep -q "users.sql" err
+'
+
 test_expect_success 'the same archive made sound is accepted (the refusals mean something)' '
 	mk_manifest a.sql=hello .env.production=ENV=1 &&
 	ar_tarpy sound.tar.gz <<-\EOF &&

@@ -14,7 +14,7 @@ test_description 'the backup container, built and run with podman'
 # podman and the local base image (there is no registry to pull from).
 setup=${BK_CONTAINER_SETUP:-$BK_ROOT/../shared/tools/container-setup}
 if [ "$(id -u)" = 0 ]; then
-	[ -x "$setup" ] || test_skip_all "no $setup to install podman and the base image"
+	[ -f "$setup" ] && [ -x "$setup" ] || test_skip_all "no $setup to install podman and the base image"
 	"$setup" >setup.log 2>&1 || {
 		sed 's/^/# /' setup.log
 		test_skip_all "container-setup failed: $(tail -n 1 setup.log)"

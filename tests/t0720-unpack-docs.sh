@@ -1,25 +1,33 @@
 #!/bin/bash
-# The restore section of the operations guide (docs/restore-section.md) works
-# as written: the "$ " lines of each part are run in order with bash -e
+# The restore section of the operations guide (docs/BACKUP_RESTORE.md, or
+# merged into docs/BACKUP_OPERATIONS.md) works as written: the "$ " lines of each part are run in order with bash -e
 # (ARCHIVE and CONFIG_TARGET set, PG* pointing at the test server), and the
 # databases they make hold what the backup holds.
 
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-pg.sh"
-test_description 'the restore steps of docs/restore-section.md, run as written'
+test_description 'the restore steps of docs/BACKUP_RESTORE.md, run as written'
 
-DOC=$BK_ROOT/docs/restore-section.md
-[ -f "$DOC" ] || test_skip_all "docs/restore-section.md is missing"
+# The section may have been merged into the operations guide.
+DOC=$BK_ROOT/docs/BACKUP_RESTORE.md
+[ -f "$DOC" ] || DOC=$BK_ROOT/docs/BACKUP_OPERATIONS.md
+grep -q "One command: bk-unpack" "$DOC" 2>/dev/null ||
+	test_skip_all "no restore section in docs/ (BACKUP_RESTORE.md)"
 for p in bk-export bk-pack bk-verify; do
 	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built yet"
 done
 pg_start && pg_load_fixture || exit 1
 
-# doc_part N: the commands of part "### N." of the document.
+# doc_part N: the commands of the part whose heading says what part N is.
 doc_part() {
-	awk -v n="### $1." '
-		index($0, n) == 1 { on = 1; next }
-		/^### / { on = 0 }
+	local title
+	case $1 in
+	1) title="Look before you restore" ;;
+	2) title="One command: bk-unpack" ;;
+	3) title="By hand: tar and psql" ;;
+	esac
+	awk -v t="$title" '
+		/^#+ / { on = index($0, t) > 0; next }
 		on && /^    \$ / { sub(/^    \$ /, ""); print }' "$DOC"
 }
 

@@ -435,7 +435,7 @@ out:
 	if (tmp && bk_rm_rf(tmp) < 0)
 		bk_warn("%s", bk_err());
 	if (ret == 0 || restoring)
-		bk_info("times: verify %.2f s, extract %.2f s, schema %.2f s, data %.2f s, "
+		bk_info("phase times: verify %.2f s, extract %.2f s, schema %.2f s, data %.2f s, "
 			"post-data %.2f s, total %.2f s", t.verify, t.extract, t.r.schema,
 			t.r.data, t.r.post, bk_monotonic() - t0);
 	free(tmp);

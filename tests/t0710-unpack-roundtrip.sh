@@ -51,8 +51,8 @@ test_expect_success 'restore into a fresh empty database' '
 '
 
 test_expect_success 'the time of each phase is reported' '
-	grep -q "INFO bk-unpack\[[0-9]*\]: times: verify [0-9.]* s, extract [0-9.]* s, schema [0-9.]* s, data [0-9.]* s, post-data [0-9.]* s, total [0-9.]* s$" err &&
-	grep -q "times: verify" backup.log
+	grep -q "INFO bk-unpack\[[0-9]*\]: phase times: verify [0-9.]* s, extract [0-9.]* s, schema [0-9.]* s, data [0-9.]* s, post-data [0-9.]* s, total [0-9.]* s$" err &&
+	grep -q "phase times: verify" backup.log
 '
 
 test_expect_success 'full tables are identical row for row' '

@@ -1,8 +1,8 @@
 #!/bin/bash
-# The restore section of the operations guide (docs/BACKUP_RESTORE.md, or
-# merged into docs/BACKUP_OPERATIONS.md) works as written: the "$ " lines of each part are run in order with bash -e
-# (ARCHIVE and CONFIG_TARGET set, PG* pointing at the test server), and the
-# databases they make hold what the backup holds.
+# The restore guide (docs/BACKUP_RESTORE.md, or its section merged into
+# docs/BACKUP_OPERATIONS.md) works as written: the "$ " lines of each part are
+# run in order with bash -e (ARCHIVE and CONFIG_TARGET set, PG* pointing at the
+# test server), and the databases they make hold what the backup holds.
 
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-pg.sh"

@@ -1,13 +1,13 @@
-/* The error slot (see err.h). One per process: the tools are single-threaded
- * where they report, and worker threads report through their owner. */
+/* The error slot (see err.h). One per thread: worker threads (bk-export's)
+ * fail on their own and hand their message to the thread that reports. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "err.h"
 
-static char slot[2048];
-static char hint[512];
+static _Thread_local char slot[2048];
+static _Thread_local char hint[512];
 
 int bk_err_set(const char *fmt, ...)
 {

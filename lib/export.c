@@ -1,10 +1,13 @@
 /*
  * bk-export (see export.h): tables resolved by name through the catalog, locked,
- * then one REPEATABLE READ READ ONLY snapshot shared with pg_dump for the schema,
- * every table streamed with COPY straight into its file, MANIFEST last.
+ * then one REPEATABLE READ READ ONLY snapshot shared with pg_dump for the schema
+ * and with worker connections (pg_dump -j's way) that stream the tables with
+ * COPY straight into their files, whole files per worker, largest first.
+ * MANIFEST last.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +34,8 @@
 /* How long to wait for a table lock (ours and pg_dump's) before giving up:
  * a migration holding one should not hang the nightly run for ever. */
 #define LOCK_WAIT "300s"
+/* Worker connections for the data: at least 2, at most 4, else one per core. */
+#define MAX_WORKERS 4
 
 /* Never backed up unless listed, even when a listed table references them. */
 static const char *const never_added[] = { "sessions", "logs", "audit_logs", NULL };
@@ -45,7 +50,6 @@ struct seq {
 	char *sqlname;		/* PQescapeIdentifier form: for our queries */
 	char *last_value;
 	int is_called;
-	int written;
 };
 
 struct table {
@@ -58,6 +62,7 @@ struct table {
 	size_t referrer;	/* added: index of the table that references it */
 	char *since, *since_sql;	/* window column, two forms */
 	size_t *seqs, n_seqs;	/* indices into export.seqs */
+	long long pages;	/* pg_class.relpages, partitions summed: the size estimate */
 	long long rows;
 };
 
@@ -66,6 +71,33 @@ struct member {
 	long long rows;		/* -1: not a data file */
 	unsigned long long bytes;
 	char sha256[BK_SHA256_HEX];
+};
+
+/* One output data file: written by one worker, start to end. */
+struct job {
+	const char *name;
+	int csv;		/* a .csv file of tables[0]; else COPY blocks */
+	size_t entry;		/* scope entry (csv) */
+	struct table **tables;
+	size_t n;
+	size_t *seqs, n_seqs;	/* setval lines it carries, decided before any is written */
+	int any_seq;		/* a blank line after the setvals (as before: any table has one) */
+	long long pages;	/* size estimate, for largest first */
+	/* results, read after the workers are joined */
+	long long rows;
+	unsigned long long bytes;
+	char sha256[BK_SHA256_HEX];
+};
+
+struct worker {
+	struct export *x;
+	PGconn *conn;
+	char *buf;
+	struct bk_sha256 *sha;
+	struct bk_xfile file;	/* the data file being written */
+	int file_open;
+	pthread_t thread;
+	int started;
 };
 
 struct dump {
@@ -93,39 +125,53 @@ struct export {
 	size_t nw;
 	char *snapshot, *created_at;
 	struct dump dump[2];
-	char *buf;
-	struct bk_sha256 *sha;
-	struct bk_xfile file;	/* the data file being written */
-	int file_open;
+	struct job *jobs;
+	size_t nj, *order;	/* order: jobs by size, largest first */
+	struct worker workers[MAX_WORKERS];
+	int nworkers;
+	/* Shared by the workers, under mu: the next job, the first error. */
+	pthread_mutex_t mu;
+	size_t next_job;
+	int failed;		/* atomic: a worker failed, the others stop */
+	char *fail_msg, *fail_hint;
 	double start, shown;
 };
 
 /* Signals: the handler records the signal, cancels the running query (PQcancel
  * is safe in a handler) and stops the pg_dump children, so that whatever the
  * export is waiting for returns; the export notices and cleans up. */
-static volatile sig_atomic_t interrupted;
-static PGcancel *volatile cancel_handle;
+static int interrupted_sig;	/* atomic: the workers read it too */
+static PGcancel *volatile cancel_handles[1 + MAX_WORKERS];
 static volatile pid_t dump_pids[2];
 
 static void on_signal(int sig)
 {
 	char errbuf[256];
-	PGcancel *c = cancel_handle;
 	int saved = errno;
 
-	interrupted = sig;
-	if (c)
-		PQcancel(c, errbuf, sizeof(errbuf));
+	__atomic_store_n(&interrupted_sig, sig, __ATOMIC_RELAXED);
+	for (int i = 0; i < 1 + MAX_WORKERS; i++) {
+		PGcancel *c = cancel_handles[i];
+
+		if (c)
+			PQcancel(c, errbuf, sizeof(errbuf));
+	}
 	for (int i = 0; i < 2; i++)
 		if (dump_pids[i] > 0)
 			kill(dump_pids[i], SIGTERM);
 	errno = saved;
 }
 
+static int interrupted(void)
+{
+	return __atomic_load_n(&interrupted_sig, __ATOMIC_RELAXED);
+}
+
 static int interrupted_error(void)
 {
-	return bk_err_set("export interrupted by signal %d (%s)", (int)interrupted,
-			  strsignal((int)interrupted));
+	int sig = interrupted();
+
+	return bk_err_set("export interrupted by signal %d (%s)", sig, strsignal(sig));
 }
 
 static void *xrealloc(void *p, size_t n, size_t size)
@@ -154,20 +200,20 @@ static void pg_message(PGconn *conn, const PGresult *res, char *buf, size_t size
 }
 
 __attribute__((format(printf, 3, 4)))
-static int pg_fail(struct export *x, PGresult *res, const char *fmt, ...)
+static int pg_fail(PGconn *conn, PGresult *res, const char *fmt, ...)
 {
 	char what[1024], why[1024];
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	va_list ap;
 
-	if (interrupted) {
+	if (interrupted()) {
 		PQclear(res);
 		return interrupted_error();
 	}
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	pg_message(x->conn, res, why, sizeof(why));
+	pg_message(conn, res, why, sizeof(why));
 	bk_err_set("%s: %s", what, why);
 	if (state && !strcmp(state, "42501"))
 		bk_err_hint("the backup role needs read access to every table: "
@@ -183,31 +229,36 @@ static PGresult *query(struct export *x, const char *sql, int n, const char *con
 {
 	PGresult *res;
 
-	if (interrupted) {
+	if (interrupted()) {
 		interrupted_error();
 		return NULL;
 	}
 	res = PQexecParams(x->conn, sql, n, NULL, params, NULL, NULL, 0);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		pg_fail(x, res, "%s", what);
+		pg_fail(x->conn, res, "%s", what);
 		return NULL;
 	}
 	return res;
 }
 
-static int command(struct export *x, const char *sql, const char *what)
+static int conn_command(PGconn *conn, const char *sql, const char *what)
 {
 	PGresult *res;
 
-	if (interrupted)
+	if (interrupted())
 		return interrupted_error();
-	res = PQexec(x->conn, sql);
+	res = PQexec(conn, sql);
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return pg_fail(x, res, "%s", what);
+		return pg_fail(conn, res, "%s", what);
 	PQclear(res);
 	return 0;
+}
+
+static int command(struct export *x, const char *sql, const char *what)
+{
+	return conn_command(x->conn, sql, what);
 }
 
 static char *ident(struct export *x, const char *name)
@@ -215,7 +266,7 @@ static char *ident(struct export *x, const char *name)
 	char *q = PQescapeIdentifier(x->conn, name, strlen(name)), *copy;
 
 	if (!q) {
-		pg_fail(x, NULL, "cannot quote identifier");
+		pg_fail(x->conn, NULL, "cannot quote identifier");
 		return NULL;
 	}
 	copy = bk_xstrdup(q);
@@ -252,8 +303,10 @@ static void warning(struct export *x, const char *fmt, ...)
 
 static void created(struct export *x, const char *path)
 {
+	pthread_mutex_lock(&x->mu);
 	x->created = xrealloc(x->created, x->n_created + 1, sizeof(*x->created));
 	x->created[x->n_created++] = bk_xstrdup(path);
+	pthread_mutex_unlock(&x->mu);
 }
 
 static void add_member(struct export *x, const char *name, long long rows,
@@ -345,10 +398,12 @@ static void progress_clear(struct export *x)
 {
 	static const char clear[] = "\r\033[K";
 
+	pthread_mutex_lock(&x->mu);
 	if (x->o->progress && x->shown > 0 && write(STDERR_FILENO, clear, sizeof(clear) - 1) < 0) {
 		/* stderr gone: nothing to clear */
 	}
 	x->shown = 0;
+	pthread_mutex_unlock(&x->mu);
 }
 
 static void progress(struct export *x, const char *file, const struct table *t,
@@ -358,8 +413,12 @@ static void progress(struct export *x, const char *file, const struct table *t,
 	char line[512];
 	int n;
 
-	if (now - x->shown < 0.25)
+	if (pthread_mutex_trylock(&x->mu) != 0)
+		return;		/* another worker is drawing it */
+	if (now - x->shown < 0.25) {
+		pthread_mutex_unlock(&x->mu);
 		return;
+	}
 	x->shown = now;
 	n = snprintf(line, sizeof(line), "\r\033[K%s: %s %lld rows, %.1f MB, %.1f MB/s",
 		     file, t->qname, rows, (double)bytes / 1e6,
@@ -367,6 +426,7 @@ static void progress(struct export *x, const char *file, const struct table *t,
 	if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n
 									 : sizeof(line) - 1) < 0)
 		x->shown = 0;
+	pthread_mutex_unlock(&x->mu);
 }
 
 /* ---- resolving the scope (before the snapshot, so the locks come first) ---- */
@@ -579,7 +639,10 @@ static int begin(struct export *x)
 }
 
 static const char q_describe[] =
-	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
+	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
+	" (SELECT COALESCE(pg_catalog.sum(GREATEST(p.relpages, 0)), 0)::pg_catalog.int8"
+	"  FROM pg_catalog.pg_partition_tree(c.oid) t"
+	"  JOIN pg_catalog.pg_class p ON p.oid = t.relid)"
 	" FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1";
 
@@ -746,6 +809,7 @@ static int describe(struct export *x)
 		}
 		free(t->qname);
 		t->qname = bk_xstrdup(PQgetvalue(res, 0, 0));
+		t->pages = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 		PQclear(res);
 		if (describe_columns(x, t, oid) < 0 || describe_sequences(x, t, oid) < 0)
 			return -1;
@@ -852,7 +916,7 @@ static int finish_dump(struct export *x, struct dump *d)
 	for (;;) {
 		siginfo_t info;
 
-		if (interrupted)
+		if (interrupted())
 			kill(d->pid, SIGTERM);
 		if (waitid(P_PID, (id_t)d->pid, &info, WEXITED | WNOWAIT) == 0)
 			break;
@@ -879,7 +943,7 @@ static int finish_dump(struct export *x, struct dump *d)
 	}
 	fclose(d->err);
 	d->err = NULL;
-	if (interrupted)
+	if (interrupted())
 		return interrupted_error();
 	if (code != 0) {
 		bk_err_set("pg_dump --section=%s failed (exit %d)%s%s", d->section, code,
@@ -918,37 +982,67 @@ static void stop_dumps(struct export *x)
 	}
 }
 
-/* ---- data files ---- */
+/* ---- sessions ---- */
 
-static int file_open(struct export *x, const char *name)
+static int session_setup(PGconn *conn)
 {
-	char *path = bk_path_join(x->dir, name);
-	int ret = bk_xfile_open(&x->file, path, x->buf, BUF_SIZE, x->sha);
+	if (PQsetClientEncoding(conn, "UTF8") != 0)
+		return pg_fail(conn, NULL, "cannot set client encoding");
+	/* As pg_dump: output that loads back anywhere, no timeouts of ours to trip
+	 * over, and an error rather than silently missing rows under row security. */
+	return conn_command(conn, "SET DateStyle = ISO; SET IntervalStyle = postgres;"
+		       " SET extra_float_digits = 3; SET statement_timeout = 0;"
+		       " SET idle_in_transaction_session_timeout = 0;"
+		       " SET lock_timeout = '" LOCK_WAIT "'; SET synchronize_seqscans = off;"
+		       " SET row_security = off", "cannot set up the session");
+}
+
+/* ---- data files, written by the workers ---- */
+
+static int stopping(struct worker *w)
+{
+	return interrupted() || __atomic_load_n(&w->x->failed, __ATOMIC_RELAXED);
+}
+
+static int stopped_error(void)
+{
+	if (interrupted())
+		return interrupted_error();
+	return bk_err_set("stopped after another worker's error");
+}
+
+static int file_open(struct worker *w, const char *name)
+{
+	char *path = bk_path_join(w->x->dir, name);
+	int ret = bk_xfile_open(&w->file, path, w->buf, BUF_SIZE, w->sha);
 
 	if (ret == 0) {
-		created(x, path);
-		x->file_open = 1;
+		created(w->x, path);
+		w->file_open = 1;
 	}
 	free(path);
 	return ret;
 }
 
-static int file_close(struct export *x, const char *name, long long rows)
+static int file_close(struct worker *w, struct job *j, long long rows)
 {
 	int ret;
 
-	x->file_open = 0;
-	ret = bk_xfile_close(&x->file);
-	if (ret == 0)
-		add_member(x, name, rows, x->file.bytes, x->file.sha256);
-	free(x->file.path);
-	x->file.path = NULL;
+	w->file_open = 0;
+	ret = bk_xfile_close(&w->file);
+	if (ret == 0) {
+		j->rows = rows;
+		j->bytes = w->file.bytes;
+		memcpy(j->sha256, w->file.sha256, sizeof(j->sha256));
+	}
+	free(w->file.path);
+	w->file.path = NULL;
 	return ret;
 }
 
-static int sql_header(struct export *x, const char *name)
+static int sql_header(struct worker *w, const char *name)
 {
-	return bk_xfile_printf(&x->file,
+	return bk_xfile_printf(&w->file,
 		"--\n-- bk-export data: %s\n"
 		"-- Load after schema.sql and before schema-post.sql: psql -v ON_ERROR_STOP=1 -f %s\n"
 		"--\n\n"
@@ -957,43 +1051,48 @@ static int sql_header(struct export *x, const char *name)
 }
 
 /* Run a COPY ... TO STDOUT and stream it into the open file. */
-static int copy_out(struct export *x, const char *file, struct table *t, const char *sql)
+static int copy_out(struct worker *w, const char *file, struct table *t, const char *sql)
 {
+	struct export *x = w->x;
 	double start = bk_monotonic();
-	unsigned long long bytes0 = bk_xfile_size(&x->file);
+	unsigned long long bytes0 = bk_xfile_size(&w->file);
 	long long msgs = 0;
 	PGresult *res;
 	char *row;
 	int n;
 
-	res = PQexec(x->conn, sql);
+	if (stopping(w))
+		return stopped_error();
+	res = PQexec(w->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_OUT)
-		return pg_fail(x, res, "cannot read table %s", t->qname);
+		return pg_fail(w->conn, res, "cannot read table %s", t->qname);
 	PQclear(res);
 	/* One CopyData message per row (protocol); libpq hands it over as is. */
-	while ((n = PQgetCopyData(x->conn, &row, 0)) > 0) {
-		int w = bk_xfile_write(&x->file, row, (size_t)n);
+	while ((n = PQgetCopyData(w->conn, &row, 0)) > 0) {
+		int wr = bk_xfile_write(&w->file, row, (size_t)n);
 
 		PQfreemem(row);
-		if (w < 0)
+		if (wr < 0)
 			return -1;
-		if (interrupted)
-			return interrupted_error();
-		if ((++msgs & 63) == 0 && x->o->progress)
-			progress(x, file, t, msgs, bk_xfile_size(&x->file) - bytes0, start);
+		if (++msgs & 63)
+			continue;
+		if (stopping(w))
+			return stopped_error();
+		if (x->o->progress)
+			progress(x, file, t, msgs, bk_xfile_size(&w->file) - bytes0, start);
 	}
 	if (n == -2)
-		return pg_fail(x, NULL, "cannot read table %s", t->qname);
-	res = PQgetResult(x->conn);
+		return pg_fail(w->conn, NULL, "cannot read table %s", t->qname);
+	res = PQgetResult(w->conn);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		return pg_fail(x, res, "cannot read table %s", t->qname);
+		return pg_fail(w->conn, res, "cannot read table %s", t->qname);
 	t->rows = strtoll(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
-	while ((res = PQgetResult(x->conn)) != NULL)
+	while ((res = PQgetResult(w->conn)) != NULL)
 		PQclear(res);
 	progress_clear(x);
 	bk_info("%s: %s %lld rows, %llu bytes, %.2f s", file, t->qname, t->rows,
-		bk_xfile_size(&x->file) - bytes0, bk_monotonic() - start);
+		bk_xfile_size(&w->file) - bytes0, bk_monotonic() - start);
 	return 0;
 }
 
@@ -1002,7 +1101,7 @@ static char *paren(const char *cols)
 	return *cols ? bk_asprintf(" (%s)", cols) : bk_xstrdup("");
 }
 
-static int table_block(struct export *x, const char *file, struct table *t)
+static int table_block(struct worker *w, const char *file, struct table *t)
 {
 	char *cols = paren(t->cols), *sqlcols = paren(t->sqlcols), *sql;
 	int ret;
@@ -1012,11 +1111,11 @@ static int table_block(struct export *x, const char *file, struct table *t)
 		sql = bk_asprintf("COPY (SELECT %s FROM %s) TO STDOUT", t->sqlcols, t->sqlname);
 	else
 		sql = bk_asprintf("COPY %s%s TO STDOUT", t->sqlname, sqlcols);
-	ret = bk_xfile_printf(&x->file, "COPY %s%s FROM stdin;\n", t->qname, cols);
+	ret = bk_xfile_printf(&w->file, "COPY %s%s FROM stdin;\n", t->qname, cols);
 	if (ret == 0)
-		ret = copy_out(x, file, t, sql);
+		ret = copy_out(w, file, t, sql);
 	if (ret == 0)
-		ret = bk_xfile_puts(&x->file, "\\.\n\n");
+		ret = bk_xfile_puts(&w->file, "\\.\n\n");
 	free(cols);
 	free(sqlcols);
 	free(sql);
@@ -1024,27 +1123,24 @@ static int table_block(struct export *x, const char *file, struct table *t)
 }
 
 /* SQL string literal of a name, for setval('...'). */
-static int put_literal(struct export *x, const char *s)
+static int put_literal(struct worker *w, const char *s)
 {
-	int ret = bk_xfile_puts(&x->file, "'");
+	int ret = bk_xfile_puts(&w->file, "'");
 
 	for (; *s && ret == 0; s++)
-		ret = bk_xfile_write(&x->file, "''", *s == '\'' ? 2 : 0) |
-		      bk_xfile_write(&x->file, s, *s == '\'' ? 0 : 1);
-	return ret | bk_xfile_puts(&x->file, "'");
+		ret = bk_xfile_write(&w->file, "''", *s == '\'' ? 2 : 0) |
+		      bk_xfile_write(&w->file, s, *s == '\'' ? 0 : 1);
+	return ret | bk_xfile_puts(&w->file, "'");
 }
 
-static int setvals(struct export *x, struct table *t)
+static int setvals(struct worker *w, const struct job *j)
 {
-	for (size_t i = 0; i < t->n_seqs; i++) {
-		struct seq *s = &x->seqs[t->seqs[i]];
+	for (size_t i = 0; i < j->n_seqs; i++) {
+		const struct seq *s = &w->x->seqs[j->seqs[i]];
 
-		if (s->written)
-			continue;
-		s->written = 1;
-		if (bk_xfile_puts(&x->file, "SELECT pg_catalog.setval(") < 0 ||
-		    put_literal(x, s->qname) < 0 ||
-		    bk_xfile_printf(&x->file, ", %s, %s);\n", s->last_value,
+		if (bk_xfile_puts(&w->file, "SELECT pg_catalog.setval(") < 0 ||
+		    put_literal(w, s->qname) < 0 ||
+		    bk_xfile_printf(&w->file, ", %s, %s);\n", s->last_value,
 				    s->is_called ? "true" : "false") < 0)
 			return -1;
 	}
@@ -1052,38 +1148,37 @@ static int setvals(struct export *x, struct table *t)
 }
 
 /* A .sql file: COPY blocks of its tables, then setval for their sequences. */
-static int write_sql(struct export *x, const char *name, struct table **tables, size_t n)
+static int write_sql(struct worker *w, struct job *j)
 {
 	long long rows = 0;
-	int any_seq = 0;
 
-	if (file_open(x, name) < 0 || sql_header(x, name) < 0)
+	if (file_open(w, j->name) < 0 || sql_header(w, j->name) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (table_block(x, name, tables[i]) < 0)
+	for (size_t i = 0; i < j->n; i++) {
+		if (table_block(w, j->name, j->tables[i]) < 0)
 			return -1;
-		rows += tables[i]->rows;
-		any_seq |= tables[i]->n_seqs > 0;
+		rows += j->tables[i]->rows;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (setvals(x, tables[i]) < 0)
-			return -1;
-	if (any_seq && bk_xfile_puts(&x->file, "\n") < 0)
+	if (setvals(w, j) < 0)
 		return -1;
-	return file_close(x, name, rows);
+	if (j->any_seq && bk_xfile_puts(&w->file, "\n") < 0)
+		return -1;
+	return file_close(w, j, rows);
 }
 
-static int write_csv(struct export *x, size_t entry, struct table *t)
+static int write_csv(struct worker *w, struct job *j)
 {
-	const char *name = x->o->scope->entries[entry].file;
+	struct export *x = w->x;
+	struct table *t = j->tables[0];
+	const char *cutoff = x->cutoffs[j->entry];
 	char *sqlcols = paren(t->sqlcols), *sql, *lit = NULL;
 	int ret;
 
-	if (x->cutoffs[entry]) {
-		lit = PQescapeLiteral(x->conn, x->cutoffs[entry], strlen(x->cutoffs[entry]));
+	if (cutoff) {
+		lit = PQescapeLiteral(w->conn, cutoff, strlen(cutoff));
 		if (!lit) {
 			free(sqlcols);
-			return pg_fail(x, NULL, "cannot quote the window");
+			return pg_fail(w->conn, NULL, "cannot quote the window");
 		}
 		sql = bk_asprintf("COPY (SELECT %s FROM %s%s WHERE %s >= %s::pg_catalog.timestamptz)"
 				  " TO STDOUT WITH (FORMAT csv, HEADER)", t->sqlcols,
@@ -1096,60 +1191,324 @@ static int write_csv(struct export *x, size_t entry, struct table *t)
 		sql = bk_asprintf("COPY %s%s TO STDOUT WITH (FORMAT csv, HEADER)", t->sqlname, sqlcols);
 	}
 	free(sqlcols);
-	ret = file_open(x, name);
+	ret = file_open(w, j->name);
 	if (ret == 0)
-		ret = copy_out(x, name, t, sql);
+		ret = copy_out(w, j->name, t, sql);
 	free(sql);
 	if (ret == 0)
-		ret = file_close(x, name, t->rows);
+		ret = file_close(w, j, t->rows);
 	return ret;
+}
+
+static struct job *new_job(struct export *x, const char *name)
+{
+	struct job *j;
+
+	x->jobs = xrealloc(x->jobs, x->nj + 1, sizeof(*x->jobs));
+	j = &x->jobs[x->nj++];
+	memset(j, 0, sizeof(*j));
+	j->name = name;
+	return j;
+}
+
+static void job_add_table(struct job *j, struct table *t)
+{
+	j->tables = xrealloc(j->tables, j->n + 1, sizeof(*j->tables));
+	j->tables[j->n++] = t;
+	j->pages += t->pages;
+}
+
+/* The setvals of a .sql file: its tables' sequences not written by an earlier file. */
+static void job_take_seqs(struct job *j, int *written)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		const struct table *t = j->tables[i];
+
+		j->any_seq |= t->n_seqs > 0;
+		for (size_t k = 0; k < t->n_seqs; k++) {
+			if (written[t->seqs[k]])
+				continue;
+			written[t->seqs[k]] = 1;
+			j->seqs = xrealloc(j->seqs, j->n_seqs + 1, sizeof(*j->seqs));
+			j->seqs[j->n_seqs++] = t->seqs[k];
+		}
+	}
+}
+
+/* The data files in MANIFEST order, with their contents decided up front so
+ * that the order the workers happen to finish in changes no byte. */
+static void plan_jobs(struct export *x)
+{
+	const struct bk_scope *s = x->o->scope;
+	int *written = calloc(x->ns + 1, sizeof(*written));
+	struct job *j = NULL;
+
+	if (!written)
+		abort();
+	for (size_t e = 0; e < s->n_entries; e++) {
+		j = NULL;
+		for (size_t i = 0; i < x->nt; i++) {
+			if (x->t[i].entry != &s->entries[e])
+				continue;
+			if (!j) {
+				j = new_job(x, s->entries[e].file);
+				j->csv = s->entries[e].csv;
+				j->entry = e;
+			}
+			if (!j->csv || j->n == 0)
+				job_add_table(j, &x->t[i]);
+		}
+		/* every table missing: warned already, no file */
+		if (j && !j->csv)
+			job_take_seqs(j, written);
+	}
+	j = NULL;
+	for (size_t i = 0; i < x->nt; i++) {
+		if (x->t[i].entry)
+			continue;
+		if (!j)
+			j = new_job(x, "referenced.sql");
+		job_add_table(j, &x->t[i]);
+	}
+	if (j)
+		job_take_seqs(j, written);
+	j = NULL;
+	for (size_t i = 0; i < x->nt; i++)
+		for (size_t k = 0; k < x->t[i].n_seqs; k++) {
+			size_t q = x->t[i].seqs[k];
+
+			if (written[q])
+				continue;
+			written[q] = 1;
+			if (!j)
+				j = new_job(x, "sequences.sql");
+			j->seqs = xrealloc(j->seqs, j->n_seqs + 1, sizeof(*j->seqs));
+			j->seqs[j->n_seqs++] = q;
+		}
+	free(written);
+}
+
+static int run_job(struct worker *w, struct job *j)
+{
+	if (j->csv)
+		return write_csv(w, j);
+	if (j->n)
+		return write_sql(w, j);
+	/* sequences.sql */
+	if (file_open(w, j->name) < 0 || sql_header(w, j->name) < 0 || setvals(w, j) < 0)
+		return -1;
+	return file_close(w, j, 0);
+}
+
+/* The first error is the export's; the other workers are cancelled. */
+static void worker_failed(struct worker *w)
+{
+	struct export *x = w->x;
+	char errbuf[256];
+
+	pthread_mutex_lock(&x->mu);
+	if (!x->failed) {
+		x->fail_msg = bk_xstrdup(bk_err());
+		x->fail_hint = bk_xstrdup(bk_err_hint_text());
+		__atomic_store_n(&x->failed, 1, __ATOMIC_RELAXED);
+		for (int i = 0; i < x->nworkers; i++) {
+			PGcancel *c = cancel_handles[1 + i];
+
+			if (&x->workers[i] != w && c)
+				PQcancel(c, errbuf, sizeof(errbuf));
+		}
+	}
+	pthread_mutex_unlock(&x->mu);
+}
+
+/* A worker: whole files, the largest left first, until none is left. */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct export *x = w->x;
+
+	for (;;) {
+		struct job *j = NULL;
+
+		pthread_mutex_lock(&x->mu);
+		if (x->next_job < x->nj && !x->failed)
+			j = &x->jobs[x->order[x->next_job++]];
+		pthread_mutex_unlock(&x->mu);
+		if (!j)
+			break;
+		if ((stopping(w) ? stopped_error() : run_job(w, j)) < 0) {
+			if (w->file_open)
+				bk_xfile_abort(&w->file);
+			w->file_open = 0;
+			worker_failed(w);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* A connection in the export's snapshot (SET TRANSACTION SNAPSHOT, as pg_dump -j). */
+static PGconn *worker_connect(struct export *x)
+{
+	PGconn *conn = bk_pg_connect("bk-export");
+	char *lit, *sql;
+	int ret;
+
+	if (!conn)
+		return NULL;
+	lit = PQescapeLiteral(conn, x->snapshot, strlen(x->snapshot));
+	if (!lit) {
+		pg_fail(conn, NULL, "cannot quote the snapshot");
+		bk_pg_close(conn);
+		return NULL;
+	}
+	sql = bk_asprintf("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+			  " SET TRANSACTION SNAPSHOT %s", lit);
+	PQfreemem(lit);
+	ret = session_setup(conn);
+	if (ret == 0)
+		ret = conn_command(conn, sql, "cannot use the exported snapshot");
+	if (ret == 0)
+		ret = conn_command(conn, "SET search_path = ''", "cannot set search_path");
+	free(sql);
+	if (ret < 0) {
+		bk_pg_close(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+static int count_workers(size_t nj)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 2)
+		n = 2;
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	if ((size_t)n > nj)
+		n = (long)nj;
+	return (int)n;
+}
+
+/* Connect the workers; one that cannot connect (no free connection slot)
+ * leaves the work to the others, as long as there is one. */
+static int start_workers(struct export *x)
+{
+	int want = count_workers(x->nj);
+
+	for (int i = 0; i < want; i++) {
+		struct worker *w = &x->workers[i];
+		sigset_t all, old;
+
+		w->x = x;
+		w->conn = worker_connect(x);
+		if (!w->conn) {
+			if (i == 0 || interrupted())
+				return -1;
+			bk_warn("%s; exporting on %d connection%s", bk_err(), i, i > 1 ? "s" : "");
+			break;
+		}
+		x->nworkers = i + 1;
+		w->buf = bk_xmalloc(BUF_SIZE);
+		w->sha = bk_sha256_new();
+		if (!w->sha)
+			return -1;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		cancel_handles[1 + i] = PQgetCancel(w->conn);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	return 0;
+}
+
+static int cmp_pages_desc(const void *a, const void *b, void *arg)
+{
+	const struct job *jobs = arg;
+	long long pa = jobs[*(const size_t *)a].pages, pb = jobs[*(const size_t *)b].pages;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+
+	if (pa != pb)
+		return pa < pb ? 1 : -1;
+	return ia < ib ? -1 : ia > ib;
 }
 
 static int write_data(struct export *x)
 {
-	const struct bk_scope *s = x->o->scope;
-	struct table **list = xrealloc(NULL, x->nt + 1, sizeof(*list));
-	size_t n;
-	int ret = -1, any;
+	sigset_t all, old;
+	int ret = 0;
 
-	for (size_t e = 0; e < s->n_entries; e++) {
-		if (interrupted) {
-			interrupted_error();
-			goto out;
+	if (!x->nj)
+		return 0;
+	x->order = xrealloc(NULL, x->nj, sizeof(*x->order));
+	for (size_t i = 0; i < x->nj; i++)
+		x->order[i] = i;
+	qsort_r(x->order, x->nj, sizeof(*x->order), cmp_pages_desc, x->jobs);
+	if (interrupted())
+		return interrupted_error();
+	/* Signals stay with this thread: it is the one whose waits they interrupt. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (int i = 0; i < x->nworkers; i++) {
+		struct worker *w = &x->workers[i];
+
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			bk_err_set("cannot start a thread to export the data");
+			worker_failed(w);
+			ret = -1;
+			break;
 		}
-		n = 0;
-		for (size_t i = 0; i < x->nt; i++)
-			if (x->t[i].entry == &s->entries[e])
-				list[n++] = &x->t[i];
-		if (n == 0)
-			continue;	/* every table missing: warned already */
-		if ((s->entries[e].csv ? write_csv(x, e, list[0])
-				       : write_sql(x, s->entries[e].file, list, n)) < 0)
-			goto out;
+		w->started = 1;
 	}
-	n = 0;
-	for (size_t i = 0; i < x->nt; i++)
-		if (!x->t[i].entry)
-			list[n++] = &x->t[i];
-	if (n && write_sql(x, "referenced.sql", list, n) < 0)
-		goto out;
-	any = 0;
-	for (size_t i = 0; i < x->nt; i++)
-		for (size_t k = 0; k < x->t[i].n_seqs; k++)
-			any |= !x->seqs[x->t[i].seqs[k]].written;
-	if (any) {
-		if (file_open(x, "sequences.sql") < 0 || sql_header(x, "sequences.sql") < 0)
-			goto out;
-		for (size_t i = 0; i < x->nt; i++)
-			if (setvals(x, &x->t[i]) < 0)
-				goto out;
-		if (file_close(x, "sequences.sql", 0) < 0)
-			goto out;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (int i = 0; i < x->nworkers; i++)
+		if (x->workers[i].started) {
+			pthread_join(x->workers[i].thread, NULL);
+			x->workers[i].started = 0;
+		}
+	if (interrupted())
+		return interrupted_error();
+	if (x->failed) {
+		bk_err_set("%s", x->fail_msg);
+		if (*x->fail_hint)
+			bk_err_hint("%s", x->fail_hint);
+		return -1;
 	}
-	ret = 0;
-out:
-	free(list);
-	return ret;
+	if (ret < 0)
+		return -1;
+	for (size_t i = 0; i < x->nj; i++)
+		add_member(x, x->jobs[i].name, x->jobs[i].rows, x->jobs[i].bytes, x->jobs[i].sha256);
+	return 0;
+}
+
+static void stop_workers(struct export *x)
+{
+	sigset_t all, old;
+
+	for (int i = 0; i < x->nworkers; i++) {
+		struct worker *w = &x->workers[i];
+
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		if (w->file_open)
+			bk_xfile_abort(&w->file);
+		free(w->file.path);
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		if (cancel_handles[1 + i]) {
+			PGcancel *c = cancel_handles[1 + i];
+
+			cancel_handles[1 + i] = NULL;
+			PQfreeCancel(c);
+		}
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		bk_pg_close(w->conn);
+		free(w->buf);
+		if (w->sha)
+			bk_sha256_free(w->sha);
+		memset(w, 0, sizeof(*w));
+	}
+	x->nworkers = 0;
 }
 
 /* ---- MANIFEST ---- */
@@ -1213,33 +1572,18 @@ out:
 
 /* ---- the whole export ---- */
 
-static int session_setup(struct export *x)
-{
-	if (PQsetClientEncoding(x->conn, "UTF8") != 0)
-		return pg_fail(x, NULL, "cannot set client encoding");
-	/* As pg_dump: output that loads back anywhere, no timeouts of ours to trip
-	 * over, and an error rather than silently missing rows under row security. */
-	return command(x, "SET DateStyle = ISO; SET IntervalStyle = postgres;"
-		       " SET extra_float_digits = 3; SET statement_timeout = 0;"
-		       " SET idle_in_transaction_session_timeout = 0;"
-		       " SET lock_timeout = '" LOCK_WAIT "'; SET synchronize_seqscans = off;"
-		       " SET row_security = off", "cannot set up the session");
-}
-
 static void cleanup(struct export *x, int ok)
 {
 	sigset_t all, old;
 
 	stop_dumps(x);
-	if (x->file_open)
-		bk_xfile_abort(&x->file);
-	free(x->file.path);
+	stop_workers(x);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	if (cancel_handle) {
-		PGcancel *c = cancel_handle;
+	if (cancel_handles[0]) {
+		PGcancel *c = cancel_handles[0];
 
-		cancel_handle = NULL;
+		cancel_handles[0] = NULL;
 		PQfreeCancel(c);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -1269,6 +1613,14 @@ static void cleanup(struct export *x, int ok)
 		free(t->seqs);
 	}
 	free(x->t);
+	for (size_t i = 0; i < x->nj; i++) {
+		free(x->jobs[i].tables);
+		free(x->jobs[i].seqs);
+	}
+	free(x->jobs);
+	free(x->order);
+	free(x->fail_msg);
+	free(x->fail_hint);
 	for (size_t i = 0; i < x->ns; i++) {
 		free(x->seqs[i].qname);
 		free(x->seqs[i].sqlname);
@@ -1286,9 +1638,6 @@ static void cleanup(struct export *x, int ok)
 	free(x->warnings);
 	free(x->snapshot);
 	free(x->created_at);
-	free(x->buf);
-	if (x->sha)
-		bk_sha256_free(x->sha);
 }
 
 static int run(struct export *x)
@@ -1303,11 +1652,11 @@ static int run(struct export *x)
 	x->conn = bk_pg_connect("bk-export");
 	if (!x->conn)
 		return -1;
-	cancel_handle = PQgetCancel(x->conn);
+	cancel_handles[0] = PQgetCancel(x->conn);
 	version = PQparameterStatus(x->conn, "server_version");
 	bk_info("connected to %s, database %s, server %s", bk_pg_target(), PQdb(x->conn),
 		version ? version : "?");
-	if (session_setup(x) < 0)
+	if (session_setup(x->conn) < 0)
 		return -1;
 	if ((r = resolve_scope(x)) < 0)
 		return r;
@@ -1317,19 +1666,28 @@ static int run(struct export *x)
 		x->o->scope->name);
 	if ((r = describe(x)) < 0)
 		return r;
+	plan_jobs(x);
 	/* The schema first: a pg_dump that cannot work fails the export before the
-	 * data is read. post-data runs while the data streams. */
+	 * data is read. post-data runs while the data streams. The workers join
+	 * the snapshot while pre-data runs. */
 	if (start_dump(x, &x->dump[0], "pre-data", "schema.sql") < 0 ||
 	    start_dump(x, &x->dump[1], "post-data", "schema-post.sql") < 0 ||
-	    finish_dump(x, &x->dump[0]) < 0)
+	    start_workers(x) < 0 || finish_dump(x, &x->dump[0]) < 0)
 		return -1;
-	if (interrupted)
+	if (interrupted())
 		return interrupted_error();
-	if (write_data(x) < 0 || finish_dump(x, &x->dump[1]) < 0)
+	if (x->nworkers)
+		bk_info("data: %zu files on %d connections in snapshot %s", x->nj, x->nworkers,
+			x->snapshot);
+	if (write_data(x) < 0)
+		return -1;
+	/* Only now may the snapshot go: every worker is done with it. */
+	stop_workers(x);
+	if (finish_dump(x, &x->dump[1]) < 0)
 		return -1;
 	if (command(x, "COMMIT", "cannot end the transaction") < 0)
 		return -1;
-	if (interrupted)
+	if (interrupted())
 		return interrupted_error();
 	if (write_manifest(x) < 0)
 		return -1;
@@ -1353,21 +1711,16 @@ int bk_export(const struct bk_export_opts *o, char **dir_out)
 	memset(&x, 0, sizeof(x));
 	x.o = o;
 	x.start = bk_monotonic();
-	x.buf = bk_xmalloc(BUF_SIZE);
-	x.sha = bk_sha256_new();
+	pthread_mutex_init(&x.mu, NULL);
 	*dir_out = NULL;
-	if (!x.sha) {
-		cleanup(&x, 0);
-		return -1;
-	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;	/* no SA_RESTART: waits return to look at the flag */
 	sigemptyset(&sa.sa_mask);
-	interrupted = 0;
+	__atomic_store_n(&interrupted_sig, 0, __ATOMIC_RELAXED);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &sa, &old[i]);
 	ret = run(&x);
-	if (ret == 0 && interrupted)
+	if (ret == 0 && interrupted())
 		ret = interrupted_error();
 	progress_clear(&x);
 	if (ret == 0)
@@ -1388,6 +1741,7 @@ int bk_export(const struct bk_export_opts *o, char **dir_out)
 		free(hint);
 	}
 	free(x.dir);
+	pthread_mutex_destroy(&x.mu);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
 	return ret;

@@ -12,7 +12,13 @@ test_description 'the backup container, built and run with podman'
 [ -x "$BK_BUILD_DIR/bin/bk-verify" ] || test_skip_all "bin/bk-verify is not built"
 
 # podman and the local base image (there is no registry to pull from).
-setup=${BK_CONTAINER_SETUP:-$BK_ROOT/../shared/tools/container-setup}
+# It lives in the workplace's shared/tools, beside the checkout or (for a clone
+# made elsewhere, as CI does) at /work/shared.
+setup=${BK_CONTAINER_SETUP:-}
+for s in "$BK_ROOT/../shared/tools/container-setup" /work/shared/tools/container-setup; do
+	[ -n "$setup" ] || { [ -x "$s" ] && [ -f "$s" ] && setup=$s; }
+done
+setup=${setup:-$BK_ROOT/../shared/tools/container-setup}
 if [ "$(id -u)" = 0 ]; then
 	[ -f "$setup" ] && [ -x "$setup" ] || test_skip_all "no $setup to install podman and the base image"
 	"$setup" >setup.log 2>&1 || {

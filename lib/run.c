@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "cron.h"
 #include "err.h"
 #include "fs.h"
 #include "log.h"
@@ -19,6 +20,7 @@
 #include "pg.h"
 #include "ping.h"
 #include "run.h"
+#include "scope.h"
 #include "spawn.h"
 #include "status.h"
 
@@ -102,10 +104,17 @@ static char *step(struct run *r, const char *name, const char *const argv[])
 	bk_info("step %s started", name);
 	code = bk_run_step(argv, 65536, &out, cause, sizeof(cause));
 	if (code != 0) {
+		const char *base = strrchr(argv[0], '/');
+
+		base = base ? base + 1 : argv[0];
+		/* Our tools exit 0, 1 or 2: above 128 is bk_wait's 128 + signal. */
 		if (code < 0)
 			snprintf(cause, sizeof(cause), "%s", bk_err());
+		else if (code > 128 && code < 128 + 65 && !cause[0])
+			snprintf(cause, sizeof(cause), "%s killed by signal %d (%s)", base,
+				 code - 128, strsignal(code - 128));
 		else if (!cause[0])
-			snprintf(cause, sizeof(cause), "%s exited with status %d", argv[0], code);
+			snprintf(cause, sizeof(cause), "%s exited with status %d", base, code);
 		fail(r, name, "%s", cause);
 		free(out);
 		return NULL;
@@ -146,7 +155,12 @@ static void clean_leftovers(const struct run *r)
 		while ((e = readdir(d)) != NULL) {
 			char *p;
 
-			if (fnmatch(".critical_backup_*.tmp.*", e->d_name, 0))
+			/* bk_afile temp names: "." + the final name + ".tmp.XXXXXX".
+			 * The status files are only written under the lock; .alert_state
+			 * is bk-monitor's, which does not take it: not ours to remove. */
+			if (fnmatch(".critical_backup_*.tmp.*", e->d_name, 0) &&
+			    fnmatch("." BK_STATUS_SUCCESS ".tmp.*", e->d_name, 0) &&
+			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0))
 				continue;
 			p = bk_path_join(bk_config.dir, e->d_name);
 			bk_info("removing %s left by an interrupted run", p);
@@ -315,6 +329,43 @@ static void run_free(struct run *r)
 	free(r->archive);
 }
 
+/* What bk_config_load does not check because only some tools use it: a bad
+ * value must stop the run before it changes anything (exit 2), not fail a
+ * step after the export has been made. */
+static int check_config(void)
+{
+	struct bk_scope scope;
+	struct bk_cron cron;
+	PQconninfoOption *opts;
+	char *why = NULL;
+
+	if (bk_config.scope_file) {
+		memset(&scope, 0, sizeof(scope));
+		if (bk_scope_load(&scope, bk_config.scope_file) < 0)
+			return strncmp(bk_err(), "BACKUP_SCOPE", 12) ? bk_err_prefix("BACKUP_SCOPE")
+								   : -1;
+		bk_scope_free(&scope);
+	}
+	if (bk_cron_parse(&cron, bk_config.schedule) < 0)
+		return bk_err_prefix("BACKUP_SCHEDULE: '%s' is not a cron expression",
+				     bk_config.schedule);
+	if (bk_config.database_url) {
+		/* libpq's reason may quote the URL, password and all: not shown */
+		if (!(opts = PQconninfoParse(bk_config.database_url, &why))) {
+			PQfreemem(why);
+			bk_err_set("DATABASE_URL: not a valid connection URI or string");
+			bk_err_hint("postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
+			return -1;
+		}
+		PQconninfoFree(opts);
+	}
+	if (bk_config.ping_url && strncmp(bk_config.ping_url, "http://", 7) &&
+	    strncmp(bk_config.ping_url, "https://", 8))
+		return bk_err_set("BACKUP_PING_URL: '%s' is not an http:// or https:// URL",
+				  bk_config.ping_url);
+	return 0;
+}
+
 static int dry_run(struct run *r)
 {
 	PGconn *conn;
@@ -341,8 +392,9 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 	r.started = (long long)time(NULL);
 	r.t0 = bk_monotonic();
 	*archive = NULL;
-	if (!opts->no_mail && bk_mail_config_check() < 0) {
-		bk_error("configuration: %s", bk_err());
+	if (check_config() < 0 || (!opts->no_mail && bk_mail_config_check() < 0)) {
+		bk_err_prefix("configuration");
+		bk_log_err();
 		return 2;
 	}
 	if (bk_mkdir_p(bk_config.dir, 0700) < 0 ||

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,9 +15,17 @@
 #include "fs.h"
 #include "spawn.h"
 
-static void child_setup(const struct bk_spawn_opts *o)
+static void child_setup(const struct bk_spawn_opts *o, pid_t parent)
 {
-	int in = o && o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
+	int in;
+
+	/* A parent killed with SIGKILL cannot stop its children: have the kernel
+	 * send them SIGTERM, so that no step of a dead run carries on alone
+	 * (still holding table locks, writing into a temp dir the next run
+	 * removes). The parent may already be gone by now. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(127);
+	in = o && o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
 
 	if (in < 0 || dup2(in, STDIN_FILENO) < 0)
 		_exit(127);
@@ -35,7 +44,7 @@ static void child_setup(const struct bk_spawn_opts *o)
 pid_t bk_spawn(const char *const argv[], const struct bk_spawn_opts *opts)
 {
 	int errpipe[2];
-	pid_t pid;
+	pid_t pid, self = getpid();
 	int child_errno = 0;
 	ssize_t n;
 
@@ -50,7 +59,7 @@ pid_t bk_spawn(const char *const argv[], const struct bk_spawn_opts *opts)
 	}
 	if (pid == 0) {
 		close(errpipe[0]);
-		child_setup(opts);
+		child_setup(opts, self);
 		execvp(argv[0], (char *const *)argv);
 		child_errno = errno;
 		if (write(errpipe[1], &child_errno, sizeof(child_errno)) < 0)

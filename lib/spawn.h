@@ -16,7 +16,9 @@ struct bk_spawn_opts {
 	int stderr_fd;		/* 0 or -1: inherit */
 };
 
-/* Start argv[0] (PATH search). Returns pid, or -1 with the error slot set. */
+/* Start argv[0] (PATH search). Returns pid, or -1 with the error slot set.
+ * The child gets SIGTERM when the calling thread dies (PR_SET_PDEATHSIG), so
+ * call it from a thread that lives as long as the child should. */
 pid_t bk_spawn(const char *const argv[], const struct bk_spawn_opts *opts);
 /* Wait for pid. Returns its exit code, 128+signal if killed, -1 on error. */
 int bk_wait(pid_t pid);

@@ -249,3 +249,85 @@ fault_leftovers() {
 		! -name .alert_state ! -name 'critical_backup_*.tar.gz' | sed 's|^\./||' | sort)
 	(cd "$BACKUP_TMPDIR" && find . -mindepth 1 | sed 's|^\./|tmp/|' | sort)
 }
+
+# fault_check_history_ok_lines: every "ok" line names an archive that is
+# there under its final name (prune keeps them all in these tests).
+fault_check_history_ok_lines() {
+	local epoch result bytes secs file reason
+	while IFS='	' read -r epoch result bytes secs file reason; do
+		[ "$result" = ok ] || continue
+		[ -f "$BACKUP_DIR/$file" ] || {
+			echo "history says ok for $file, which is not there" >&2
+			return 1
+		}
+	done <"$BACKUP_DIR/.backup_history"
+}
+
+# fault_recover: the next run succeeds, its archive verifies, and nothing of
+# the dead run is left.
+fault_recover() {
+	fault_next_second
+	fault_run --no-mail >path 2>err || { cat err >&2; return 1; }
+	bk-verify "$(cat path)" >/dev/null
+	fault_leftovers >left
+	test_cmp /dev/null left
+	fault_check_lock_free
+}
+
+# fault_kill_step NAME SYSCALL N STEP: a run whose NAME (a wrapped step)
+# gets SIGKILL at its Nth call of SYSCALL must fail at STEP and change nothing.
+fault_kill_step() {
+	local name=$1 sc=$2 n=$3 step=$4 rc=0 lines
+	fault_next_second
+	fault_snapshot before
+	lines=$(wc -l <"$BACKUP_DIR/.backup_history")
+	echo "$sc $n" >"$FAULT_INJECT/$name"
+	fault_run --no-mail >out 2>err || rc=$?
+	rm -f "$FAULT_INJECT/$name"
+	test "$rc" = 1 || { echo "run exited $rc: the point was not reached?" >&2; cat err >&2; return 1; }
+	test ! -s out
+	fault_wait_no_procs
+	fault_check_final_archives
+	fault_snapshot after
+	test_cmp before after
+	test "$(wc -l <"$BACKUP_DIR/.backup_history")" = $((lines + 1))
+	tail -n 1 "$BACKUP_DIR/.backup_history" | cut -f 2,6 >last
+	case $(cat last) in
+	"fail	$step: "*"killed by signal 9"*|"fail	$step: "*"(exit 137)"*) ;;
+	*) echo "unexpected history line: $(cat last)" >&2; return 1 ;;
+	esac
+	fault_check_lock_free
+}
+
+# fault_kill_run SYSCALL N: bk-run itself gets SIGKILL at its Nth call of
+# SYSCALL: whatever it did by then, no archive under a final name fails
+# bk-verify and no status claims a backup that is not there.
+fault_kill_run() {
+	local sc=$1 n=$2 rc=0 bin=$BK_BUILD_DIR/bin
+	[ -d "$FAULT_FAKEBIN" ] && bin=$FAULT_FAKEBIN
+	fault_next_second
+	fault_snapshot before
+	BK_FAULT_RUN=$FAULT_TAG ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		strace -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
+		"$bin/bk-run" --no-mail >out 2>err || rc=$?
+	test "$rc" = 137 || { echo "run exited $rc: the point was not reached?" >&2; cat err >&2; return 1; }
+	fault_wait_no_procs
+	fault_check_final_archives
+	fault_check_history_ok_lines
+	fault_snapshot after
+	# Only a new archive may have appeared (killed after publishing it), and
+	# the success time may only move if it did.
+	grep -v "^archive " before >b.status || :
+	grep -v "^archive " after >a.status || :
+	if ! cmp -s b.status a.status; then
+		test "$(grep -c "^archive " after)" -gt "$(grep -c "^archive " before)" || {
+			echo "status changed without a new archive:" >&2
+			diff b.status a.status >&2
+			return 1
+		}
+	fi
+	grep "^archive " before >b.archives || :
+	grep "^archive " after >a.archives || :
+	test -z "$(comm -23 b.archives a.archives)"
+	fault_check_lock_free
+}

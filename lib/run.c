@@ -45,7 +45,12 @@ static const char *alert_subject(const struct run *r)
 {
 	if (strstr(r->cause, "disk full") || strstr(r->cause, "No space left"))
 		return "disk full";
-	if (!strcmp(r->failed_step, "export") && strstr(r->cause, "cannot connect"))
+	/* Refused at the start, or lost in the middle (server stopped, restarted). */
+	if (!strcmp(r->failed_step, "export") &&
+	    (strstr(r->cause, "cannot connect") ||
+	     strstr(r->cause, "server closed the connection") ||
+	     strstr(r->cause, "terminating connection") ||
+	     strstr(r->cause, "no connection to the server")))
 		return "database connection failed";
 	if (!strcmp(r->failed_step, "pack"))
 		return "backup compression failed";

@@ -98,6 +98,16 @@ static long delay_ms(int i)
 	return 10000L * i;
 }
 
+/* Time allowed for one attempt: BK_SMTP_TIMEOUT; tests shrink it too. */
+static long timeout_ms(void)
+{
+	const char *knob = getenv("BK_MAIL_TIMEOUT_MS");
+
+	if (knob && *knob && atol(knob) > 0)
+		return atol(knob);
+	return BK_SMTP_TIMEOUT * 1000L;
+}
+
 static const char *hint_for(CURLcode rc)
 {
 	switch (rc) {
@@ -146,7 +156,11 @@ static int attempt_once(struct attempt *a, const char *url, const char *from,
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
 	curl_easy_setopt(h, CURLOPT_DEBUGDATA, a);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)BK_SMTP_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms());
+	/* With libcurl 7.88, CURLOPT_TIMEOUT did not end the wait for the reply
+	 * to the end of DATA: a server stalling there held the attempt until it
+	 * answered (tests/t1030). Bound each reply's wait as well. */
+	curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, (timeout_ms() + 999) / 1000);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)BK_SMTP_CONNECT_TIMEOUT);
 	if (!strcmp(c->smtp_tls, "starttls"))
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);

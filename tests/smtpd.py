@@ -2,7 +2,7 @@
 """A real SMTP server for bk-mail's tests (Debian python3-aiosmtpd).
 
 usage: smtpd.py --dir DIR [--tls starttls|tls|none] [--cert FILE --key FILE]
-                [--user USER --password PASS]
+                [--user USER --password PASS] [--slow SECONDS]
 
 Listens on a port of 127.0.0.1 the kernel picks and writes it to DIR/ready
 (atomically) once it accepts connections. STARTTLS is required before AUTH
@@ -10,7 +10,9 @@ Listens on a port of 127.0.0.1 the kernel picks and writes it to DIR/ready
 TLS (--tls none). With --user, AUTH (PLAIN, LOGIN) is required. Stores each
 message as DIR/msg-NNNN.eml (the data) and DIR/msg-NNNN.json (envelope),
 appends one line per AUTH attempt to DIR/auth.log ("MECH USER ok|fail") and
-one per connection to DIR/connections.log. Stops on SIGTERM.
+one per connection to DIR/connections.log. With --slow, the reply to DATA
+comes SECONDS late, and a message whose client has hung up by then is not
+kept (it was never accepted). Stops on SIGTERM.
 """
 import argparse
 import asyncio
@@ -41,11 +43,16 @@ def append_line(path, line):
 class Store:
     """handle_DATA: keep every message; the reply comes after the files exist."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, slow=0.0):
         self.dir = directory
+        self.slow = slow
         self.count = 0
 
     async def handle_DATA(self, server, session, envelope):
+        if self.slow:
+            await asyncio.sleep(self.slow)
+            if server.transport is None or server.transport.is_closing():
+                return "451 4.3.0 too late: the client is gone"
         self.count += 1
         base = os.path.join(self.dir, "msg-%04d" % self.count)
         env = {
@@ -80,7 +87,7 @@ async def serve(args):
     if args.tls != "none":
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(args.cert, args.key)
-    handler = Store(args.dir)
+    handler = Store(args.dir, args.slow)
     kw = {"hostname": "bk-test-smtpd", "loop": loop}
     if args.user:
         kw.update(auth_required=True,
@@ -116,6 +123,7 @@ def main():
     p.add_argument("--key")
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--slow", type=float, default=0.0, metavar="SECONDS")
     args = p.parse_args()
     if args.tls != "none" and not (args.cert and args.key):
         p.error("--tls %s needs --cert and --key" % args.tls)

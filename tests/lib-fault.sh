@@ -143,7 +143,8 @@ fault_have_strace() {
 # wrappers, and a pg_dump wrapper that bk-export finds first on PATH. A
 # wrapper runs the real program alone, or under strace when
 # $FAULT_INJECT/NAME says how: "trace" (record its calls in
-# $FAULT_TRACES/NAME) or "SYSCALL N" (SIGKILL at its Nth call of SYSCALL).
+# $FAULT_TRACES/NAME), "SYSCALL N" (SIGKILL at its Nth call of SYSCALL) or
+# "stop SYSCALL N" (SIGSTOP there: see fault_wait_stopped).
 # For pg_dump, NAME is pg_dump.pre-data or pg_dump.post-data.
 fault_make_fakebin() {
 	local p real
@@ -181,6 +182,9 @@ _fault_wrapper() {
 	case \$spec in
 	'') exec "$2" "\$@" ;;
 	trace) exec strace -qq -o "$FAULT_TRACES/\$name" -e trace=$FAULT_SYSCALLS "$2" "\$@" ;;
+	stop\ *) spec=\${spec#stop }
+	   exec strace -qq -o /dev/null -e trace=\${spec% *} \\
+		-e inject=\${spec% *}:signal=SIGSTOP:when=\${spec#* } "$2" "\$@" ;;
 	*) exec strace -qq -o /dev/null -e trace=\${spec% *} \\
 		-e inject=\${spec% *}:signal=SIGKILL:when=\${spec#* } "$2" "\$@" ;;
 	esac
@@ -330,4 +334,20 @@ fault_kill_run() {
 	grep "^archive " after >a.archives || :
 	test -z "$(comm -23 b.archives a.archives)"
 	fault_check_lock_free
+}
+
+_fault_stopped() {
+	local c
+	c=$(pgrep -P "$1" -x "$2" | head -n 1)
+	[ -n "$c" ] && grep -q "^State:.*stop" "/proc/$c/status" && echo "$c" >"$TRASH/.stopped"
+}
+
+# fault_wait_stopped STRACE_PARENT NAME: the wrapped step NAME (a child of
+# the strace that bk-run's child became) is held by a "stop" spec; print
+# its pid (kill -CONT it to go on).
+fault_wait_stopped() {
+	local s
+	s=$(fault_child "$1" strace) || return 1
+	fault_poll _fault_stopped "$s" "$2" || return 1
+	cat "$TRASH/.stopped"
 }

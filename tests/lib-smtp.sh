@@ -34,19 +34,21 @@ smtp_make_cert() {
 }
 
 # smtp_start [--tls starttls|tls|none] [--cert NAME] [--no-auth] [--slow SECONDS]
+#            [--max-size BYTES]
 # Start a server (default: STARTTLS, certificate for localhost and 127.0.0.1,
 # AUTH as $SMTP_TEST_USER). Sets SMTP_TEST_DIR (messages land there),
 # SMTP_TEST_PORT, SMTP_TEST_PID and exports the SMTP_* variables for it.
 # Call it from the script, not from a test body: the server is stopped when
 # the script exits, which a body's subshell does not see.
 smtp_start() {
-	local tls=starttls cert=localhost auth=1 i=0 dir slow=
+	local tls=starttls cert=localhost auth=1 i=0 dir slow= max=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--tls) tls=$2; shift ;;
 		--cert) cert=$2; shift ;;
 		--no-auth) auth=0 ;;
 		--slow) slow=$2; shift ;;
+		--max-size) max=$2; shift ;;
 		*) echo "Bail out! smtp_start: unknown option $1"; exit 1 ;;
 		esac
 		shift
@@ -59,6 +61,7 @@ smtp_start() {
 		--key "$SMTP_TEST_CERTS/$cert.key"
 	[ $auth = 1 ] && set -- "$@" --user "$SMTP_TEST_USER" --password "$SMTP_TEST_PASS"
 	[ -n "$slow" ] && set -- "$@" --slow "$slow"
+	[ -n "$max" ] && set -- "$@" --max-size "$max"
 	"$SMTP_TEST_PYTHON" "$TEST_DIRECTORY/smtpd.py" "$@" \
 		</dev/null >"$dir/server.log" 2>&1 &
 	SMTP_TEST_PID=$!

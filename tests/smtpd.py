@@ -2,7 +2,7 @@
 """A real SMTP server for bk-mail's tests (Debian python3-aiosmtpd).
 
 usage: smtpd.py --dir DIR [--tls starttls|tls|none] [--cert FILE --key FILE]
-                [--user USER --password PASS] [--slow SECONDS]
+                [--user USER --password PASS] [--slow SECONDS] [--max-size BYTES]
 
 Listens on a port of 127.0.0.1 the kernel picks and writes it to DIR/ready
 (atomically) once it accepts connections. STARTTLS is required before AUTH
@@ -12,7 +12,8 @@ message as DIR/msg-NNNN.eml (the data) and DIR/msg-NNNN.json (envelope),
 appends one line per AUTH attempt to DIR/auth.log ("MECH USER ok|fail") and
 one per connection to DIR/connections.log. With --slow, the reply to DATA
 comes SECONDS late, and a message whose client has hung up by then is not
-kept (it was never accepted). Stops on SIGTERM.
+kept (it was never accepted). --max-size refuses larger messages (552, as
+SIZE in EHLO announces). Stops on SIGTERM.
 """
 import argparse
 import asyncio
@@ -89,6 +90,8 @@ async def serve(args):
         ctx.load_cert_chain(args.cert, args.key)
     handler = Store(args.dir, args.slow)
     kw = {"hostname": "bk-test-smtpd", "loop": loop}
+    if args.max_size:
+        kw.update(data_size_limit=args.max_size)
     if args.user:
         kw.update(auth_required=True,
                   authenticator=Authenticator(args.dir, args.user, args.password))
@@ -124,6 +127,7 @@ def main():
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--slow", type=float, default=0.0, metavar="SECONDS")
+    p.add_argument("--max-size", type=int, default=0, metavar="BYTES")
     args = p.parse_args()
     if args.tls != "none" and not (args.cert and args.key):
         p.error("--tls %s needs --cert and --key" % args.tls)

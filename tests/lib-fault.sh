@@ -183,7 +183,8 @@ _fault_wrapper() {
 	'') exec "$2" "\$@" ;;
 	trace) exec strace -qq -o "$FAULT_TRACES/\$name" -e trace=$FAULT_SYSCALLS "$2" "\$@" ;;
 	stop\ *) spec=\${spec#stop }
-	   exec strace -qq -o /dev/null -e trace=\${spec% *} \\
+	   rm -f "$FAULT_TRACES/\$name.stop"
+	   exec strace -qq -o "$FAULT_TRACES/\$name.stop" -e trace=\${spec% *} \\
 		-e inject=\${spec% *}:signal=SIGSTOP:when=\${spec#* } "$2" "\$@" ;;
 	*) exec strace -qq -o /dev/null -e trace=\${spec% *} \\
 		-e inject=\${spec% *}:signal=SIGKILL:when=\${spec#* } "$2" "\$@" ;;
@@ -336,18 +337,13 @@ fault_kill_run() {
 	fault_check_lock_free
 }
 
-_fault_stopped() {
-	local c
-	c=$(pgrep -P "$1" -x "$2" | head -n 1)
-	[ -n "$c" ] && grep -q "^State:.*stop" "/proc/$c/status" && echo "$c" >"$TRASH/.stopped"
-}
-
 # fault_wait_stopped STRACE_PARENT NAME: the wrapped step NAME (a child of
 # the strace that bk-run's child became) is held by a "stop" spec; print
-# its pid (kill -CONT it to go on).
+# its pid (kill -CONT it to go on). The state in /proc cannot tell the
+# SIGSTOP from strace's own stops at each system call; strace's log can.
 fault_wait_stopped() {
 	local s
 	s=$(fault_child "$1" strace) || return 1
-	fault_poll _fault_stopped "$s" "$2" || return 1
-	cat "$TRASH/.stopped"
+	fault_poll grep -qs -- "^--- stopped by SIGSTOP ---" "$FAULT_TRACES/$2.stop" || return 1
+	fault_child "$s" "$2"
 }

@@ -95,10 +95,11 @@ test_expect_success 'the server stopped and started again during COPY: the run f
 	tr -d "\r" <"$BACKUP_MAIL_OUTBOX/$(cat new-mails)" >alert.eml
 '
 
-test_expect_success 'the message says the connection was lost in the COPY of big' '
+# Several connections die at once; which one reports first (the COPY of big on
+# one worker, another table on the other, or the snapshot holder) is timing.
+test_expect_success 'the message says the connection to the server was lost' '
 	cut -f 3 last >reason &&
 	cat reason &&
-	grep -i "big" reason &&
 	grep -i "server closed the connection\|terminat\|connection" reason &&
 	grep "ERROR bk-run\[[0-9]*\]: backup failed at step export: " err
 '

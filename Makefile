@@ -1,4 +1,4 @@
-# bk — build, test and install. Every lib/*.c goes into lib/libbk.a; every cmd/NAME.c
+# bk — build, test and install. Every lib/DOMAIN/*.c goes into lib/libbk.a; every cmd/NAME.c
 # becomes bin/NAME; every tests/unit/*.c becomes a TAP unit test.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -14,7 +14,7 @@ ifeq ($(PKG_LIBS),)
 PKG_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null)
 PKG_LIBS := -lpq -larchive -lz -lcrypto -lcurl
 endif
-# ISA-L's igzip, when installed: lib/gzwrite.c deflates with it about five
+# ISA-L's igzip, when installed: lib/archive/gzwrite.c deflates with it about five
 # times faster than with zlib (bench/README.md); without it, zlib alone.
 ifeq ($(shell pkg-config --exists libisal 2>/dev/null && echo yes),yes)
 PKG_CFLAGS += -DBK_HAVE_ISAL $(shell pkg-config --cflags libisal)
@@ -23,7 +23,10 @@ endif
 
 WARN = -Wall -Wextra -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla -Wshadow
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DBK_VERSION='"$(VERSION)"' $(WARN) -iquote lib $(PKG_CFLAGS) $(CFLAGS)
+# lib/ is grouped by domain (core, pg, archive, deliver, ops); headers are
+# included by name, so every group is on the quote path.
+LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.c)))
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DBK_VERSION='"$(VERSION)"' $(WARN) $(addprefix -iquote ,$(LIB_DIRS:/=)) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread
 ifeq ($(SANITIZE),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -45,7 +48,7 @@ QLD = @echo "  LINK  $@";
 QAR = @echo "  AR    $@";
 endif
 
-LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ := $(LIB_SRC:.c=.o)
 CMD_SRC := $(sort $(wildcard cmd/*.c))
 PROGRAMS := $(patsubst cmd/%.c,bin/%,$(CMD_SRC))
@@ -56,7 +59,7 @@ FUZZ_REPLAY := $(patsubst tests/fuzz/fuzz-%.c,tests/fuzz/bin/replay-%,$(FUZZ_SRC
 
 all: $(PROGRAMS)
 
-lib/%.o: lib/%.c $(wildcard lib/*.h) $(FLAGS_STAMP)
+lib/%.o: lib/%.c $(wildcard lib/*/*.h) $(FLAGS_STAMP)
 	$(QCC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 lib/libbk.a: $(LIB_OBJ)
@@ -103,6 +106,6 @@ install: all
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
 
 clean:
-	rm -rf bin lib/*.o lib/libbk.a tests/unit/bin tests/fuzz/bin $(FLAGS_STAMP)
+	rm -rf bin lib/*/*.o lib/libbk.a tests/unit/bin tests/fuzz/bin $(FLAGS_STAMP)
 
 .PHONY: all deps check check-container units demo bench fuzz install clean

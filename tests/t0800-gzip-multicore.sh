@@ -1,5 +1,5 @@
 #!/bin/bash
-# A gzip stream compressed on several threads (lib/gzwrite.c) is one ordinary
+# A gzip stream compressed on several threads (lib/archive/gzwrite.c) is one ordinary
 # gzip member that gzip, GNU tar and libarchive's bsdtar read back byte for
 # byte; and so is an archive that bk-pack writes on every core.
 

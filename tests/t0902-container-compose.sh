@@ -47,7 +47,7 @@ test_expect_success 'TZ is Asia/Bangkok and BACKUP_SCHEDULE the default' '
 '
 
 test_expect_success 'every variable it sets is one bk reads (or NAME_FILE of one)' '
-	sed -n "/^static const char \*const known\[\] = {/,/};/p" "$BK_ROOT/lib/config.c" |
+	sed -n "/^static const char \*const known\[\] = {/,/};/p" "$BK_ROOT/lib/core/config.c" |
 		grep -o "\"[A-Z_]*\"" | tr -d "\"" >known &&
 	test -s known &&
 	echo TZ >>known &&
@@ -84,7 +84,7 @@ test_expect_success 'volumes: /backups, and the default config files read-only u
 		grep -qx "\./$f:/config/$f:ro" volumes || { echo "no /config/$f"; exit 1; }
 	done &&
 	grep -q "\"\.env\.production docker-compose\.prod\.yml nginx\.prod\.conf ssl\"" \
-		"$BK_ROOT/lib/config.c"
+		"$BK_ROOT/lib/core/config.c"
 '
 
 test_done

@@ -15,30 +15,36 @@ static const char *prog = "bk-export";
 static void usage(void)
 {
 	printf("usage: %s [-o DIR] [--env-file FILE]\n"
+	       "       %s --plan [--env-file FILE]\n"
 	       "\n"
-	       "Dump the backup scope of the database from one snapshot into DIR:\n"
-	       "schema.sql and schema-post.sql (pg_dump), a .sql file of COPY blocks or a\n"
-	       ".csv file per scope line, referenced.sql, sequences.sql, and MANIFEST,\n"
-	       "written last. Prints the directory's path.\n"
+	       "Dump every table of the database from one snapshot into DIR, in full,\n"
+	       "windowed or schema only as the scope's rules say: schema.sql and\n"
+	       "schema-post.sql (pg_dump), .sql files of COPY blocks, .csv files for\n"
+	       "windows, referenced.sql, sequences.sql, and MANIFEST, written last.\n"
+	       "Prints the directory's path.\n"
 	       "\n"
 	       "  -o, --output DIR   export into DIR (created if missing; files there are\n"
 	       "                     never overwritten); default: a new directory\n"
 	       "                     bk-export.XXXXXX under BACKUP_TMPDIR\n"
+	       "      --plan         print the class of every table (full, window, added,\n"
+	       "                     omitted) and exit without exporting\n"
 	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
 	       "  -h, --help         show this help\n"
 	       "      --version      show the version\n"
 	       "\n"
 	       "The scope is built in (see bk-export(1)) or read from BACKUP_SCOPE;\n"
-	       "BACKUP_STRICT=1 makes a listed table that does not exist an error.\n"
+	       "BACKUP_STRICT=1 makes a listed table that does not exist, and drift\n"
+	       "since the previous archive in BACKUP_DIR, an error.\n"
 	       "\n"
 	       "Exit status: 0 exported, 1 failed, 2 usage, configuration or scope error.\n",
-	       prog);
+	       prog, prog);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "plan", no_argument, NULL, 'P' },
 		BK_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -46,7 +52,7 @@ int main(int argc, char **argv)
 	struct bk_scope scope;
 	const char *env_file = NULL;
 	char *dir = NULL;
-	int c, ret;
+	int c, ret, plan = 0;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -56,10 +62,15 @@ int main(int argc, char **argv)
 				bk_usage_error(prog, "-o needs a directory");
 			opts.out_dir = optarg;
 			break;
+		case 'P':
+			plan = 1;
+			break;
 		default:
 			bk_common_option(c, prog, argv, usage, &env_file);
 		}
 	}
+	if (plan && opts.out_dir)
+		bk_usage_error(prog, "--plan exports nothing: it takes no -o");
 	if (optind < argc)
 		bk_usage_error(prog, "unexpected argument '%s'", argv[optind]);
 	bk_start(prog, env_file);
@@ -70,6 +81,16 @@ int main(int argc, char **argv)
 	opts.tmpdir = bk_config.tmpdir;
 	opts.strict = bk_config.strict;
 	opts.progress = isatty(STDERR_FILENO);
+	opts.window_timezone = getenv("BACKUP_WINDOW_TIMEZONE");
+	opts.drift_drop_percent = 50;
+	opts.backup_dir = bk_config.dir;
+	if (plan) {
+		ret = bk_export_plan(&opts, stdout);
+		bk_scope_free(&scope);
+		if (ret != BK_EXPORT_OK)
+			bk_die(ret == BK_EXPORT_SCOPE ? BK_EXIT_USAGE : BK_EXIT_FAIL);
+		return bk_finish(BK_EXIT_OK);
+	}
 	ret = bk_export(&opts, &dir);
 	bk_scope_free(&scope);
 	if (ret != BK_EXPORT_OK)

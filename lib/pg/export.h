@@ -1,5 +1,6 @@
 /*
- * bk-export's work: the scope's tables from ONE snapshot into a directory of
+ * bk-export's work: every table of the database, classified by the scope
+ * (full, window, added, omitted), from ONE snapshot into a directory of
  * pg_dump-style .sql files (COPY ... FROM stdin), .csv files (windowed
  * tables), schema.sql/schema-post.sql from pg_dump --snapshot, and MANIFEST,
  * written last, which marks the export complete.
@@ -7,14 +8,19 @@
 #ifndef BK_EXPORT_H
 #define BK_EXPORT_H
 
+#include <stdio.h>
+
 #include "scope.h"
 
 struct bk_export_opts {
 	const struct bk_scope *scope;
 	const char *out_dir;	/* NULL: a new bk-export.XXXXXX under tmpdir */
 	const char *tmpdir;
-	int strict;		/* a listed table that does not exist is an error */
+	int strict;		/* a listed table that does not exist, or drift, is an error */
 	int progress;		/* a live progress line on stderr (a terminal) */
+	const char *window_timezone;	/* cutoffs of timestamp columns; NULL: UTC */
+	const char *backup_dir;	/* the previous archive there is compared (drift); NULL: none */
+	int drift_drop_percent;	/* a fall in rows beyond this share is drift */
 };
 
 enum { BK_EXPORT_OK = 0, BK_EXPORT_FAIL = -1, BK_EXPORT_SCOPE = -2 };
@@ -28,5 +34,11 @@ enum { BK_EXPORT_OK = 0, BK_EXPORT_FAIL = -1, BK_EXPORT_SCOPE = -2 };
  * wrote there. SIGINT, SIGTERM and SIGHUP cancel the export the same way.
  */
 int bk_export(const struct bk_export_opts *o, char **dir_out);
+
+/*
+ * The classification of every table, as bk-export --plan prints it to out,
+ * without exporting anything. The same returns as bk_export.
+ */
+int bk_export_plan(const struct bk_export_opts *o, FILE *out);
 
 #endif

@@ -16,6 +16,20 @@
 #define FILE_MAX_BYTES 100
 
 const char bk_scope_default_text[] =
+	"# The built-in scope: every table of the database, in full, unless a rule\n"
+	"# says otherwise (the first rule that matches a table wins).\n"
+	"#\n"
+	"# Session data, logs and audit logs: schema only.\n"
+	"omit    session, sessions, *_session, *_sessions, \"*Session\", \"*Sessions\"\n"
+	"omit    log, logs, *_log, *_logs, \"*Log\", \"*Logs\"\n"
+	"omit    audit, audits, *_audit, *_audits, \"*Audit\", \"*Audits\"\n"
+	"# Transactions: the last 3 months, and every older row a backed-up row references.\n"
+	"window  transaction, transactions, *_transaction, *_transactions, \"*Transaction\", \\\n"
+	"        \"*Transactions\", transfers, *_transfers, \"*Transfer\", \"*Transfers\", \\\n"
+	"        purchases, *_purchases, \"*Purchase\", \"*Purchases\" \\\n"
+	"        since=created_at|\"createdAt\":3 months\n"
+	"#\n"
+	"# The spec's file names, for those of its tables that exist.\n"
 	"users.sql                users,user_roles\n"
 	"organization.sql         organizations,agencies,referrals\n"
 	"config.sql               exchange_rates,system_settings\n"
@@ -23,6 +37,8 @@ const char bk_scope_default_text[] =
 	"point_transactions.csv   point_transactions    since=created_at:3 months\n"
 	"purchases.csv            purchases             since=created_at:3 months\n"
 	"transfers.csv            transfers             since=created_at:3 months\n";
+
+#define BUILTIN_NAME "built-in scope"
 
 /* Members the exporter writes itself, or bk-pack adds. */
 static const char *const reserved[] = {
@@ -181,11 +197,28 @@ static void entry_free(struct bk_scope_entry *e)
 	free(e->since_text);
 }
 
+static void rule_free(struct bk_scope_rule *r)
+{
+	for (size_t i = 0; i < r->n_patterns; i++) {
+		free(r->patterns[i].schema);
+		free(r->patterns[i].name);
+		free(r->patterns[i].text);
+	}
+	free(r->patterns);
+	for (size_t i = 0; i < r->n_since; i++)
+		free(r->since_columns[i]);
+	free(r->since_columns);
+	free(r->since_text);
+}
+
 void bk_scope_free(struct bk_scope *s)
 {
 	for (size_t i = 0; i < s->n_entries; i++)
 		entry_free(&s->entries[i]);
 	free(s->entries);
+	for (size_t i = 0; i < s->n_rules; i++)
+		rule_free(&s->rules[i]);
+	free(s->rules);
 	free(s->name);
 	memset(s, 0, sizeof(*s));
 }
@@ -246,20 +279,13 @@ static int check_duplicates(const struct parser *ps, const struct bk_scope *s,
 	return 0;
 }
 
-/* "since=COLUMN:N UNIT" at p (after "since="). */
-static int parse_since(const struct parser *ps, const char *p, struct bk_scope_entry *e)
+/* ":N UNIT" and the end of the line at p. */
+static int parse_window(const struct parser *ps, const char *p, int *n_out, const char **unit)
 {
-	const char *start = p;
 	char word[64];
 	long n = 0;
 	size_t len;
 
-	e->since_column = parse_ident(ps, &p, "column name");
-	if (!e->since_column)
-		return -1;
-	e->since_text = bk_xmalloc((size_t)(p - start) + 1);
-	memcpy(e->since_text, start, (size_t)(p - start));
-	e->since_text[p - start] = '\0';
 	if (*p != ':')
 		return perr(ps, "expected ':' after the column in since=COLUMN:N UNIT");
 	p++;
@@ -272,15 +298,16 @@ static int parse_since(const struct parser *ps, const char *p, struct bk_scope_e
 	}
 	if (n == 0)
 		return perr(ps, "window of since= must be at least 1");
-	e->since_n = (int)n;
+	*n_out = (int)n;
 	p = skip_ws(p);
 	len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+	*unit = NULL;
 	for (int i = 0; units[i].word; i++)
 		if (strlen(units[i].word) == len && !strncmp(units[i].word, p, len)) {
-			e->since_unit = units[i].unit;
+			*unit = units[i].unit;
 			break;
 		}
-	if (!e->since_unit) {
+	if (!*unit) {
 		show(p, word, sizeof(word));
 		return perr(ps, "unknown unit '%s' in since= (months, weeks, days or years)", word);
 	}
@@ -290,6 +317,52 @@ static int parse_since(const struct parser *ps, const char *p, struct bk_scope_e
 		return perr(ps, "unexpected '%s' at the end of the line", word);
 	}
 	return 0;
+}
+
+static char *copy_span(const char *start, const char *end)
+{
+	char *s = bk_xmalloc((size_t)(end - start) + 1);
+
+	memcpy(s, start, (size_t)(end - start));
+	s[end - start] = '\0';
+	return s;
+}
+
+/* "since=COLUMN:N UNIT" at p (after "since="). */
+static int parse_since(const struct parser *ps, const char *p, struct bk_scope_entry *e)
+{
+	const char *start = p;
+
+	e->since_column = parse_ident(ps, &p, "column name");
+	if (!e->since_column)
+		return -1;
+	e->since_text = copy_span(start, p);
+	return parse_window(ps, p, &e->since_n, &e->since_unit);
+}
+
+/* "since=COLUMN[|COLUMN...]:N UNIT" of a window rule at p (after "since="). */
+static int parse_rule_since(const struct parser *ps, const char *p, struct bk_scope_rule *r)
+{
+	const char *start = p;
+
+	for (;;) {
+		char *col;
+
+		if (r->n_since >= 16)
+			return perr(ps, "too many columns in since=");
+		col = parse_ident(ps, &p, "column name");
+		if (!col)
+			return -1;
+		r->since_columns = realloc(r->since_columns, (r->n_since + 1) * sizeof(char *));
+		if (!r->since_columns)
+			abort();
+		r->since_columns[r->n_since++] = col;
+		if (*p != '|')
+			break;
+		p++;
+	}
+	r->since_text = copy_span(start, p);
+	return parse_window(ps, p, &r->since_n, &r->since_unit);
 }
 
 /* One table name, optionally schema-qualified, at *pp. */
@@ -319,11 +392,148 @@ static int parse_table(const struct parser *ps, const char **pp, struct bk_scope
 		t->schema = NULL;
 		t->name = first;
 	}
-	t->text = bk_xmalloc((size_t)(p - start) + 1);
-	memcpy(t->text, start, (size_t)(p - start));
-	t->text[p - start] = '\0';
+	t->text = copy_span(start, p);
 	*pp = p;
 	return 0;
+}
+
+/* One part of a pattern: "Quoted*" (exact) or unquoted* (folded, matched without case). */
+static char *parse_pattern_part(const struct parser *ps, const char **pp, int *fold)
+{
+	const char *p = *pp;
+	char buf[4 * NAME_MAX_BYTES + 8], word[64];
+	size_t n = 0;
+
+	if (*p == '"') {
+		const char *q = p;
+		char *id = parse_ident(ps, &q, "table pattern");
+
+		if (!id)
+			return NULL;
+		*fold = 0;
+		*pp = q;
+		return id;
+	}
+	if (!ident_start(*p) && *p != '*' && *p != '?') {
+		show(p, word, sizeof(word));
+		if (at_end(p) || is_ws(*p))
+			return perr(ps, "table pattern expected"), NULL;
+		return perr(ps, "'%s' is not a valid table pattern", word), NULL;
+	}
+	for (; ident_cont(*p) || *p == '*' || *p == '?'; p++) {
+		if (n == sizeof(buf) - 1)
+			return perr(ps, "table pattern longer than %d bytes", NAME_MAX_BYTES), NULL;
+		buf[n++] = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+	}
+	buf[n] = '\0';
+	if (!bk_utf8_valid(buf, n))
+		return perr(ps, "table pattern is not valid UTF-8"), NULL;
+	*fold = 1;
+	*pp = p;
+	return bk_xstrdup(buf);
+}
+
+static int parse_pattern(const struct parser *ps, const char **pp, struct bk_scope_pattern *t)
+{
+	const char *p = *pp, *start = *pp;
+	int fold;
+	char *first = parse_pattern_part(ps, &p, &fold);
+
+	if (!first)
+		return -1;
+	if (*p == '.') {
+		int fold2;
+		char *second;
+
+		p++;
+		second = parse_pattern_part(ps, &p, &fold2);
+		if (!second) {
+			free(first);
+			return -1;
+		}
+		t->schema = first;
+		t->schema_fold = fold;
+		t->name = second;
+		t->name_fold = fold2;
+	} else {
+		t->name = first;
+		t->name_fold = fold;
+	}
+	if (*p == '.')
+		return perr(ps, "a table pattern is NAME or SCHEMA.NAME");
+	t->text = copy_span(start, p);
+	*pp = p;
+	return 0;
+}
+
+static const struct {
+	const char *word;
+	enum bk_scope_action action;
+} actions[] = {
+	{ "omit", BK_SCOPE_OMIT }, { "window", BK_SCOPE_WINDOW }, { "full", BK_SCOPE_FULL },
+	{ NULL, BK_SCOPE_FULL }
+};
+
+/* The rule keyword starting line, or -1 when it is a FILE line. */
+static int rule_action(const char *line)
+{
+	const char *p = skip_ws(line);
+	size_t n = strcspn(p, " \t#");
+
+	for (int i = 0; actions[i].word; i++)
+		if (strlen(actions[i].word) == n && !strncmp(actions[i].word, p, n))
+			return (int)actions[i].action;
+	return -1;
+}
+
+/* "omit|window|full PATTERN[,PATTERN...] [since=...]" */
+static int parse_rule(const struct parser *ps, const char *line, struct bk_scope_rule *r)
+{
+	const char *p = skip_ws(line);
+	const char *word0 = p;
+	char word[64];
+
+	r->action = (enum bk_scope_action)rule_action(line);
+	p = skip_ws(p + strcspn(p, " \t#"));
+	if (at_end(p))
+		return perr(ps, "%.*s: no table patterns", (int)strcspn(word0, " \t#"), word0);
+	for (;;) {
+		const char *q;
+
+		if (r->n_patterns >= 1000)
+			return perr(ps, "too many patterns on one line");
+		r->patterns = realloc(r->patterns, (r->n_patterns + 1) * sizeof(*r->patterns));
+		if (!r->patterns)
+			abort();
+		memset(&r->patterns[r->n_patterns], 0, sizeof(*r->patterns));
+		r->n_patterns++;
+		if (parse_pattern(ps, &p, &r->patterns[r->n_patterns - 1]) < 0)
+			return -1;
+		q = skip_ws(p);
+		if (*q != ',') {
+			if (!at_end(p) && !is_ws(*p)) {
+				show(p, word, sizeof(word));
+				return perr(ps, "unexpected '%s' after pattern %s", word,
+					    r->patterns[r->n_patterns - 1].text);
+			}
+			p = q;
+			break;
+		}
+		p = skip_ws(q + 1);
+	}
+	if (at_end(p)) {
+		if (r->action == BK_SCOPE_WINDOW)
+			return perr(ps, "window needs since=COLUMN:N UNIT");
+		return 0;
+	}
+	if (strncmp(p, "since=", 6)) {
+		show(p, word, sizeof(word));
+		return perr(ps, "unexpected '%s' (patterns are separated by commas%s)", word,
+			    r->action == BK_SCOPE_WINDOW ? ", then since=COLUMN:N UNIT" : "");
+	}
+	if (r->action != BK_SCOPE_WINDOW)
+		return perr(ps, "since= applies to window rules only");
+	return parse_rule_since(ps, p + 6, r);
 }
 
 static int parse_line(const struct parser *ps, const char *line, struct bk_scope_entry *e)
@@ -399,6 +609,7 @@ int bk_scope_parse(struct bk_scope *s, const char *name, const char *text, size_
 	for (line = copy; line; line = next) {
 		struct bk_scope_entry e;
 		size_t n;
+		int first = ps.line + 1;
 
 		next = strchr(line, '\n');
 		if (next)
@@ -409,14 +620,47 @@ int bk_scope_parse(struct bk_scope *s, const char *name, const char *text, size_
 		n = strlen(line);
 		if (n && line[n - 1] == '\r')
 			line[--n] = '\0';
+		/* A final '\' continues the line: join the next one to it. */
+		while (n && line[n - 1] == '\\' && next) {
+			char *after = strchr(next, '\n');
+
+			line[n - 1] = ' ';
+			memmove(line + n, next, strlen(next) + 1);
+			ps.line++;
+			next = after ? line + n + (after - next) : NULL;
+			if (next)
+				*next++ = '\0';
+			n = strlen(line);
+			if (n && line[n - 1] == '\r')
+				line[--n] = '\0';
+		}
 		if (!bk_utf8_valid(line, n)) {
 			perr(&ps, "not valid UTF-8");
 			goto out;
 		}
 		if (at_end(skip_ws(line)))
 			continue;
+		if (rule_action(line) >= 0) {
+			struct bk_scope_rule r;
+			int last = ps.line;
+
+			memset(&r, 0, sizeof(r));
+			r.line = first;
+			r.origin = s->name;
+			ps.line = first;
+			if (parse_rule(&ps, line, &r) < 0) {
+				rule_free(&r);
+				goto out;
+			}
+			ps.line = last;
+			s->rules = realloc(s->rules, (s->n_rules + 1) * sizeof(*s->rules));
+			if (!s->rules)
+				abort();
+			s->rules[s->n_rules++] = r;
+			continue;
+		}
 		memset(&e, 0, sizeof(e));
-		e.line = ps.line;
+		e.line = first;
 		if (parse_line(&ps, line, &e) < 0 || check_duplicates(&ps, s, &e) < 0) {
 			entry_free(&e);
 			goto out;
@@ -426,8 +670,8 @@ int bk_scope_parse(struct bk_scope *s, const char *name, const char *text, size_
 			abort();
 		s->entries[s->n_entries++] = e;
 	}
-	if (!s->n_entries) {
-		bk_err_set("%s: lists no files", name);
+	if (!s->n_entries && !s->n_rules) {
+		bk_err_set("%s: lists no files and no rules", name);
 		goto out;
 	}
 	ret = 0;
@@ -444,21 +688,61 @@ out_free:
 	return ret;
 }
 
+/* A scope without rules gets the built-in ones: no table is left out unseen. */
+static int add_builtin_rules(struct bk_scope *s)
+{
+	struct bk_scope b;
+
+	if (bk_scope_parse(&b, BUILTIN_NAME, bk_scope_default_text,
+			   strlen(bk_scope_default_text)) < 0)
+		return -1;
+	s->rules = realloc(s->rules, (s->n_rules + b.n_rules) * sizeof(*s->rules) + 1);
+	if (!s->rules)
+		abort();
+	for (size_t i = 0; i < b.n_rules; i++) {
+		s->rules[s->n_rules] = b.rules[i];
+		s->rules[s->n_rules++].origin = BUILTIN_NAME;
+	}
+	b.n_rules = 0;
+	bk_scope_free(&b);
+	return 0;
+}
+
 int bk_scope_load(struct bk_scope *s, const char *path)
 {
 	char *text;
 	size_t len;
 	int ret;
 
-	if (!path)
-		return bk_scope_parse(s, "built-in scope", bk_scope_default_text,
-				      strlen(bk_scope_default_text));
+	if (!path) {
+		ret = bk_scope_parse(s, BUILTIN_NAME, bk_scope_default_text,
+				     strlen(bk_scope_default_text));
+		s->builtin = 1;
+		for (size_t i = 0; ret == 0 && i < s->n_rules; i++)
+			s->rules[i].origin = BUILTIN_NAME;
+		return ret;
+	}
 	memset(s, 0, sizeof(*s));
 	if (bk_read_file(path, BK_SCOPE_MAX, &text, &len) < 0)
 		return bk_err_prefix("BACKUP_SCOPE");
 	ret = bk_scope_parse(s, path, text, len);
 	free(text);
+	if (ret == 0 && !s->n_rules && add_builtin_rules(s) < 0) {
+		bk_scope_free(s);
+		return -1;
+	}
 	return ret;
+}
+
+static void interval_text(int n, const char *unit, char *buf, size_t size)
+{
+	/* "1 months" reads badly in messages; the server takes either. */
+	size_t len = strlen(unit);
+
+	if (n == 1)
+		snprintf(buf, size, "1 %.*s", (int)(len - 1), unit);
+	else
+		snprintf(buf, size, "%d %s", n, unit);
 }
 
 void bk_scope_interval(const struct bk_scope_entry *e, char *buf, size_t size)
@@ -466,5 +750,78 @@ void bk_scope_interval(const struct bk_scope_entry *e, char *buf, size_t size)
 	if (!e->since_column)
 		snprintf(buf, size, "%s", "");
 	else
-		snprintf(buf, size, "%d %s", e->since_n, e->since_unit);
+		interval_text(e->since_n, e->since_unit, buf, size);
+}
+
+void bk_scope_rule_interval(const struct bk_scope_rule *r, char *buf, size_t size)
+{
+	if (r->action != BK_SCOPE_WINDOW)
+		snprintf(buf, size, "%s", "");
+	else
+		interval_text(r->since_n, r->since_unit, buf, size);
+}
+
+static int fold_eq(char a, char b, int fold)
+{
+	if (fold) {
+		a = a >= 'A' && a <= 'Z' ? (char)(a - 'A' + 'a') : a;
+		b = b >= 'A' && b <= 'Z' ? (char)(b - 'A' + 'a') : b;
+	}
+	return a == b;
+}
+
+/* Iterative glob with one backtrack point per '*' (as fnmatch does). '?' is
+ * one byte: names are matched as the catalog stores them. */
+int bk_scope_glob(const char *pat, const char *s, int fold)
+{
+	const char *star = NULL, *mark = NULL;
+
+	while (*s) {
+		if (*pat == '*') {
+			star = ++pat;
+			mark = s;
+		} else if (*pat == '?' || (*pat && fold_eq(*pat, *s, fold))) {
+			pat++;
+			s++;
+		} else if (star) {
+			pat = star;
+			s = ++mark;
+		} else {
+			return 0;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
+static int pattern_matches(const struct bk_scope_pattern *p, const char *schema, const char *name)
+{
+	if (p->schema && !bk_scope_glob(p->schema, schema, p->schema_fold))
+		return 0;
+	return bk_scope_glob(p->name, name, p->name_fold);
+}
+
+const struct bk_scope_rule *bk_scope_match(const struct bk_scope *s, const char *schema,
+					   const char *name,
+					   const struct bk_scope_pattern **which)
+{
+	for (size_t i = 0; i < s->n_rules; i++)
+		for (size_t k = 0; k < s->rules[i].n_patterns; k++)
+			if (pattern_matches(&s->rules[i].patterns[k], schema, name)) {
+				if (which)
+					*which = &s->rules[i].patterns[k];
+				return &s->rules[i];
+			}
+	if (which)
+		*which = NULL;
+	return NULL;
+}
+
+char *bk_scope_rule_text(const struct bk_scope_rule *r, const struct bk_scope_pattern *p)
+{
+	static const char *const words[] = { "omit", "window", "full" };
+
+	return bk_asprintf("%s %s (%s line %d)", words[r->action], p ? p->text : "*", r->origin,
+			   r->line);
 }

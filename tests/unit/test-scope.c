@@ -110,8 +110,8 @@ static void names(void)
 
 static void errors(void)
 {
-	ok(fails_with("", "scope.txt: lists no files"), "empty file");
-	ok(fails_with("# only a comment\n", "scope.txt: lists no files"), "only comments");
+	ok(fails_with("", "scope.txt: lists no files and no rules"), "empty file");
+	ok(fails_with("# only a comment\n", "scope.txt: lists no files and no rules"), "only comments");
 	ok(fails_with("a.sql users\nb.txt logs\n", "scope.txt:2: 'b.txt' is not a .sql or .csv file name"),
 	   "wrong extension names file and line");
 	ok(fails_with("../x.sql users\n",

@@ -24,7 +24,8 @@ static const char *const known[] = {
 	"BACKUP_ALERT_REPEAT_HOURS", "BACKUP_PING_URL", "ADMIN_EMAILS", "SMTP_HOST",
 	"SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM", "SMTP_TLS", "SMTP_CA_FILE",
 	"BACKUP_MAIL_ATTACH_MAX_MB", "BACKUP_LINK_BASE", "BACKUP_LINK_SECRET",
-	"BACKUP_LINK_TTL_HOURS", "BACKUP_MAIL_OUTBOX", NULL
+	"BACKUP_LINK_TTL_HOURS", "BACKUP_MAIL_OUTBOX", "BACKUP_WINDOW_TIMEZONE",
+	"BACKUP_DRIFT_DROP_PERCENT", NULL
 };
 
 const char *bk_config_get(const char *name)
@@ -240,14 +241,233 @@ static int resolve_file_secrets(void)
 	return 0;
 }
 
+/* ---- DATABASE_URL ---- */
+
+/*
+ * Parameters a Prisma URL carries that libpq does not know (and would refuse):
+ * dropped before libpq sees the URL. connect_timeout, sslmode, sslcert,
+ * sslpassword, application_name, options and host are libpq's too: kept.
+ */
+static const char *const prisma_params[] = {
+	"schema", "connection_limit", "pool_timeout", "socket_timeout", "pgbouncer",
+	"statement_cache_size", "sslidentity", "sslaccept", "max_connection_lifetime",
+	"max_idle_connection_lifetime", NULL
+};
+
+/* Owned by the last load: the URL as libpq gets it, the dropped names, the schema. */
+static char *url_clean, *url_dropped, *url_schema;
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* %XX-decode n bytes of s into out (at least n + 1 bytes); -1 when malformed. */
+static int pct_decode(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			out[o++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+			return -1;
+		out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		i += 2;
+	}
+	out[o] = '\0';
+	return memchr(out, '\0', o) ? -1 : 0;
+}
+
+static int libpq_knows(const PQconninfoOption *opts, const char *key)
+{
+	/* "ssl=true" is libpq's JDBC spelling of sslmode=require */
+	if (!strcmp(key, "ssl"))
+		return 1;
+	for (; opts && opts->keyword; opts++)
+		if (!strcmp(opts->keyword, key))
+			return 1;
+	return 0;
+}
+
+static int is_prisma_param(const char *key)
+{
+	for (int i = 0; prisma_params[i]; i++)
+		if (!strcmp(prisma_params[i], key))
+			return 1;
+	return 0;
+}
+
+static int set_schema(const char *value, size_t n)
+{
+	free(url_schema);
+	url_schema = bk_xmalloc(n + 1);
+	if (pct_decode(value, n, url_schema) < 0 || strlen(url_schema) > 63)
+		goto bad;
+	for (const char *c = url_schema; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			goto bad;
+	if (!*url_schema) {
+		free(url_schema);
+		url_schema = NULL;
+	}
+	return 0;
+bad:
+	free(url_schema);
+	url_schema = NULL;
+	return bk_err_set("DATABASE_URL: schema: not a schema name (at most 63 bytes, "
+			  "no control characters)");
+}
+
+/*
+ * Copy the URL's query into url_clean without Prisma's parameters, noting
+ * their names in url_dropped and the first parameter nobody knows in
+ * unknown (kept: libpq refuses it). libpq still decodes what it gets.
+ */
+static int strip_query(const char *raw, const char *query, char *unknown, size_t usize)
+{
+	PQconninfoOption *defaults = PQconndefaults();
+	size_t len = strlen(raw);
+	char *u, *d, *key = bk_xmalloc(len + 1);
+	int ret = -1, kept = 0;
+
+	url_clean = bk_xmalloc(len + 1);
+	url_dropped = bk_xmalloc(2 * len + 1);
+	memcpy(url_clean, raw, (size_t)(query - raw));
+	u = url_clean + (query - raw);
+	d = url_dropped;
+	for (const char *p = query + 1; *p; p += *p == '&') {
+		size_t n = strcspn(p, "&"), kn = strcspn(p, "=&");
+		int decoded = pct_decode(p, kn, key) == 0;
+
+		if (!n)
+			continue;
+		if (decoded && is_prisma_param(key)) {
+			if (!strcmp(key, "schema") && set_schema(p + kn + (kn < n), n - kn - (kn < n)) < 0)
+				goto out;
+			d += sprintf(d, "%s%s", d == url_dropped ? "" : ", ", key);
+		} else {
+			if (decoded && !libpq_knows(defaults, key) && !unknown[0] && kn < usize &&
+			    strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == kn)
+				snprintf(unknown, usize, "%s", key);
+			*u++ = kept++ ? '&' : '?';
+			memcpy(u, p, n);
+			u += n;
+		}
+		p += n;
+	}
+	*u = '\0';
+	if (d == url_dropped) {
+		free(url_dropped);
+		url_dropped = NULL;
+	}
+	ret = 0;
+out:
+	PQconninfoFree(defaults);
+	free(key);
+	return ret;
+}
+
+/* A password inside DATABASE_URL must be masked like POSTGRES_PASSWORD, as
+ * libpq decodes it and as written (percent-encoded). */
+static void register_url_password(const char *url, const PQconninfoOption *opts)
+{
+	const char *start = strstr(url, "://"), *end, *colon;
+
+	for (; opts->keyword; opts++)
+		if (!strcmp(opts->keyword, "password") && opts->val)
+			bk_log_secret(opts->val);
+	if (!start)
+		return;
+	start += 3;
+	end = start + strcspn(start, "@/");
+	colon = memchr(start, ':', (size_t)(end - start));
+	if (*end == '@' && colon && memchr(colon, '%', (size_t)(end - colon))) {
+		char *raw = bk_xmalloc((size_t)(end - colon));
+
+		memcpy(raw, colon + 1, (size_t)(end - colon - 1));
+		raw[end - colon - 1] = '\0';
+		bk_log_secret(raw);
+		free(raw);
+	}
+}
+
+/*
+ * DATABASE_URL as libpq takes it: a postgresql:// URL loses Prisma's own
+ * parameters (schema= is kept apart as the application's schema). The result
+ * must parse; libpq's reason may quote the URL, password and all: not shown.
+ */
+static int load_url(struct bk_config *c)
+{
+	const char *raw = bk_config_get("DATABASE_URL");
+	PQconninfoOption *opts;
+	char unknown[64] = "", *why = NULL;
+	const char *query;
+
+	free(url_clean);
+	free(url_dropped);
+	free(url_schema);
+	url_clean = url_dropped = url_schema = NULL;
+	c->database_url = raw;
+	if (!raw)
+		return 0;
+	query = strchr(raw, '?');
+	if ((!strncmp(raw, "postgresql://", 13) || !strncmp(raw, "postgres://", 11)) && query) {
+		if (strip_query(raw, query, unknown, sizeof(unknown)) < 0)
+			return -1;
+		c->database_url = url_clean;
+		c->url_dropped = url_dropped;
+		c->url_schema = url_schema;
+	}
+	if (!(opts = PQconninfoParse(c->database_url, &why))) {
+		PQfreemem(why);
+		if (unknown[0])
+			bk_err_set("DATABASE_URL: not a valid connection URI or string: unknown "
+				   "parameter '%s' (neither libpq's nor Prisma's)", unknown);
+		else
+			bk_err_set("DATABASE_URL: not a valid connection URI or string");
+		bk_err_hint("postgresql://USER:PASSWORD@HOST:PORT/DATABASE[?PARAMETER=VALUE&...]");
+		return -1;
+	}
+	register_url_password(raw, opts);
+	PQconninfoFree(opts);
+	return 0;
+}
+
 static int load_database(struct bk_config *c)
 {
-	c->database_url = bk_config_get("DATABASE_URL");
+	if (load_url(c) < 0)
+		return -1;
 	c->pg_host = get_or("POSTGRES_HOST", getenv("PGHOST") ? NULL : "postgres");
 	c->pg_db = get_or("POSTGRES_DB", getenv("PGDATABASE") ? NULL : "smart_ai_hub");
 	c->pg_user = get_or("POSTGRES_USER", getenv("PGUSER") ? NULL : "postgres");
 	c->pg_password = bk_config_get("POSTGRES_PASSWORD");
 	return int_var("POSTGRES_PORT", 0, 1, 65535, &c->pg_port);
+}
+
+/* The server knows the zones; this only keeps out what is plainly not a name. */
+static int timezone_var(const char *name, const char **out)
+{
+	const char *v = get_or(name, "UTC");
+	size_t n = strlen(v);
+
+	*out = v;
+	if (n > 64)
+		return bk_err_set("%s: longer than 64 characters, not a time zone", name);
+	if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/:") != n) {
+		bk_err_set("%s: '%s' is not a time zone name", name, v);
+		bk_err_hint("use a name such as UTC or Asia/Bangkok");
+		return -1;
+	}
+	return 0;
 }
 
 static int load_backup(struct bk_config *c)
@@ -263,7 +483,9 @@ static int load_backup(struct bk_config *c)
 	if (bool_var("BACKUP_STRICT", &c->strict) < 0 ||
 	    int_var("BACKUP_RETENTION_DAYS", 30, 1, 36500, &c->retention_days) < 0 ||
 	    int_var("BACKUP_KEEP_MIN", 3, 1, 10000, &c->keep_min) < 0 ||
-	    int_var("BACKUP_GZIP_LEVEL", 6, 1, 9, &c->gzip_level) < 0)
+	    int_var("BACKUP_GZIP_LEVEL", 6, 1, 9, &c->gzip_level) < 0 ||
+	    timezone_var("BACKUP_WINDOW_TIMEZONE", &c->window_timezone) < 0 ||
+	    int_var("BACKUP_DRIFT_DROP_PERCENT", 50, 1, 100, &c->drift_drop_percent) < 0)
 		return -1;
 	return 0;
 }
@@ -305,19 +527,6 @@ static int load_mail(struct bk_config *c)
 	return 0;
 }
 
-/* A password inside DATABASE_URL must be masked like POSTGRES_PASSWORD. */
-static void register_url_password(const char *url)
-{
-	PQconninfoOption *opts, *o;
-
-	if (!url || !(opts = PQconninfoParse(url, NULL)))
-		return;
-	for (o = opts; o->keyword; o++)
-		if (!strcmp(o->keyword, "password") && o->val)
-			bk_log_secret(o->val);
-	PQconninfoFree(opts);
-}
-
 int bk_config_load(const char *env_file)
 {
 	struct bk_config *c = &bk_config;
@@ -333,7 +542,6 @@ int bk_config_load(const char *env_file)
 	    load_mail(c) < 0)
 		return -1;
 	bk_log_secret(c->pg_password);
-	register_url_password(c->database_url);
 	bk_log_secret(getenv("PGPASSWORD"));
 	bk_log_secret(c->smtp_pass);
 	bk_log_secret(c->link_secret);

@@ -8,14 +8,18 @@
 
 struct bk_config {
 	/* database: NULL means "let libpq decide" (PG* variables, defaults) */
-	const char *database_url;
+	const char *database_url;	/* as libpq takes it: Prisma's parameters dropped */
 	const char *pg_host, *pg_db, *pg_user, *pg_password;
 	int pg_port;			/* 0 = unset */
+	const char *url_schema;		/* DATABASE_URL's schema= (Prisma), or NULL */
+	const char *url_dropped;	/* "schema, connection_limit": dropped names, or NULL */
 
 	/* backup */
 	const char *dir, *tmpdir, *config_dir, *config_files, *scope_file;
 	const char *schedule, *log_path;
 	int strict, retention_days, keep_min, gzip_level;
+	const char *window_timezone;	/* zone of timestamp-without-time-zone cutoffs */
+	int drift_drop_percent;		/* a drop by more than this share is drift */
 
 	/* monitor */
 	int max_age_hours, min_size_mb, max_size_mb, alert_repeat_hours;

@@ -118,6 +118,69 @@ static const char *user_of(const struct conn_params *p)
 	return param(p, "user") ? param(p, "user") : env_or("PGUSER", "postgres");
 }
 
+/* What libpq will use for key (its defaults as bk_pg_target() shows them). */
+static const char *effective(const struct conn_params *p, const char *key)
+{
+	if (param(p, key))
+		return param(p, key);
+	if (!strcmp(key, "host"))
+		return env_or("PGHOST", "localhost");
+	if (!strcmp(key, "port"))
+		return env_or("PGPORT", "5432");
+	if (!strcmp(key, "dbname"))
+		return env_or("PGDATABASE", user_of(p));
+	return user_of(p);
+}
+
+const char *bk_pg_schema(void)
+{
+	return bk_config.database_url ? bk_config.url_schema : NULL;
+}
+
+const char *bk_pg_source_note(void)
+{
+	static const struct { const char *key, *var, *what; } f[] = {
+		{ "host", "POSTGRES_HOST", "host" }, { "port", "POSTGRES_PORT", "port" },
+		{ "dbname", "POSTGRES_DB", "database" }, { "user", "POSTGRES_USER", "user" },
+	};
+	static char buf[1024];
+	struct conn_params p;
+	size_t len;
+	int differ = 0;
+
+	if (!bk_config.database_url || params_load(&p) < 0)
+		return NULL;
+	len = (size_t)snprintf(buf, sizeof(buf), "DATABASE_URL is used, not POSTGRES_*, which "
+			       "name another target:");
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]) && len < sizeof(buf); i++) {
+		const char *url = effective(&p, f[i].key), *var = bk_config_get(f[i].var);
+
+		if (!var || !strcmp(url, var))
+			continue;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s %s %s (%s %s)",
+					differ++ ? "," : "", f[i].what, url, f[i].var, var);
+	}
+	params_free(&p);
+	bk_log_mask(buf, sizeof(buf));
+	return differ ? buf : NULL;
+}
+
+void bk_pg_log_notes(void)
+{
+	static int done;
+	const char *note;
+
+	if (done)
+		return;
+	done = 1;
+	if (bk_config.database_url && bk_config.url_dropped)
+		bk_info("DATABASE_URL: left out Prisma's parameters %s (not libpq's)%s%s",
+			bk_config.url_dropped, bk_config.url_schema ? "; the application's schema is " : "",
+			bk_config.url_schema ? bk_config.url_schema : "");
+	if ((note = bk_pg_source_note()))
+		bk_info("%s", note);
+}
+
 /* First line of libpq's message, masked. */
 static void reason(PGconn *conn, char *buf, size_t size)
 {
@@ -140,6 +203,7 @@ PGconn *bk_pg_connect(const char *application_name)
 	PGconn *conn = NULL;
 	char why[512];
 
+	bk_pg_log_notes();
 	if (params_load(&p) < 0)
 		return NULL;
 	add(&p, "application_name", application_name);

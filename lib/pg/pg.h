@@ -22,6 +22,17 @@ const char *bk_pg_password(void);
 const char *bk_pg_target(void);
 const char *bk_pg_dbname(void);
 
+/* The application's schema from a Prisma DATABASE_URL's schema=NAME (decoded),
+ * or NULL. libpq never sees that parameter, nor Prisma's other ones. */
+const char *bk_pg_schema(void);
+/* When DATABASE_URL and POSTGRES_HOST/PORT/DB/USER are both set and name a
+ * different target: one sentence saying DATABASE_URL is used and how they
+ * differ (no password; static buffer). NULL otherwise. */
+const char *bk_pg_source_note(void);
+/* Log the Prisma parameters left out of DATABASE_URL and the source note, once
+ * per process; bk_pg_connect() calls it. */
+void bk_pg_log_notes(void);
+
 /* Run a command that returns no rows; -1 with the server's message on failure. */
 int bk_pg_exec(PGconn *conn, const char *sql);
 /* Run a query expecting tuples; NULL with the message on failure. Caller PQclear()s. */

@@ -81,8 +81,8 @@ int main(int argc, char **argv)
 	opts.tmpdir = bk_config.tmpdir;
 	opts.strict = bk_config.strict;
 	opts.progress = isatty(STDERR_FILENO);
-	opts.window_timezone = getenv("BACKUP_WINDOW_TIMEZONE");
-	opts.drift_drop_percent = 50;
+	opts.window_timezone = bk_config.window_timezone;
+	opts.drift_drop_percent = bk_config.drift_drop_percent;
 	opts.backup_dir = bk_config.dir;
 	if (plan) {
 		ret = bk_export_plan(&opts, stdout);

@@ -442,7 +442,21 @@ static int connect_db(struct export *x)
 	version = PQparameterStatus(x->conn, "server_version");
 	bk_info("connected to %s, database %s, server %s", bk_pg_target(), PQdb(x->conn),
 		version ? version : "?");
-	return ex_session_setup(x->conn);
+	if (ex_session_setup(x->conn) < 0)
+		return -1;
+	/* The application's schema (a Prisma URL's schema=): where the scope's
+	 * unqualified names are looked up. */
+	if (bk_pg_schema()) {
+		const char *params[1] = { bk_pg_schema() };
+		PGresult *res = ex_query(x, "SELECT pg_catalog.set_config('search_path',"
+					 " pg_catalog.quote_ident($1), false)", 1, params,
+					 "cannot set search_path");
+
+		if (!res)
+			return -1;
+		PQclear(res);
+	}
+	return 0;
 }
 
 static int run(struct export *x)

@@ -34,7 +34,7 @@ static const char q_tables[] =
 	"  / 8192 FROM pg_catalog.pg_partition_tree(c.oid) t),"
 	/* the planner's estimate: rows per page at the last ANALYZE times pages now */
 	" (SELECT CASE WHEN pg_catalog.bool_or(p.reltuples < 0 OR p.relpages = 0) THEN -1"
-	"  ELSE COALESCE(pg_catalog.sum(p.reltuples / p.relpages"
+	"  ELSE COALESCE(pg_catalog.sum(p.reltuples / NULLIF(p.relpages, 0)"
 	"  * (pg_catalog.pg_relation_size(p.oid) / 8192)), 0) END::pg_catalog.int8"
 	"  FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class p ON p.oid = t.relid"
 	"  WHERE p.relkind = 'r'),"
@@ -291,22 +291,21 @@ struct missing {
 static int add_missing(struct export *x, struct missing *m, const struct bk_scope_entry *e,
 		       const struct bk_scope_table *st, const char *why)
 {
-	char *hint = other_case(x, st), *item;
+	char *hint = other_case(x, st), *all;
 
 	if (!hint)
 		return -1;
-	item = bk_asprintf("%s (%s, line %d) %s%s", st->text, e->file, e->line, why, hint);
-	free(hint);
 	if (!x->o->strict) {
-		ex_warning(x, "%s:%d: table %s; not backed up", x->o->scope->name, e->line, item);
+		ex_warning(x, "%s:%d: table %s (%s) %s%s; not backed up", x->o->scope->name, e->line,
+			   st->text, e->file, why, hint);
 	} else {
-		char *all = bk_asprintf("%s%s%s", m->text ? m->text : "", m->text ? "; " : "", item);
-
+		all = bk_asprintf("%s%s%s (%s, line %d) %s%s", m->text ? m->text : "",
+				  m->text ? "; " : "", st->text, e->file, e->line, why, hint);
 		free(m->text);
 		m->text = all;
+		m->n++;
 	}
-	m->n++;
-	free(item);
+	free(hint);
 	return 0;
 }
 
@@ -471,7 +470,9 @@ static int read_fks(struct export *x)
 }
 
 /* A rule leaves out a table that a backed-up table references: without it the
- * archive would not restore, so it is backed up in full (to a fixed point). */
+ * archive would not restore, so it is backed up in full (to a fixed point).
+ * MANIFEST's "# added:" lines say so; not a warning, as "omit *" after a
+ * list of tables (round 1's meaning) relies on it every night. */
 static void add_referenced(struct export *x)
 {
 	int changed = 1;
@@ -483,8 +484,8 @@ static void add_referenced(struct export *x)
 
 			if (!ex_backed_up(from) || to->cls != EX_OMITTED || to->extension)
 				continue;
-			ex_warning(x, "%s is left out by %s but %s references it: backed up in full",
-				   to->qname, to->why, from->qname);
+			bk_info("%s is left out by %s but %s references it: backed up in full",
+				to->qname, to->why, from->qname);
 			free(to->why);
 			to->why = bk_asprintf("referenced by %s", from->qname);
 			to->cls = EX_ADDED;
@@ -764,7 +765,7 @@ static int compute_cutoff(struct export *x, struct table *t)
 		      "::pg_catalog.date::pg_catalog.text";
 		cast = "pg_catalog.date";
 	}
-	res = ex_query(x, sql, 2, params, "cannot compute the window");
+	res = ex_query(x, sql, t->since_type == 'z' ? 1 : 2, params, "cannot compute the window");
 	if (!res) {
 		if (t->since_type != 'z')
 			bk_err_hint("check BACKUP_WINDOW_TIMEZONE (a time zone name the server knows)");

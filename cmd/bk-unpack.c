@@ -318,7 +318,7 @@ static void plan_table(const struct opts *o, const struct bk_restore_table *t)
 	if (!t->window)
 		return;
 	printf("  %-8s [%s%s%s]", "", t->window, t->zone ? " " : "", t->zone ? t->zone : "");
-	if (!keeps && t->oid && t->target_rows > del)
+	if (!keeps && t->oid && t->target_rows > t->target_window)
 		printf(" (--replace-all: older rows deleted too)");
 	else if (keeps && t->oid && t->closure > 0 && t->target_rows > del)
 		printf(" up to %lld of the kept rows are replaced by the backup's older rows "

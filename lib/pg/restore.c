@@ -988,8 +988,10 @@ static const struct bk_restore_table *copy_stage(struct job *j, const char *name
 	rest = *stmt + 5 + strlen(target);
 	free(target);
 	len = strcspn(rest, "\r\n");
-	if (*rest == ' ')
-		rest++, len--;
+	if (*rest == ' ') {
+		rest++;
+		len--;
+	}
 	if (len < sizeof(tail) - 1 || *rest != '(') {
 		*err = bk_err_set("%s: COPY into %s without a column list: cannot keep its "
 				  "older rows", name, t->qname);
@@ -1016,14 +1018,13 @@ static int load_copy(struct job *j, struct reader *r, const char *name, size_t l
 	const struct bk_restore_table *staged;
 	PGresult *res;
 	long long rows;
-	int ret = -1;
+	int ret = -1, err;
 
 	r->start += len;
 	r->lineno++;
-	staged = copy_stage(j, name, &stmt, &cols, &ret);
-	if (ret < 0)
+	staged = copy_stage(j, name, &stmt, &cols, &err);
+	if (err < 0)
 		goto out;
-	ret = -1;
 	res = PQexec(j->conn, stmt);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		sql_error(j->conn, res, what, NULL);

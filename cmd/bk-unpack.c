@@ -27,8 +27,9 @@ static const char *prog = "bk-unpack";
 
 static void __attribute__((noreturn)) usage(void)
 {
-	printf("usage: bk-unpack [-C DIR] [--restore [--replace]] [--config-to DIR]\n"
-	       "                 [--force] [--dry-run] [--env-file FILE] FILE\n"
+	printf("usage: bk-unpack [-C DIR] [--restore [--replace | --replace-all]]\n"
+	       "                 [--config-to DIR] [--force] [--dry-run] [--env-file FILE]\n"
+	       "                 FILE\n"
 	       "\n"
 	       "Verify the bk archive FILE, then do what the options say and print what\n"
 	       "was made (directories, HOST:PORT/DATABASE); with none of -C, --restore\n"
@@ -37,8 +38,12 @@ static void __attribute__((noreturn)) usage(void)
 	       "  -C, --directory DIR  extract every member into DIR (made 0700 if missing)\n"
 	       "      --restore        restore into the database named by POSTGRES_* or\n"
 	       "                       DATABASE_URL, in one transaction\n"
-	       "      --replace        with --restore: empty the backed-up tables if they\n"
-	       "                       hold rows (else the restore is refused)\n"
+	       "      --replace        with --restore: replace the rows of the backed-up\n"
+	       "                       tables if they hold rows (else the restore is\n"
+	       "                       refused); windowed tables keep their rows older\n"
+	       "                       than the backup's window\n"
+	       "      --replace-all    the same, but empty every backed-up table first,\n"
+	       "                       windowed tables too\n"
 	       "      --config-to DIR  write the configuration files into DIR\n"
 	       "      --force          replace files that exist in DIR\n"
 	       "  -n, --dry-run        print the plan on standard output, change nothing\n"
@@ -56,7 +61,8 @@ static void __attribute__((noreturn)) usage(void)
 
 struct opts {
 	const char *archive, *dir, *config_to, *env_file;
-	int restore, replace, force, dry_run;
+	int restore, force, dry_run;
+	enum bk_restore_replace replace;
 };
 
 /* ---- signals: a restore in progress is rolled back, temp files removed ---- */
@@ -254,6 +260,73 @@ static void plan_members(const struct bk_manifest *m)
 	}
 }
 
+/* "# omitted: QNAME ROWS_ESTIMATE RULE": the tables the backup holds no rows of. */
+static void plan_omitted(const struct bk_manifest *m)
+{
+	const char *v;
+	size_t i = 0;
+
+	while ((v = bk_manifest_meta_next(m, "omitted", &i)) != NULL) {
+		const char *p = v, *rest;
+		int quoted = 0;
+		long long est;
+		char *end;
+
+		for (; *p && (quoted || *p != ' '); p++)
+			if (*p == '"')
+				quoted = !quoted;
+		est = *p ? strtoll(p + 1, &end, 10) : -1;
+		if (!*p || end == p + 1 || (*end && *end != ' ')) {
+			printf("  not in this backup: %s\n", v);	/* not the contract's form */
+			continue;
+		}
+		rest = *end ? end + 1 : "";
+		printf("  not in this backup: %.*s (about %lld rows%s%s)\n", (int)(p - v), v, est,
+		       *rest ? ", " : "", rest);
+	}
+}
+
+static const char *mode_note(const struct opts *o, const struct bk_restore_plan *p)
+{
+	if (!p->n_populated)
+		return "";
+	switch (o->replace) {
+	case BK_REPLACE_ALL:
+		return " (--replace-all: the tables emptied first)";
+	case BK_REPLACE_WINDOW:
+		return " (replacing rows; windowed tables keep their older rows)";
+	default:
+		return " (rows replaced with --replace)";
+	}
+}
+
+/* One table of the plan: what it gets, what it loses and keeps. */
+static void plan_table(const struct opts *o, const struct bk_restore_table *t)
+{
+	int keeps = t->window && o->replace != BK_REPLACE_ALL;
+	long long del = keeps ? t->target_window : t->target_rows;
+	char sdel[24] = "-", skeep[24] = "-", sload[24];
+	const char *verb = !t->oid ? "create" : !t->target_rows ? "load"
+			   : keeps ? "window" : "replace";
+
+	if (t->oid) {
+		snprintf(sdel, sizeof(sdel), "%lld", del);
+		snprintf(skeep, sizeof(skeep), "%lld", t->target_rows - del);
+	}
+	snprintf(sload, sizeof(sload), "%lld", t->rows);
+	printf("  %-8s %-36s %9s %9s %9s  %s\n", verb, t->qname, sdel, skeep, sload, t->file);
+	if (!t->window)
+		return;
+	printf("  %-8s [%s%s%s]", "", t->window, t->zone ? " " : "", t->zone ? t->zone : "");
+	if (!keeps && t->oid && t->target_rows > t->target_window)
+		printf(" (--replace-all: older rows deleted too)");
+	else if (keeps && t->oid && t->closure > 0 && t->target_rows > del)
+		printf(" up to %lld of the kept rows are replaced by the backup's older rows "
+		       "(same key)", t->closure < t->target_rows - del ? t->closure
+		       : t->target_rows - del);
+	putchar('\n');
+}
+
 /* 0 when the restore would go ahead, -1 (error slot) when it would not. */
 static int plan_restore(const struct opts *o, const struct bk_manifest *m)
 {
@@ -281,21 +354,14 @@ static int plan_restore(const struct opts *o, const struct bk_manifest *m)
 		       "           sequences, schema-post.sql in one transaction\n");
 	else
 		printf("  mode     the tables exist: data only, in one transaction%s\n",
-		       plan.n_populated ? " (replacing rows)" : "");
-	for (size_t i = 0; i < plan.n_tables; i++) {
-		const struct bk_restore_table *t = &plan.tables[i];
-		const char *verb = !t->oid ? "create" : t->target_rows ? "replace" : "load";
-
-		printf("  %-8s %-36s %10lld rows from %s", verb, t->qname, t->rows, t->file);
-		if (t->oid)
-			printf(" (has %lld now)", t->target_rows);
-		if (t->window)
-			printf(" [%s]", t->window);
-		putchar('\n');
-	}
+		       mode_note(o, &plan));
+	printf("  %-8s %-36s %9s %9s %9s  %s\n", "rows", "table", "delete", "keep", "load", "from");
+	for (size_t i = 0; i < plan.n_tables; i++)
+		plan_table(o, &plan.tables[i]);
+	plan_omitted(m);
 	if (plan.mode == BK_RESTORE_DATA && plan.n_populated && !o->replace) {
-		printf("  would refuse: %d tables hold rows (--replace empties them)\n",
-		       plan.n_populated);
+		printf("  would refuse: %d tables hold rows (--replace replaces their rows, "
+		       "--replace-all empties them)\n", plan.n_populated);
 		bk_err_set("%d of the backed-up tables in %s hold rows: a restore without "
 			   "--replace would be refused", plan.n_populated, bk_pg_dbname());
 		goto out;
@@ -450,6 +516,7 @@ int main(int argc, char **argv)
 		{ "directory", required_argument, NULL, 'C' },
 		{ "restore", no_argument, NULL, 'R' },
 		{ "replace", no_argument, NULL, 'P' },
+		{ "replace-all", no_argument, NULL, 'A' },
 		{ "config-to", required_argument, NULL, 'G' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -469,7 +536,10 @@ int main(int argc, char **argv)
 			o.restore = 1;
 			break;
 		case 'P':
-			o.replace = 1;
+		case 'A':
+			if (o.replace && o.replace != (c == 'A' ? BK_REPLACE_ALL : BK_REPLACE_WINDOW))
+				bk_usage_error(prog, "--replace and --replace-all: choose one");
+			o.replace = c == 'A' ? BK_REPLACE_ALL : BK_REPLACE_WINDOW;
 			break;
 		case 'G':
 			o.config_to = optarg;
@@ -498,7 +568,8 @@ int main(int argc, char **argv)
 	if (!o.dir && !o.restore && !o.config_to)
 		o.dry_run = 1;
 	if (o.replace && !o.restore && !o.dry_run)
-		bk_usage_error(prog, "--replace goes with --restore");
+		bk_usage_error(prog, o.replace == BK_REPLACE_ALL ? "--replace-all goes with --restore"
+				     : "--replace goes with --restore");
 	if (o.force && !o.dir && !o.config_to)
 		bk_usage_error(prog, "--force goes with -C DIR or --config-to DIR");
 	if ((o.dir && !*o.dir) || (o.config_to && !*o.config_to))

@@ -1,7 +1,8 @@
 #!/bin/bash
 # bk-unpack --restore into a database that is not empty: refused while the
 # backed-up tables hold rows (listed with their counts, nothing changed);
-# --replace empties exactly those tables and loads the backup in the same
+# --replace empties exactly those tables (windowed ones: their rows in the
+# window; t0714 has the details) and loads the backup in the same
 # transaction; tables that exist but are empty get the data only; --dry-run
 # says all this and changes nothing.
 
@@ -28,7 +29,9 @@ dump() {
 		grep -v -e "^--" -e "^\\\\restrict " -e "^\\\\unrestrict "
 }
 
-# same_as_backup DB: every backed-up table of DB holds what the archive holds.
+# same_as_backup DB [kept]: every backed-up table of DB holds what the archive
+# holds; with "kept", windowed tables also their source rows older than the
+# window (what --replace keeps of a copy of the source).
 same_as_backup() {
 	for t in $full_tables; do
 		rows smart_ai_hub "SELECT * FROM public.$t ORDER BY 1" >expect &&
@@ -37,7 +40,8 @@ same_as_backup() {
 	done &&
 	for t in $window_tables; do
 		cutoff=$(sed -n "s/^# window: $t.csv created_at >= //p" MANIFEST) &&
-		rows smart_ai_hub "SELECT * FROM public.$t WHERE created_at >= $SQ$cutoff$SQ ORDER BY id" >expect &&
+		if [ "$2" = kept ]; then since=; else since="WHERE created_at >= $SQ$cutoff$SQ"; fi &&
+		rows smart_ai_hub "SELECT * FROM public.$t $since ORDER BY id" >expect &&
 		rows "$1" "SELECT * FROM public.$t ORDER BY id" >actual &&
 		test_cmp expect actual || { echo "table $t differs"; return 1; }
 	done
@@ -73,16 +77,17 @@ test_expect_success 'into the populated database: refused, tables listed with th
 	public.currencies: 3 rows
 	EOF
 	test_cmp expect actual &&
-	grep -q "hint: --replace empties exactly these tables" err &&
+	grep -q "hint: --replace replaces their rows with the backup${SQ}s in one transaction (windowed tables keep their rows older than the window), --replace-all empties them first" err &&
 	dump live >after &&
 	test_cmp before after
 '
 
 test_expect_success '--dry-run shows the replacement and the refusal, changes nothing' '
 	POSTGRES_DB=live test_expect_code 1 bk-unpack --dry-run backup.tar.gz >stdout 2>err &&
-	grep -q "^  replace  public.users  *200 rows from users.sql (has 200 now)$" stdout &&
-	grep -q "^  replace  public.credit_transactions  *600 rows from credit_transactions.csv (has 1000 now) \[created_at >= .*\]$" stdout &&
-	grep -q "^  would refuse: 13 tables hold rows (--replace empties them)$" stdout &&
+	grep -q "^  replace  public.users  *200  *0  *200  users.sql$" stdout &&
+	grep -A1 "^  window   public.credit_transactions  *600  *400  *600  credit_transactions.csv$" stdout >actual &&
+	grep -q "^           \[created_at >= .*\]$" actual &&
+	grep -q "^  would refuse: 13 tables hold rows (--replace replaces their rows, --replace-all empties them)$" stdout &&
 	POSTGRES_DB=live bk-unpack --dry-run --restore --replace backup.tar.gz >stdout 2>err &&
 	! grep -q "would refuse" stdout &&
 	grep -q "^nothing changed (dry run)$" stdout &&
@@ -112,7 +117,7 @@ test_expect_success '--replace: the backed-up tables become the backup, in one t
 	echo "127.0.0.1:$POSTGRES_PORT/live" >expect &&
 	test_cmp expect stdout &&
 	grep -q "the tables exist: loading data only (replacing their rows)" err &&
-	same_as_backup live
+	same_as_backup live kept
 '
 
 test_expect_success '--replace left the other tables, keys, triggers and sequences working' '

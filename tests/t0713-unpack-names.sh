@@ -81,7 +81,7 @@ test_expect_success 'restore into an empty database: every table identical' '
 	test "$(pg_psql -d restored -At -c "SELECT count(*) FROM users")" = 200
 '
 
-test_expect_success '--replace over changed rows: identical again' '
+test_expect_success '--replace over changed rows: identical again, older events kept' '
 	pg_psql -d restored <<-\EOF &&
 	DELETE FROM "ข้อมูล";
 	UPDATE "Other Schema"."Mixed Case" SET "Value" = $$changed$$;
@@ -93,6 +93,16 @@ test_expect_success '--replace over changed rows: identical again' '
 	grep -q "^.* ERROR bk-unpack\[[0-9]*\]:   \"Other Schema\".\"Mixed Case\": 2 rows$" err &&
 	! grep -q "evil.*rows$" err &&
 	POSTGRES_DB=restored bk-unpack --restore --replace backup.tar.gz >stdout 2>err &&
+	pg_psql -d restored -At -c "SELECT payload FROM events WHERE at < ${SQ}2000-01-01${SQ}" >actual &&
+	echo older >expect &&
+	test_cmp expect actual &&
+	pg_psql -d restored -c "DELETE FROM events WHERE payload = ${SQ}older${SQ}" &&
+	same restored
+'
+
+test_expect_success '--replace-all: the older events go too' '
+	pg_psql -d restored -c "INSERT INTO events (at, payload) VALUES (${SQ}1990-01-01${SQ}, ${SQ}older${SQ})" &&
+	POSTGRES_DB=restored bk-unpack --restore --replace-all backup.tar.gz >stdout 2>err &&
 	same restored
 '
 

@@ -92,6 +92,71 @@ static char *quote_qname(PGconn *conn, const struct bk_restore_table *t)
 
 /* ---- the plan ---- */
 
+/* The table whose rows are in the file that starts v (up to a space). */
+static struct bk_restore_table *table_of_file(struct bk_restore_plan *p, const char *v)
+{
+	size_t len = strcspn(v, " ");
+
+	for (size_t k = 0; k < p->n_tables; k++)
+		if (strlen(p->tables[k].file) == len && !strncmp(p->tables[k].file, v, len))
+			return &p->tables[k];
+	return NULL;
+}
+
+/* "COL >= CUTOFF": COL as quote_ident writes it (or plain), into t. */
+static int parse_window(struct bk_restore_table *t, const char *w)
+{
+	const char *op = strstr(w, " >= "), *end;
+
+	if (!op || op == w || !op[4])
+		return -1;
+	end = parse_ident(w, &t->window_col);
+	if (end != op) {
+		free(t->window_col);
+		t->window_col = bk_asprintf("%.*s", (int)(op - w), w);
+	}
+	t->cutoff = bk_xstrdup(op + 4);
+	t->window = bk_xstrdup(w);
+	return 0;
+}
+
+/* "# window: FILE COL >= CUTOFF" and "# window-rows: FILE WINDOW TOTAL
+ * CLOSURE ZONE" (newer archives only) of the tables in p. */
+static int windows_init(struct bk_restore_plan *p, const struct bk_manifest *m)
+{
+	const char *v;
+	size_t i = 0;
+
+	while ((v = bk_manifest_meta_next(m, "window", &i)) != NULL) {
+		struct bk_restore_table *t = table_of_file(p, v);
+		const char *sp = strchr(v, ' ');
+
+		if (!t || t->window)
+			continue;
+		if (!sp || parse_window(t, sp + 1) < 0)
+			return bk_err_set("MANIFEST: malformed line '# window: %.200s' "
+					  "(expected FILE COLUMN >= CUTOFF)", v);
+	}
+	i = 0;
+	while ((v = bk_manifest_meta_next(m, "window-rows", &i)) != NULL) {
+		struct bk_restore_table *t = table_of_file(p, v);
+		long long n[3];
+		char zone[256];
+		int used = 0;
+
+		if (!t || !t->window || t->closure >= 0)
+			continue;
+		if (sscanf(v + strcspn(v, " "), " %lld %lld %lld %255s %n", &n[0], &n[1], &n[2],
+			   zone, &used) != 4 || v[strcspn(v, " ") + (size_t)used] || n[2] < 0)
+			return bk_err_set("MANIFEST: malformed line '# window-rows: %.200s' "
+					  "(expected FILE WINDOW TOTAL CLOSURE ZONE)", v);
+		t->closure = n[2];
+		if (strcmp(zone, "-"))
+			t->zone = bk_xstrdup(zone);
+	}
+	return 0;
+}
+
 int bk_restore_plan_init(struct bk_restore_plan *p, const struct bk_manifest *m)
 {
 	const char *v;
@@ -115,6 +180,7 @@ int bk_restore_plan_init(struct bk_restore_plan *p, const struct bk_manifest *m)
 			abort();
 		t = &p->tables[p->n_tables];
 		memset(t, 0, sizeof(*t));
+		t->closure = -1;
 		if (bk_restore_parse_qname(sp2 + 1, &t->schema, &t->name) < 0)
 			goto bad;
 		p->n_tables++;
@@ -133,15 +199,8 @@ int bk_restore_plan_init(struct bk_restore_plan *p, const struct bk_manifest *m)
 				goto fail;
 			}
 	}
-	i = 0;
-	while ((v = bk_manifest_meta_next(m, "window", &i)) != NULL) {
-		const char *sp = strchr(v, ' ');
-
-		for (size_t k = 0; sp && k < p->n_tables; k++)
-			if (strlen(p->tables[k].file) == (size_t)(sp - v) &&
-			    !strncmp(p->tables[k].file, v, (size_t)(sp - v)) && !p->tables[k].window)
-				p->tables[k].window = bk_xstrdup(sp + 1);
-	}
+	if (windows_init(p, m) < 0)
+		goto fail;
 	if (p->n_tables == 0) {
 		bk_err_set("MANIFEST lists no table: nothing to restore");
 		goto fail;
@@ -162,9 +221,57 @@ void bk_restore_plan_free(struct bk_restore_plan *p)
 		free(p->tables[i].name);
 		free(p->tables[i].file);
 		free(p->tables[i].window);
+		free(p->tables[i].window_col);
+		free(p->tables[i].cutoff);
+		free(p->tables[i].zone);
 	}
 	free(p->tables);
 	memset(p, 0, sizeof(*p));
+}
+
+/* "the window's condition" on t, with the cutoff as $1: the server reads it
+ * as a literal of the column's type. Caller frees. */
+static char *window_cond(PGconn *conn, const struct bk_restore_table *t)
+{
+	char *c = PQescapeIdentifier(conn, t->window_col, strlen(t->window_col));
+	char *cond = c ? bk_asprintf("(%s >= $1 OR %s IS NULL)", c, c) : NULL;
+
+	PQfreemem(c);
+	if (!cond)
+		bk_err_set("cannot quote %s: %s", t->window_col, PQerrorMessage(conn));
+	return cond;
+}
+
+/* t->target_rows, and t->target_window for a windowed table. */
+static int count_rows(PGconn *conn, struct bk_restore_table *t)
+{
+	const char *params[1] = { t->cutoff };
+	char *q = quote_qname(conn, t), *cond = NULL, *sql;
+	PGresult *res;
+
+	if (!q)
+		return -1;
+	if (t->window && !(cond = window_cond(conn, t))) {
+		free(q);
+		return -1;
+	}
+	if (cond)
+		sql = bk_asprintf("SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s) "
+				  "FROM %s", cond, q);
+	else
+		sql = bk_asprintf("SELECT pg_catalog.count(*), 0 FROM %s", q);
+	res = cond ? bk_pg_query_params(conn, sql, 1, params) : bk_pg_query(conn, sql);
+	free(q);
+	free(cond);
+	free(sql);
+	if (!res) {
+		bk_err_prefix("cannot count the rows of %s", t->qname);
+		return -1;
+	}
+	t->target_rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	t->target_window = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return 0;
 }
 
 int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn)
@@ -179,7 +286,6 @@ int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn)
 		struct bk_restore_table *t = &p->tables[i];
 		const char *params[2] = { t->schema, t->name };
 		PGresult *res;
-		char *q, *sql;
 
 		res = bk_pg_query_params(conn,
 			"SELECT c.oid FROM pg_catalog.pg_class c "
@@ -190,22 +296,12 @@ int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn)
 			goto out;
 		t->oid = PQntuples(res) ? (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 		PQclear(res);
-		t->target_rows = 0;
+		t->target_rows = t->target_window = 0;
 		if (!t->oid)
 			continue;
 		p->n_existing++;
-		if (!(q = quote_qname(conn, t)))
+		if (count_rows(conn, t) < 0)
 			goto out;
-		sql = bk_asprintf("SELECT pg_catalog.count(*) FROM %s", q);
-		free(q);
-		res = bk_pg_query(conn, sql);
-		free(sql);
-		if (!res) {
-			bk_err_prefix("cannot count the rows of %s", t->qname);
-			goto out;
-		}
-		t->target_rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
 		if (t->target_rows > 0)
 			p->n_populated++;
 	}
@@ -372,6 +468,227 @@ static int run_sql_file(PGconn *conn, const char *dir, const char *name)
 	strip_restrict(text);
 	ret = run_sql(conn, text, name);
 	free(text);
+	return ret;
+}
+
+/* ---- the restore's state ---- */
+
+/* A foreign key dropped for a data-only load, to be added back. */
+struct fk {
+	char *table, *name, *def;
+};
+
+/* A user trigger disabled for a data-only load. */
+struct trig {
+	char *table, *name;
+	char enabled;		/* pg_trigger.tgenabled: O, R or A */
+};
+
+/* A sequence of a windowed table whose rows are kept, and its column. */
+struct seq {
+	char *seq, *col;
+	const struct bk_restore_table *table;
+};
+
+struct job {
+	PGconn *conn;
+	const char *dir;
+	const struct bk_manifest *m;
+	struct bk_restore_plan *plan;
+	enum bk_restore_replace replace;
+	struct fk *fks;
+	size_t n_fks;
+	struct trig *trigs;
+	size_t n_trigs;
+	struct seq *seqs;
+	size_t n_seqs;
+};
+
+static void job_free(struct job *j)
+{
+	for (size_t i = 0; i < j->n_fks; i++) {
+		free(j->fks[i].table);
+		free(j->fks[i].name);
+		free(j->fks[i].def);
+	}
+	for (size_t i = 0; i < j->n_trigs; i++) {
+		free(j->trigs[i].table);
+		free(j->trigs[i].name);
+	}
+	for (size_t i = 0; i < j->n_seqs; i++) {
+		free(j->seqs[i].seq);
+		free(j->seqs[i].col);
+	}
+	free(j->fks);
+	free(j->trigs);
+	free(j->seqs);
+}
+
+static const struct bk_restore_table *table_of_copy(const struct job *j, const char *file,
+						     const char *target)
+{
+	for (size_t i = 0; i < j->plan->n_tables; i++)
+		if (!strcmp(j->plan->tables[i].file, file) && !strcmp(j->plan->tables[i].qname, target))
+			return &j->plan->tables[i];
+	return NULL;
+}
+
+/* Does t keep its rows older than the window (loaded through a stage)? */
+static int keeps_old_rows(const struct job *j, const struct bk_restore_table *t)
+{
+	return t->window && j->plan->mode == BK_RESTORE_DATA && j->replace != BK_REPLACE_ALL;
+}
+
+static int exec_fmt(PGconn *conn, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int exec_fmt(PGconn *conn, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql;
+	PGresult *res;
+
+	va_start(ap, fmt);
+	if (vasprintf(&sql, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	res = PQexec(conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		sql_error(conn, res, what, NULL);
+		free(sql);
+		return -1;
+	}
+	PQclear(res);
+	free(sql);
+	return 0;
+}
+
+
+/* Run sql (with params): the rows it affected, or -1. */
+static long long exec_count(PGconn *conn, const char *what, const char *sql, int n,
+			    const char *const *params)
+{
+	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	long long rows;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		return sql_error(conn, res, what, NULL);
+	rows = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return rows;
+}
+
+/* ---- windowed tables: loaded through a stage ---- */
+
+/*
+ * A windowed table keeps the rows older than its cutoff, which exist nowhere
+ * else. Its rows from the backup go first into a temporary table of the same
+ * columns (the file's), then replace the live rows in the window and the
+ * live rows with the same primary key (older rows the backup holds because
+ * a backed-up row refers to them), and are inserted with their own ids.
+ */
+#define STAGE "pg_temp.bk_restore_stage"
+
+/* "(a, b)" -> "a, b", in a new string. */
+static char *unparen(const char *cols)
+{
+	size_t len = strlen(cols);
+
+	if (len >= 2 && cols[0] == '(' && cols[len - 1] == ')')
+		return bk_asprintf("%.*s", (int)(len - 2), cols + 1);
+	return bk_xstrdup(cols);
+}
+
+/* The stage for t's columns cols ("(a, b)"), empty. */
+static int stage_begin(struct job *j, const struct bk_restore_table *t, const char *cols)
+{
+	char *q = quote_qname(j->conn, t), *list = unparen(cols);
+	int ret = -1;
+
+	if (q)
+		ret = exec_fmt(j->conn, t->qname, "CREATE TEMPORARY TABLE " STAGE " ON COMMIT DROP "
+			       "AS SELECT %s FROM %s WITH NO DATA", list, q);
+	free(q);
+	free(list);
+	return ret;
+}
+
+/* "bk_t.a = bk_s.a AND ..." over t's primary key; "" without one. */
+static char *key_match(struct job *j, const struct bk_restore_table *t)
+{
+	char oid[16];
+	const char *params[1] = { oid };
+	PGresult *res;
+	char *s;
+
+	snprintf(oid, sizeof(oid), "%u", t->oid);
+	res = bk_pg_query_params(j->conn,
+		"SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_index i "
+		"JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid "
+		"AND a.attnum = ANY (i.indkey) "
+		"WHERE i.indrelid = $1 AND i.indisprimary ORDER BY a.attnum", 1, params);
+	if (!res) {
+		bk_err_prefix("cannot read the primary key of %s", t->qname);
+		return NULL;
+	}
+	s = bk_xstrdup("");
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *c = PQgetvalue(res, r, 0);
+		char *next = bk_asprintf("%s%sbk_t.%s = bk_s.%s", s, r ? " AND " : "", c, c);
+
+		free(s);
+		s = next;
+	}
+	PQclear(res);
+	return s;
+}
+
+/* Put the stage's rows (loaded: how many) into t in place of the rows they
+ * replace; the stage is dropped. 0, or -1. */
+static int stage_merge(struct job *j, const struct bk_restore_table *t, const char *cols,
+		       long long loaded)
+{
+	const char *params[1] = { t->cutoff };
+	char *q = quote_qname(j->conn, t), *cond = NULL, *keys = NULL, *list = unparen(cols);
+	char *sql = NULL;
+	long long in_window, by_key = 0, inserted;
+	int ret = -1;
+
+	if (!q || !(cond = window_cond(j->conn, t)) || !(keys = key_match(j, t)))
+		goto out;
+	sql = bk_asprintf("DELETE FROM %s WHERE %s", q, cond);
+	if ((in_window = exec_count(j->conn, t->qname, sql, 1, params)) < 0)
+		goto out;
+	if (*keys) {
+		free(sql);
+		sql = bk_asprintf("DELETE FROM %s AS bk_t USING " STAGE " AS bk_s WHERE %s", q, keys);
+		if ((by_key = exec_count(j->conn, t->qname, sql, 0, NULL)) < 0)
+			goto out;
+	} else if (t->closure > 0) {
+		bk_warn("%s has no primary key: only its rows in the window are replaced",
+			t->qname);
+	}
+	free(sql);
+	sql = bk_asprintf("INSERT INTO %s %s OVERRIDING SYSTEM VALUE SELECT %s FROM " STAGE,
+			  q, cols, list);
+	if ((inserted = exec_count(j->conn, t->qname, sql, 0, NULL)) < 0)
+		goto out;
+	if (inserted != loaded) {
+		bk_err_set("%s: %lld rows inserted of the %lld loaded", t->qname, inserted, loaded);
+		goto out;
+	}
+	if (exec_fmt(j->conn, t->qname, "DROP TABLE " STAGE) < 0)
+		goto out;
+	bk_info("%s: replaced %lld rows in the window (%s) and %lld older rows the backup "
+		"holds; kept %lld older rows", t->qname, in_window, t->window, by_key,
+		t->target_rows - in_window - by_key);
+	ret = 0;
+out:
+	free(q);
+	free(cond);
+	free(keys);
+	free(list);
+	free(sql);
 	return ret;
 }
 
@@ -649,14 +966,99 @@ static int sqlbuf_run(PGconn *conn, struct sqlbuf *b, const char *name)
 	return ret;
 }
 
+/*
+ * A COPY line of a .sql file into a table that keeps its older rows: the
+ * stage made for its columns, *stmt rewritten to load the stage, *cols the
+ * column list. Other tables: NULL, nothing changed; -1 in *err on failure.
+ */
+static const struct bk_restore_table *copy_stage(struct job *j, const char *name, char **stmt,
+						  char **cols, int *err)
+{
+	static const char tail[] = " FROM stdin;";
+	char *target = copy_target(*stmt, strlen(*stmt)), *rest;
+	const struct bk_restore_table *t = table_of_copy(j, name, target);
+	size_t len;
+
+	*cols = NULL;
+	*err = 0;
+	if (!t || !keeps_old_rows(j, t)) {
+		free(target);
+		return NULL;
+	}
+	rest = *stmt + 5 + strlen(target);
+	free(target);
+	len = strcspn(rest, "\r\n");
+	if (*rest == ' ') {
+		rest++;
+		len--;
+	}
+	if (len < sizeof(tail) - 1 || *rest != '(') {
+		*err = bk_err_set("%s: COPY into %s without a column list: cannot keep its "
+				  "older rows", name, t->qname);
+		return NULL;
+	}
+	*cols = bk_asprintf("%.*s", (int)(len - (sizeof(tail) - 1)), rest);
+	if (stage_begin(j, t, *cols) < 0) {
+		*err = -1;
+		return NULL;
+	}
+	free(*stmt);
+	*stmt = bk_asprintf("COPY " STAGE " %s FROM stdin;", *cols);
+	return t;
+}
+
+/* One COPY block of a .sql file, line its "COPY ... FROM stdin;" line
+ * (consumed with the block): 0, or -1. */
+static int load_copy(struct job *j, struct reader *r, const char *name, size_t len,
+		     struct load_result *lr)
+{
+	char *stmt = bk_asprintf("%.*s", (int)len, r->buf + r->start);
+	char *what = bk_asprintf("%s line %ld", name, r->lineno);
+	char *target = copy_target(stmt, strlen(stmt)), *cols = NULL;
+	const struct bk_restore_table *staged;
+	PGresult *res;
+	long long rows;
+	int ret = -1, err;
+
+	r->start += len;
+	r->lineno++;
+	staged = copy_stage(j, name, &stmt, &cols, &err);
+	if (err < 0)
+		goto out;
+	res = PQexec(j->conn, stmt);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		sql_error(j->conn, res, what, NULL);
+		goto out;
+	}
+	PQclear(res);
+	rows = copy_block(j->conn, r, what);
+	if (rows < 0 || (staged && stage_merge(j, staged, cols, rows) < 0))
+		goto out;
+	lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
+	if (!lr->copies)
+		abort();
+	lr->copies[lr->n].target = target;
+	lr->copies[lr->n].rows = rows;
+	target = NULL;
+	lr->n++;
+	lr->rows += rows;
+	ret = 0;
+out:
+	free(stmt);
+	free(what);
+	free(target);
+	free(cols);
+	return ret;
+}
+
 /* A .sql data file: its statements run, its COPY blocks streamed. */
-static int load_sql(PGconn *conn, const char *dir, const char *name, struct load_result *lr)
+static int load_sql(struct job *j, const char *name, struct load_result *lr)
 {
 	struct reader r;
 	struct sqlbuf sql = { 0 };
 	int ret = -1;
 
-	if (reader_open(&r, dir, name) < 0)
+	if (reader_open(&r, j->dir, name) < 0)
 		return -1;
 	for (;;) {
 		ssize_t len = reader_line(&r, MAX_SQL);
@@ -669,40 +1071,9 @@ static int load_sql(PGconn *conn, const char *dir, const char *name, struct load
 		if (is_restrict_line(line, (size_t)len)) {
 			/* skipped */
 		} else if (is_copy_line(line, (size_t)len)) {
-			char *stmt = bk_asprintf("%.*s", (int)len, line);
-			char *what = bk_asprintf("%s line %ld", name, r.lineno);
-			PGresult *res;
-			long long rows;
-
-			r.start += (size_t)len;
-			r.lineno++;
-			if (sqlbuf_run(conn, &sql, name) < 0) {
-				free(stmt);
-				free(what);
+			if (sqlbuf_run(j->conn, &sql, name) < 0 ||
+			    load_copy(j, &r, name, (size_t)len, lr) < 0)
 				goto out;
-			}
-			res = PQexec(conn, stmt);
-			if (PQresultStatus(res) != PGRES_COPY_IN) {
-				sql_error(conn, res, what, NULL);
-				free(stmt);
-				free(what);
-				goto out;
-			}
-			PQclear(res);
-			rows = copy_block(conn, &r, what);
-			free(what);
-			if (rows < 0) {
-				free(stmt);
-				goto out;
-			}
-			lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
-			if (!lr->copies)
-				abort();
-			lr->copies[lr->n].target = copy_target(stmt, strlen(stmt));
-			lr->copies[lr->n].rows = rows;
-			lr->n++;
-			lr->rows += rows;
-			free(stmt);
 			continue;
 		} else {
 			if (!sql.len)
@@ -713,7 +1084,7 @@ static int load_sql(PGconn *conn, const char *dir, const char *name, struct load
 		r.start += (size_t)len;
 		r.lineno++;
 	}
-	if (sqlbuf_run(conn, &sql, name) < 0)
+	if (sqlbuf_run(j->conn, &sql, name) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -820,20 +1191,22 @@ out:
 }
 
 /* A .csv file: one table, its header names the columns. */
-static int load_csv(PGconn *conn, const char *dir, const struct bk_restore_table *t,
-		    struct load_result *lr)
+static int load_csv(struct job *j, const struct bk_restore_table *t, struct load_result *lr)
 {
+	PGconn *conn = j->conn;
+	int staged = keeps_old_rows(j, t);
 	struct reader r;
 	char *cols = NULL, *q = NULL, *sql = NULL;
 	PGresult *res;
 	long long rows;
 	int ret = -1;
 
-	if (reader_open(&r, dir, t->file) < 0)
+	if (reader_open(&r, j->dir, t->file) < 0)
 		return -1;
 	if (reader_fill(&r, CHUNK) < 0 || csv_header(conn, &r, &cols) < 0)
 		goto out;
-	if (!(q = quote_qname(conn, t)))
+	if (staged ? stage_begin(j, t, cols) < 0 || !(q = bk_xstrdup(STAGE))
+		   : !(q = quote_qname(conn, t)))
 		goto out;
 	sql = bk_asprintf("COPY %s %s FROM STDIN WITH (FORMAT csv)", q, cols);
 	res = PQexec(conn, sql);
@@ -855,7 +1228,7 @@ static int load_csv(PGconn *conn, const char *dir, const struct bk_restore_table
 		}
 	}
 	rows = copy_end(conn, t->file);
-	if (rows < 0)
+	if (rows < 0 || (staged && stage_merge(j, t, cols, rows) < 0))
 		goto out;
 	lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
 	if (!lr->copies)
@@ -871,45 +1244,6 @@ out:
 	free(sql);
 	reader_close(&r);
 	return ret;
-}
-
-/* ---- the restore ---- */
-
-/* A foreign key dropped for a data-only load, to be added back. */
-struct fk {
-	char *table, *name, *def;
-};
-
-/* A user trigger disabled for a data-only load. */
-struct trig {
-	char *table, *name;
-	char enabled;		/* pg_trigger.tgenabled: O, R or A */
-};
-
-struct job {
-	PGconn *conn;
-	const char *dir;
-	const struct bk_manifest *m;
-	struct bk_restore_plan *plan;
-	struct fk *fks;
-	size_t n_fks;
-	struct trig *trigs;
-	size_t n_trigs;
-};
-
-static void job_free(struct job *j)
-{
-	for (size_t i = 0; i < j->n_fks; i++) {
-		free(j->fks[i].table);
-		free(j->fks[i].name);
-		free(j->fks[i].def);
-	}
-	for (size_t i = 0; i < j->n_trigs; i++) {
-		free(j->trigs[i].table);
-		free(j->trigs[i].name);
-	}
-	free(j->fks);
-	free(j->trigs);
 }
 
 static void notice(void *arg, const char *message)
@@ -941,27 +1275,119 @@ static char *oid_array(const struct bk_restore_plan *p)
 	return s;
 }
 
-static int exec_fmt(PGconn *conn, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Sequences of the table (owned by a column, or drawn from by a column's
+ * default), qualified as the search path is empty, with that column. */
+static const char q_sequences[] =
+	"SELECT d.objid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(a.attname)"
+	" FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid"
+	" JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid"
+	" WHERE s.relkind = 'S' AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	" AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	" AND d.refobjid = $1 AND d.deptype IN ('a', 'i')"
+	" UNION"
+	" SELECT d.refobjid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(a.attname)"
+	" FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_depend d"
+	" ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid"
+	" AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+	" JOIN pg_catalog.pg_class s ON s.oid = d.refobjid AND s.relkind = 'S'"
+	" JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum"
+	" WHERE ad.adrelid = $1 ORDER BY 1, 2";
 
-static int exec_fmt(PGconn *conn, const char *what, const char *fmt, ...)
+/*
+ * New storage for a sequence, at the value it has: TRUNCATE ... RESTART
+ * IDENTITY does the same for the tables it empties. A setval() is never
+ * rolled back, but one on storage made in this transaction goes with it.
+ */
+static int sequence_renew(struct job *j, const char *seq)
 {
-	va_list ap;
-	char *sql;
 	PGresult *res;
+	char *sql = bk_asprintf("SELECT last_value, is_called FROM %s", seq);
+	const char *params[3] = { seq, NULL, NULL };
+	int ret = -1;
 
-	va_start(ap, fmt);
-	if (vasprintf(&sql, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-		sql_error(conn, res, what, NULL);
-		free(sql);
+	res = bk_pg_query(j->conn, sql);
+	free(sql);
+	if (!res)
+		return bk_err_prefix("cannot read sequence %s", seq);
+	params[1] = PQgetvalue(res, 0, 0);
+	params[2] = PQgetvalue(res, 0, 1);
+	if (exec_fmt(j->conn, seq, "ALTER SEQUENCE %s RESTART", seq) == 0 &&
+	    exec_count(j->conn, seq, "SELECT pg_catalog.setval($1::pg_catalog.regclass, "
+		       "$2::pg_catalog.int8, $3::pg_catalog.bool)", 3, params) >= 0)
+		ret = 0;
+	PQclear(res);
+	return ret;
+}
+
+/* A windowed table whose older rows stay: locked as TRUNCATE would, its
+ * sequences renewed and remembered for sequences_past_rows(). */
+static int keep_old_rows(struct job *j, const struct bk_restore_table *t)
+{
+	char oid[16], *q = quote_qname(j->conn, t);
+	const char *params[1] = { oid };
+	PGresult *res;
+	int ret = -1;
+
+	if (!q)
+		return -1;
+	if (exec_fmt(j->conn, t->qname, "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE", q) < 0) {
+		free(q);
 		return -1;
 	}
+	free(q);
+	snprintf(oid, sizeof(oid), "%u", t->oid);
+	res = bk_pg_query_params(j->conn, q_sequences, 1, params);
+	if (!res)
+		return bk_err_prefix("cannot read the sequences of %s", t->qname);
+	j->seqs = realloc(j->seqs, (j->n_seqs + (size_t)PQntuples(res) + 1) * sizeof(*j->seqs));
+	if (!j->seqs)
+		abort();
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct seq *sq = &j->seqs[j->n_seqs++];
+
+		sq->seq = bk_xstrdup(PQgetvalue(res, r, 0));
+		sq->col = bk_xstrdup(PQgetvalue(res, r, 1));
+		sq->table = t;
+		if (sequence_renew(j, sq->seq) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
 	PQclear(res);
-	free(sql);
+	return ret;
+}
+
+/*
+ * After sequences.sql: the sequence of a windowed table must continue past
+ * the rows it kept too (rows older than the window may have ids above the
+ * backup's sequence value, say inserted with explicit ids).
+ */
+static int sequences_past_rows(struct job *j)
+{
+	for (size_t i = 0; i < j->n_seqs; i++) {
+		const struct seq *sq = &j->seqs[i];
+		const char *params[1] = { sq->seq };
+		char *q = quote_qname(j->conn, sq->table), *sql;
+		PGresult *res;
+
+		if (!q)
+			return -1;
+		sql = bk_asprintf(
+			"SELECT pg_catalog.setval($1::pg_catalog.regclass, x.m) "
+			"FROM (SELECT pg_catalog.max(%s) AS m FROM %s) x, %s s, pg_catalog.pg_sequence p "
+			"WHERE p.seqrelid = $1::pg_catalog.regclass AND p.seqincrement > 0 "
+			"AND (x.m > s.last_value OR (x.m = s.last_value AND NOT s.is_called))",
+			sq->col, q, sq->seq);
+		free(q);
+		res = bk_pg_query_params(j->conn, sql, 1, params);
+		free(sql);
+		if (!res)
+			return bk_err_prefix("cannot move sequence %s past the rows kept", sq->seq);
+		if (PQntuples(res))
+			bk_info("sequence %s moved to %s, past the rows of %s kept", sq->seq,
+				PQgetvalue(res, 0, 0), sq->table->qname);
+		PQclear(res);
+	}
 	return 0;
 }
 
@@ -969,11 +1395,13 @@ static int exec_fmt(PGconn *conn, const char *what, const char *fmt, ...)
  * Ready the existing tables for a data-only load: foreign keys from or to
  * them dropped (added back, and so checked, after the load: any load order
  * works), their user triggers disabled (a restore is not new activity), and
- * the tables emptied, their sequences with them.
+ * the tables emptied, their sequences with them -- but windowed tables that
+ * keep their older rows only locked, their sequences renewed.
  */
 static int prepare_data_load(struct job *j)
 {
-	char *oids = oid_array(j->plan), *list = NULL;
+	char *oids = oid_array(j->plan), *list = NULL, note[96] = "";
+	size_t n_kept = 0;
 	const char *params[1] = { oids };
 	PGresult *res = NULL;
 	int ret = -1;
@@ -1022,11 +1450,18 @@ static int prepare_data_load(struct job *j)
 	}
 	list = bk_xstrdup("");
 	for (size_t i = 0; i < j->plan->n_tables; i++) {
-		char *q = quote_qname(j->conn, &j->plan->tables[i]), *next;
+		const struct bk_restore_table *t = &j->plan->tables[i];
+		char *q, *next;
 
-		if (!q)
+		if (keeps_old_rows(j, t)) {
+			if (keep_old_rows(j, t) < 0)
+				goto out;
+			n_kept++;
+			continue;
+		}
+		if (!(q = quote_qname(j->conn, t)))
 			goto out;
-		next = bk_asprintf("%s%s%s", list, i ? ", " : "", q);
+		next = bk_asprintf("%s%s%s", list, *list ? ", " : "", q);
 		free(q);
 		free(list);
 		list = next;
@@ -1034,11 +1469,14 @@ static int prepare_data_load(struct job *j)
 	/* RESTART IDENTITY gives the owned sequences new storage in this
 	 * transaction: the data files' setval() calls, which are never rolled
 	 * back by themselves, then go away with a failed restore. */
-	if (exec_fmt(j->conn, "emptying the backed-up tables", "TRUNCATE %s RESTART IDENTITY",
-		     list) < 0)
+	if (*list && exec_fmt(j->conn, "emptying the backed-up tables",
+			      "TRUNCATE %s RESTART IDENTITY", list) < 0)
 		goto out;
+	if (n_kept)
+		snprintf(note, sizeof(note), "; %zu windowed tables keep their rows older than "
+			 "the window", n_kept);
 	bk_info("dropped %zu foreign keys and disabled %zu triggers for the load; "
-		"emptied %zu tables", j->n_fks, j->n_trigs, j->plan->n_tables);
+		"emptied %zu tables%s", j->n_fks, j->n_trigs, j->plan->n_tables - n_kept, note);
 	ret = 0;
 out:
 	PQclear(res);
@@ -1074,15 +1512,6 @@ static int finish_data_load(struct job *j)
 	return 0;
 }
 
-static const struct bk_restore_table *table_of_copy(const struct job *j, const char *file,
-						     const char *target)
-{
-	for (size_t i = 0; i < j->plan->n_tables; i++)
-		if (!strcmp(j->plan->tables[i].file, file) && !strcmp(j->plan->tables[i].qname, target))
-			return &j->plan->tables[i];
-	return NULL;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t a = strlen(s), b = strlen(suffix);
@@ -1108,10 +1537,10 @@ static int load_file(struct job *j, const struct bk_manifest_entry *e)
 	if (ends_with(e->path, ".csv")) {
 		if (n != 1)
 			return bk_err_set("MANIFEST: %s must hold exactly one table, not %d", e->path, n);
-		if (load_csv(j->conn, j->dir, only, &lr) < 0)
+		if (load_csv(j, only, &lr) < 0)
 			goto out;
 	} else if (ends_with(e->path, ".sql")) {
-		if (load_sql(j->conn, j->dir, e->path, &lr) < 0)
+		if (load_sql(j, e->path, &lr) < 0)
 			goto out;
 	} else {
 		return bk_err_set("%s: a data file must be .sql or .csv", e->path);
@@ -1145,7 +1574,7 @@ static int has_tables(const struct bk_restore_plan *p, const char *file)
 	return 0;
 }
 
-static int restore_in_transaction(struct job *j, int replace, struct bk_restore_times *times)
+static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 {
 	struct bk_restore_plan *p = j->plan;
 	double t0 = bk_monotonic(), t1;
@@ -1155,11 +1584,12 @@ static int restore_in_transaction(struct job *j, int replace, struct bk_restore_
 		     "SET LOCAL idle_in_transaction_session_timeout = 0") < 0 ||
 	    bk_restore_probe(p, j->conn) < 0)
 		return -1;
-	if (p->mode == BK_RESTORE_DATA && p->n_populated && !replace) {
+	if (p->mode == BK_RESTORE_DATA && p->n_populated && j->replace == BK_REPLACE_NONE) {
 		bk_err_set("%d of the backed-up tables in %s hold rows: refusing to restore "
 			   "over them", p->n_populated, bk_pg_dbname());
-		bk_err_hint("--replace empties exactly these tables and loads the backup, in "
-			    "one transaction; or restore into an empty database");
+		bk_err_hint("--replace replaces their rows with the backup's in one transaction "
+			    "(windowed tables keep their rows older than the window), "
+			    "--replace-all empties them first; or restore into an empty database");
 		return BK_RESTORE_REFUSED;
 	}
 	if (p->mode == BK_RESTORE_FULL) {
@@ -1181,6 +1611,8 @@ static int restore_in_transaction(struct job *j, int replace, struct bk_restore_
 			return -1;
 	if (bk_manifest_find(j->m, "sequences.sql") && run_sql_file(j->conn, j->dir, "sequences.sql") < 0)
 		return -1;
+	if (sequences_past_rows(j) < 0)
+		return -1;
 	t0 = bk_monotonic();
 	times->data = t0 - t1;
 	if (p->mode == BK_RESTORE_FULL) {
@@ -1200,8 +1632,9 @@ static int restore_in_transaction(struct job *j, int replace, struct bk_restore_
 	return 0;
 }
 
-int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m, int replace,
-	       struct bk_restore_plan *plan, struct bk_restore_times *times)
+int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m,
+	       enum bk_restore_replace replace, struct bk_restore_plan *plan,
+	       struct bk_restore_times *times)
 {
 	struct job j = { 0 };
 	int ret;
@@ -1211,12 +1644,13 @@ int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m, int r
 	j.dir = dir;
 	j.m = m;
 	j.plan = plan;
+	j.replace = replace;
 	PQsetNoticeProcessor(conn, notice, NULL);
 	if (PQsetClientEncoding(conn, "UTF8") != 0)
 		return bk_err_set("cannot set the client encoding to UTF8: %s", PQerrorMessage(conn));
 	if (exec_fmt(conn, "BEGIN", "%s", "BEGIN") < 0)
 		return -1;
-	ret = restore_in_transaction(&j, replace, times);
+	ret = restore_in_transaction(&j, times);
 	if (ret < 0 && PQstatus(conn) == CONNECTION_OK &&
 	    PQtransactionStatus(conn) != PQTRANS_IDLE) {
 		PGresult *res = PQexec(conn, "ROLLBACK");

@@ -17,9 +17,22 @@ struct bk_restore_table {
 	char *file;		/* the member holding its rows */
 	long long rows;		/* rows in the backup */
 	char *window;		/* "created_at >= 2026-08-25 ..." for windowed tables, else NULL */
+	char *window_col;	/* its column, unquoted ("created_at") */
+	char *cutoff;		/* its cutoff, a literal of the column's type */
+	char *zone;		/* "# window-rows:" ZONE of the cutoff, NULL if "-" or unknown */
+	long long closure;	/* "# window-rows:" CLOSURE, -1 when not given (old archives) */
 	/* Filled by bk_restore_probe(): */
 	unsigned oid;		/* 0: not in the target database */
 	long long target_rows;	/* rows there now; 0 when missing */
+	long long target_window;	/* of them, in the window (COL >= CUTOFF OR COL IS NULL) */
+};
+
+/* What a restore over tables that hold rows may delete. */
+enum bk_restore_replace {
+	BK_REPLACE_NONE,	/* nothing: refused if a backed-up table holds rows */
+	BK_REPLACE_WINDOW,	/* --replace: full tables emptied, windowed tables keep their
+				 * rows older than the cutoff that the backup does not hold */
+	BK_REPLACE_ALL		/* --replace-all: every backed-up table emptied */
 };
 
 enum bk_restore_mode {
@@ -40,15 +53,17 @@ struct bk_restore_times {
 	double schema, data, post;
 };
 
-/* The tables of the backup from m: 0, or -1 on a malformed "# table:" line. */
+/* The tables of the backup from m (with their "# window:" and
+ * "# window-rows:" lines): 0, or -1 on a malformed line. */
 int bk_restore_plan_init(struct bk_restore_plan *p, const struct bk_manifest *m);
 void bk_restore_plan_free(struct bk_restore_plan *p);
 
 /*
  * Look at the target database (reads only; in the caller's transaction if
  * one is open, else in a read-only one of its own): which backed-up tables
- * exist and how many rows they hold; choose the mode. -1 with the error slot
- * set when only some of the tables exist.
+ * exist, how many rows they hold and, for windowed tables, how many of them
+ * are in the window; choose the mode. -1 with the error slot set when only
+ * some of the tables exist.
  */
 int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn);
 
@@ -57,17 +72,23 @@ int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn);
 /*
  * Restore dir (MANIFEST m) into conn's database in one transaction.
  * Into an empty database (no backed-up table exists): schema.sql, data,
- * sequences.sql, schema-post.sql. If the tables exist: data only, into the
- * tables emptied with TRUNCATE ... RESTART IDENTITY (foreign keys touching
- * them dropped and re-created, their user triggers disabled meanwhile, all in
- * the same transaction; the restart makes the setval() of the owned
- * sequences roll back with the rest) -- but if any holds rows, only with replace set; without it
- * nothing is changed and BK_RESTORE_REFUSED is returned with the plan
- * filled in to say which. Row counts are checked against MANIFEST.
- * 0, or -1 with the error slot set and the transaction rolled back.
+ * sequences.sql, schema-post.sql. If the tables exist: data only (foreign
+ * keys touching them dropped and re-created, their user triggers disabled
+ * meanwhile, all in the same transaction) -- but if any holds rows, only
+ * with replace set; without it nothing is changed and BK_RESTORE_REFUSED is
+ * returned with the plan filled in to say which.
+ * Full tables, and with BK_REPLACE_ALL every table, are emptied with
+ * TRUNCATE ... RESTART IDENTITY (the restart makes the setval() of the
+ * owned sequences roll back with the rest). A windowed table otherwise
+ * loses only its rows in the window and those whose primary key is that of
+ * a row of the backup; its older rows stay; its owned sequences get new
+ * storage (ALTER SEQUENCE ... RESTART, then their value back) for the same
+ * reason, and end past the kept rows. Row counts are checked against
+ * MANIFEST. 0, or -1 with the error slot set and the transaction rolled back.
  */
-int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m, int replace,
-	       struct bk_restore_plan *plan, struct bk_restore_times *times);
+int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m,
+	       enum bk_restore_replace replace, struct bk_restore_plan *plan,
+	       struct bk_restore_times *times);
 
 /* Parse a quoted, schema-qualified name (public."UserProfile") into its
  * unquoted parts; -1 if it is not exactly that. Callers free *schema, *name. */

@@ -143,3 +143,12 @@ pg_expected_count() {
 		$1 == t { print (w == "window" ? $3 : $2); found = 1 }
 		END { exit !found }' "$FIXTURES/expected-counts.txt"
 }
+
+# pg_load_prisma_fixture [DB]: the second fixture, a Prisma-style Smart AI Hub
+# (fixtures/prisma/): the whole application schema, with tables the spec does
+# not name, logs and sessions, a partitioned and a mixed-case table.
+pg_load_prisma_fixture() {
+	local db=${1:-$POSTGRES_DB}
+	pg_psql -d "$db" -f "$FIXTURES/prisma/schema.sql" &&
+	pg_psql -d "$db" -f "$FIXTURES/prisma/data.sql"
+}

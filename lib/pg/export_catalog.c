@@ -73,8 +73,9 @@ static const char q_since[] =
 
 /* Foreign keys, one row per column pair, ends mapped to their partition root. */
 static const char q_fks[] =
-	"SELECT k.oid, COALESCE(pg_catalog.pg_partition_root(k.conrelid), k.conrelid),"
-	" COALESCE(pg_catalog.pg_partition_root(k.confrelid), k.confrelid), a.attname, b.attname"
+	"SELECT k.oid, COALESCE(pg_catalog.pg_partition_root(k.conrelid)::pg_catalog.oid, k.conrelid),"
+	" COALESCE(pg_catalog.pg_partition_root(k.confrelid)::pg_catalog.oid, k.confrelid),"
+	" a.attname, b.attname"
 	" FROM pg_catalog.pg_constraint k CROSS JOIN"
 	" LATERAL ROWS FROM (pg_catalog.unnest(k.conkey), pg_catalog.unnest(k.confkey))"
 	" WITH ORDINALITY u(f, r, i)"

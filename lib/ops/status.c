@@ -10,27 +10,26 @@
 #include "fs.h"
 #include "status.h"
 
-/* One TSV field: never empty, no control characters, no cut UTF-8 sequence. */
+/* One TSV field: never empty, no control characters, and no UTF-8 sequence
+ * cut at its end (by this copy or an earlier one into a fixed buffer). */
 static void one_line(char *dst, size_t size, const char *src)
 {
-	size_t n;
+	size_t n, k;
 
 	snprintf(dst, size, "%s", src && *src ? src : "-");
-	n = strlen(dst);
-	if (src && strlen(src) > n) {
-		size_t k = n;
+	n = k = strlen(dst);
+	while (k > 0 && n - k < 3 && ((unsigned char)dst[k - 1] & 0xC0) == 0x80)
+		k--;
+	/* k - 1 starts the last sequence: drop it unless it is whole */
+	if (k > 0 && ((unsigned char)dst[k - 1] & 0xC0) == 0xC0) {
+		unsigned char lead = (unsigned char)dst[k - 1];
+		size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
 
-		while (k > 0 && ((unsigned char)dst[k - 1] & 0xC0) == 0x80)
-			k--;
-		/* k - 1 starts the last sequence: drop it unless it is whole */
-		if (k > 0 && ((unsigned char)dst[k - 1] & 0x80)) {
-			unsigned char lead = (unsigned char)dst[k - 1];
-			size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-
-			if (n - (k - 1) < want)
-				dst[k - 1] = '\0';
-		}
+		if (n - (k - 1) < want)
+			dst[k - 1] = '\0';
 	}
+	if (!*dst)
+		snprintf(dst, size, "-");
 	for (char *p = dst; *p; p++)
 		if ((unsigned char)*p < 32 || *p == 127)
 			*p = ' ';

@@ -192,7 +192,7 @@ test_expect_success 'the backup mail is well-formed MIME with text, HTML and the
 	test_cmp expect parsed/from &&
 	grep "^<[0-9a-f]\{32\}@$HOST>\$" parsed/message-id &&
 	grep "^MIME-Version: 1.0" "$eml" &&
-	echo "[bk] Backup OK 2026-11-25 smart_ai_hub $(human "$(stat -c %s "$ARCHIVE")") (1 warning)" >expect &&
+	echo "[bk] Backup WARNING 2026-11-25 smart_ai_hub $(human "$(stat -c %s "$ARCHIVE")") (1 warning)" >expect &&
 	test_cmp expect parsed/subject
 '
 

@@ -38,6 +38,17 @@ test_expect_success 'a good run mails the backup' '
 	bk-monitor
 '
 
+# history_note ARCHIVE: the reason bk-run gives an ok run of ARCHIVE: "-", or
+# "N warnings: FIRST" from the warnings of its MANIFEST.
+history_note() {
+	tar -xzOf "$1" MANIFEST | sed -n "s/^# warning: //p" >"$TRASH/notes" &&
+	case $(wc -l <"$TRASH/notes") in
+	0) echo - ;;
+	1) echo "1 warning: $(head -n 1 "$TRASH/notes")" ;;
+	*) echo "$(wc -l <"$TRASH/notes") warnings: $(head -n 1 "$TRASH/notes")" ;;
+	esac
+}
+
 # mail_fails: the run just made ($rc, out, err) failed at delivery only.
 mail_fails() {
 	test "$rc" = 1
@@ -50,7 +61,7 @@ mail_fails() {
 	tail -n 2 "$BACKUP_DIR/.backup_history" | cut -f 2,5,6 >last
 	cat last
 	sed -n 1p last >ok-line
-	printf "ok\t%s\t-\n" "$(basename "$(cat new)")" >expect
+	printf "ok\t%s\t%s\n" "$(basename "$(cat new)")" "$(history_note "$(cat new)")" >expect
 	test_cmp expect ok-line
 	sed -n 2p last >fail-line
 	grep "^fail	-	mail: cannot send mail via 127.0.0.1:$SMTP_PORT after 3 attempts: " fail-line

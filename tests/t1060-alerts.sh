@@ -33,6 +33,17 @@ test_expect_success 'setup: a good run' '
 	bk-verify "$(cat path)" >/dev/null
 '
 
+# history_note ARCHIVE: the reason bk-run gives an ok run of ARCHIVE: "-", or
+# "N warnings: FIRST" from the warnings of its MANIFEST.
+history_note() {
+	tar -xzOf "$1" MANIFEST | sed -n "s/^# warning: //p" >"$TRASH/notes" &&
+	case $(wc -l <"$TRASH/notes") in
+	0) echo - ;;
+	1) echo "1 warning: $(head -n 1 "$TRASH/notes")" ;;
+	*) echo "$(wc -l <"$TRASH/notes") warnings: $(head -n 1 "$TRASH/notes")" ;;
+	esac
+}
+
 start() {
 	fault_next_second
 	fault_snapshot before
@@ -150,7 +161,7 @@ if "$SMTP_TEST_PYTHON" -c 'import aiosmtpd' 2>/dev/null && command -v openssl >/
 		bk-verify "$archive" >/dev/null &&
 		test "$(cat "$BACKUP_DIR/.last_backup_success")" -gt "$(grep "^.last_backup_success " before | cut -d" " -f2)" &&
 		tail -n 2 "$BACKUP_DIR/.backup_history" | cut -f 2,5,6 >last2 &&
-		printf "ok\t%s\t-\n" "$(basename "$archive")" >expect &&
+		printf "ok\t%s\t%s\n" "$(basename "$archive")" "$(history_note "$archive")" >expect &&
 		head -n 1 last2 >ok-line && test_cmp expect ok-line &&
 		tail -n 1 last2 >last &&
 		grep "^fail	-	mail: cannot send mail via 127.0.0.1:$SMTP_PORT after 3 attempts: " last &&

@@ -22,6 +22,7 @@ struct ctx {
 	struct table *tables;
 	size_t n_tables;
 	char *table_text;
+	struct bk_info_coverage cov;
 };
 
 static int is_config(const struct bk_manifest *m, const char *path)
@@ -185,6 +186,282 @@ static void print_windows(FILE *f, const struct bk_manifest *m)
 	}
 }
 
+/* ---- coverage ---- */
+
+size_t bk_info_qname_len(const char *s)
+{
+	const char *p = s;
+
+	for (;;) {
+		if (*p == '"') {
+			for (p++; *p != '"' || p[1] == '"'; p += *p == '"' ? 2 : 1)
+				if (!*p)
+					return 0;
+			p++;
+		} else {
+			size_t n = strcspn(p, " .\"");
+
+			if (n == 0)
+				return 0;
+			p += n;
+		}
+		if (*p != '.')
+			return (size_t)(p - s);
+		p++;
+	}
+}
+
+/* A whole decimal number, possibly negative, ending at ' ' or the end: its
+ * length, or 0. */
+static size_t number(const char *s, long long *out)
+{
+	char *end;
+
+	if (!(*s == '-' || (*s >= '0' && *s <= '9')))
+		return 0;
+	*out = strtoll(s, &end, 10);
+	if (end == s || (*end && *end != ' '))
+		return 0;
+	return (size_t)(end - s);
+}
+
+/* The value of the first key line "FILE REST" for file: REST, or NULL. */
+static const char *for_file(const struct bk_manifest *m, const char *key, const char *file)
+{
+	size_t i = 0, n = strlen(file);
+	const char *v;
+
+	while ((v = bk_manifest_meta_next(m, key, &i)) != NULL)
+		if (!strncmp(v, file, n) && v[n] == ' ')
+			return v + n + 1;
+	return NULL;
+}
+
+static struct bk_info_table *cover_new(struct bk_info_coverage *c, size_t *cap,
+				       enum bk_info_class cls, const char *qname, size_t qlen)
+{
+	struct bk_info_table *t;
+
+	if (c->n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		c->tables = realloc(c->tables, *cap * sizeof(*c->tables));
+		if (!c->tables)
+			abort();
+	}
+	t = &c->tables[c->n++];
+	memset(t, 0, sizeof(*t));
+	t->cls = cls;
+	t->qname = bk_xmalloc(qlen + 1);
+	memcpy(t->qname, qname, qlen);
+	t->qname[qlen] = '\0';
+	t->rows = t->in_window = t->total = t->closure = -1;
+	return t;
+}
+
+static struct bk_info_table *cover_find(struct bk_info_coverage *c, const char *qname,
+					size_t qlen)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strlen(c->tables[i].qname) == qlen && !memcmp(c->tables[i].qname, qname, qlen))
+			return &c->tables[i];
+	return NULL;
+}
+
+/* "# window-rows: FILE WINDOW TOTAL CLOSURE ZONE" after FILE. */
+static void window_rows(struct bk_info_table *t, const char *v)
+{
+	long long w, total, closure;
+	size_t n;
+
+	if (!(n = number(v, &w)) || v[n] != ' ')
+		return;
+	v += n + 1;
+	if (!(n = number(v, &total)) || v[n] != ' ')
+		return;
+	v += n + 1;
+	if (!(n = number(v, &closure)))
+		return;
+	v += n;
+	t->in_window = w;
+	t->total = total;
+	t->closure = closure;
+	if (*v == ' ' && v[1] && strcmp(v + 1, "-"))
+		t->zone = bk_xstrdup(v + 1);
+}
+
+/* "# table: FILE ROWS QNAME" lines, windowed when their file has a window line. */
+static void cover_tables(struct bk_info_coverage *c, size_t *cap, const struct bk_manifest *m)
+{
+	size_t i = 0;
+	const char *v;
+
+	while ((v = bk_manifest_meta_next(m, "table", &i)) != NULL) {
+		size_t fl = strcspn(v, " "), n;
+		const char *w, *q;
+		struct bk_info_table *t;
+		long long rows;
+		char *file;
+
+		if (!v[fl] || !(n = number(v + fl + 1, &rows)) || v[fl + 1 + n] != ' ')
+			continue;
+		q = v + fl + 1 + n + 1;
+		t = cover_new(c, cap, BK_CLASS_FULL, q, strlen(q));
+		t->rows = rows;
+		file = t->file = bk_xmalloc(fl + 1);
+		memcpy(file, v, fl);
+		file[fl] = '\0';
+		if ((w = for_file(m, "window", file)) != NULL) {
+			t->cls = BK_CLASS_WINDOW;
+			t->window = bk_xstrdup(w);
+			if ((w = for_file(m, "window-rows", file)) != NULL)
+				window_rows(t, w);
+		}
+	}
+}
+
+/* "# added: QNAME referenced by QNAME" and "# omitted: QNAME ESTIMATE RULE". */
+static void cover_others(struct bk_info_coverage *c, size_t *cap, const struct bk_manifest *m)
+{
+	size_t i = 0, q, n;
+	const char *v;
+	struct bk_info_table *t;
+	long long rows;
+
+	while ((v = bk_manifest_meta_next(m, "added", &i)) != NULL) {
+		if (!(q = bk_info_qname_len(v)))
+			continue;
+		if (!(t = cover_find(c, v, q)))
+			t = cover_new(c, cap, BK_CLASS_ADDED, v, q);
+		t->cls = BK_CLASS_ADDED;
+		free(t->detail);
+		t->detail = bk_xstrdup(v[q] ? v + q + 1 : "");
+	}
+	i = 0;
+	while ((v = bk_manifest_meta_next(m, "omitted", &i)) != NULL) {
+		c->complete = 1;
+		if (!(q = bk_info_qname_len(v)) || v[q] != ' ' || !(n = number(v + q + 1, &rows)))
+			continue;
+		t = cover_new(c, cap, BK_CLASS_OMITTED, v, q);
+		t->rows = rows;
+		t->detail = bk_xstrdup(v[q + 1 + n] ? v + q + 1 + n + 1 : "");
+	}
+	if (bk_manifest_meta_get(m, "window-rows"))
+		c->complete = 1;
+}
+
+static int by_class_name(const void *a, const void *b)
+{
+	const struct bk_info_table *x = a, *y = b;
+
+	if (x->cls != y->cls)
+		return (int)x->cls - (int)y->cls;
+	return strcmp(x->qname, y->qname);
+}
+
+void bk_info_coverage_read(struct bk_info_coverage *c, const struct bk_manifest *m)
+{
+	size_t cap = 0;
+
+	memset(c, 0, sizeof(*c));
+	cover_tables(c, &cap, m);
+	cover_others(c, &cap, m);
+	if (c->n)
+		qsort(c->tables, c->n, sizeof(*c->tables), by_class_name);
+	for (size_t i = 0; i < c->n; i++)
+		c->count[c->tables[i].cls]++;
+}
+
+void bk_info_coverage_free(struct bk_info_coverage *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct bk_info_table *t = &c->tables[i];
+
+		free(t->qname);
+		free(t->file);
+		free(t->window);
+		free(t->zone);
+		free(t->detail);
+	}
+	free(c->tables);
+	memset(c, 0, sizeof(*c));
+}
+
+static const char *plural(long long n)
+{
+	return n == 1 ? "" : "s";
+}
+
+static const char *const class_titles[BK_CLASSES] = {
+	"Full: every row",
+	"Window: recent rows only",
+	"Added: every row, because backed-up tables reference them",
+	"Not in this backup (schema only: the restore creates them empty)",
+};
+
+/* One table of the coverage section: name, rows, what and why. */
+static void print_cover_table(FILE *f, const struct bk_info_table *t, int width)
+{
+	char rows[48];
+
+	if (t->rows < 0)
+		snprintf(rows, sizeof(rows), "? rows");
+	else
+		snprintf(rows, sizeof(rows), "%s%lld row%s", t->cls == BK_CLASS_OMITTED ? "~" : "",
+			 t->rows, plural(t->rows));
+	fprintf(f, "        %-*s %14s  ", width, t->qname, rows);
+	switch (t->cls) {
+	case BK_CLASS_FULL:
+		fprintf(f, "%s\n", t->file);
+		break;
+	case BK_CLASS_WINDOW:
+		fprintf(f, "%s, %s%s%s%s\n", t->file, t->window, t->zone ? " (" : "",
+			t->zone ? t->zone : "", t->zone ? ")" : "");
+		if (t->in_window < 0)
+			break;
+		fprintf(f, "        %-*s %14s  %lld of %lld in the window", width, "", "",
+			t->in_window, t->total);
+		if (t->closure > 0)
+			fprintf(f, " + %lld older row%s that backed-up rows reference", t->closure,
+				plural(t->closure));
+		fputc('\n', f);
+		break;
+	case BK_CLASS_ADDED:
+		fprintf(f, "%s%s%s\n", t->file ? t->file : "", t->file && *t->detail ? ", " : "",
+			t->detail);
+		break;
+	case BK_CLASS_OMITTED:
+		fprintf(f, "%s\n", t->detail);
+		break;
+	}
+}
+
+/* Every table in one class; only for a MANIFEST that lists them all. */
+static void print_coverage(FILE *f, const struct bk_info_coverage *cov)
+{
+	static const char *const words[BK_CLASSES] = { "full", "window", "added",
+						       "not in this backup" };
+	int width = 24;
+	size_t k = 0;
+
+	for (size_t i = 0; i < cov->n; i++)
+		if ((int)strlen(cov->tables[i].qname) > width)
+			width = (int)strlen(cov->tables[i].qname);
+	fprintf(f, "\nCoverage: every table of the database, in one class\n    %zu table%s:",
+		cov->n, plural((long long)cov->n));
+	for (int c = 0; c < BK_CLASSES; c++)
+		fprintf(f, "%s %zu %s", c ? "," : "", cov->count[c], words[c]);
+	fputc('\n', f);
+	for (int c = 0; c < BK_CLASSES; c++) {
+		if (!cov->count[c] && c != BK_CLASS_OMITTED)
+			continue;
+		fprintf(f, "\n    %s\n", class_titles[c]);
+		if (!cov->count[c])
+			fprintf(f, "        none: every table of the database is backed up\n");
+		for (; k < cov->n && (int)cov->tables[k].cls == c; k++)
+			print_cover_table(f, &cov->tables[k], width);
+	}
+}
+
 static void print_summary(FILE *f, const struct ctx *c)
 {
 	const struct bk_info *in = c->in;
@@ -230,8 +507,13 @@ static void print_summary(FILE *f, const struct ctx *c)
 					c->tables[t].rows);
 	}
 
-	print_windows(f, m);
-	print_meta_list(f, m, "added", "Tables added because backed-up tables reference them");
+	if (c->cov.complete) {
+		print_coverage(f, &c->cov);
+	} else {
+		print_windows(f, m);
+		print_meta_list(f, m, "added",
+				"Tables added because backed-up tables reference them");
+	}
 	print_meta_list(f, m, "warning", "Warnings");
 
 	fprintf(f, "\nConfiguration files (from %s)\n", in->config_dir ? in->config_dir : "?");
@@ -267,8 +549,10 @@ static void print_restore(FILE *f, const struct ctx *c)
 	fprintf(f, "    $ bk-unpack --restore ");
 	sh_word(f, in->archive_name);
 	fprintf(f, "\n\n"
-		"   --replace empties the backed-up tables of a database that holds them;\n"
-		"   --config-to DIR puts the configuration files back. See bk-unpack(1).\n\n");
+		"   --replace replaces the backed-up tables of a database that holds them\n"
+		"   (a windowed table keeps its rows older than the window; --replace-all\n"
+		"   empties it too); --config-to DIR puts the configuration files back.\n"
+		"   See bk-unpack(1).\n\n");
 
 	fprintf(f,
 		"B. By hand, with psql\n\n"
@@ -367,11 +651,13 @@ char *bk_info_format(const struct bk_info *in)
 	if (!f)
 		abort();
 	parse_tables(&c);
+	bk_info_coverage_read(&c.cov, in->manifest);
 	print_summary(f, &c);
 	print_restore(f, &c);
 	if (fclose(f) != 0)
 		abort();
 	free(c.tables);
 	free(c.table_text);
+	bk_info_coverage_free(&c.cov);
 	return out;
 }

@@ -23,4 +23,41 @@ struct bk_info {
  */
 char *bk_info_format(const struct bk_info *in);
 
+/*
+ * Coverage: every table the MANIFEST names, in one class (the contract's
+ * "# table:", "# window:", "# window-rows:", "# added:" and "# omitted:"
+ * lines). Shared by BACKUP_INFO.txt and bk-mail.
+ */
+enum bk_info_class { BK_CLASS_FULL, BK_CLASS_WINDOW, BK_CLASS_ADDED, BK_CLASS_OMITTED };
+#define BK_CLASSES 4
+
+struct bk_info_table {
+	enum bk_info_class cls;
+	char *qname;		/* quoted, schema-qualified */
+	char *file;		/* data file; NULL when omitted or not known */
+	long long rows;		/* rows in the archive; omitted: the estimate; -1 unknown */
+	char *window;		/* window: "COL >= CUTOFF", else NULL */
+	/* window: rows in the window, of the table, added by the FK closure;
+	 * -1 when the MANIFEST has no window-rows line (an older exporter) */
+	long long in_window, total, closure;
+	char *zone;		/* window: zone of the cutoff, NULL for "-" or unknown */
+	char *detail;		/* added: "referenced by QNAME"; omitted: the rule */
+};
+
+struct bk_info_coverage {
+	struct bk_info_table *tables;	/* by class, then qname */
+	size_t n;
+	size_t count[BK_CLASSES];
+	/* The MANIFEST has window-rows or omitted lines: a complete list of the
+	 * database's tables. Without them (older archives) what was left out is
+	 * unknown and readers show only what the archive holds, as before. */
+	int complete;
+};
+
+void bk_info_coverage_read(struct bk_info_coverage *c, const struct bk_manifest *m);
+void bk_info_coverage_free(struct bk_info_coverage *c);
+/* Length of the quoted, schema-qualified name at the start of s
+ * (public.users, public."Api Key"); 0 when s does not start with one. */
+size_t bk_info_qname_len(const char *s);
+
 #endif

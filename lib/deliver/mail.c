@@ -16,6 +16,7 @@
 #include "config.h"
 #include "err.h"
 #include "fs.h"
+#include "info.h"
 #include "link.h"
 #include "log.h"
 #include "mail.h"
@@ -465,7 +466,8 @@ static char *backup_subject(const struct summary *s)
 	human_size(s->bytes, size, sizeof(size));
 	if (warnings)
 		snprintf(warn, sizeof(warn), " (%zu warning%s)", warnings, warnings == 1 ? "" : "s");
-	return bk_asprintf("[bk] Backup OK %s %s %s%s", date, db ? db : "database", size, warn);
+	return bk_asprintf("[bk] Backup %s %s %s %s%s", warnings ? "WARNING" : "OK", date,
+			   db ? db : "database", size, warn);
 }
 
 /* The lines of BACKUP_INFO.txt from its restore section on (the section up
@@ -510,7 +512,40 @@ static char *restore_steps(const char *info)
 	}
 }
 
-static void backup_tables(struct body *b, const struct bk_manifest *m)
+/* The coverage entry of a table line, or NULL. */
+static const struct bk_info_table *covered(const struct bk_info_coverage *cov, const char *file,
+					   const char *qname)
+{
+	for (size_t i = 0; i < cov->n; i++)
+		if (cov->tables[i].file && !strcmp(cov->tables[i].file, file) &&
+		    !strcmp(cov->tables[i].qname, qname))
+			return &cov->tables[i];
+	return NULL;
+}
+
+/* "COL >= CUTOFF (ZONE): 600 of 1000 rows (+12 referenced)", as much as is known. */
+static void window_text(const struct bk_info_table *t, const char *window, char *buf,
+			size_t size)
+{
+	int n;
+
+	if (!t || t->cls != BK_CLASS_WINDOW) {
+		snprintf(buf, size, "%s", window);
+		return;
+	}
+	n = snprintf(buf, size, "%s%s%s%s", t->window, t->zone ? " (" : "", t->zone ? t->zone : "",
+		     t->zone ? ")" : "");
+	if (n < 0 || (size_t)n >= size || t->in_window < 0)
+		return;
+	if (t->closure > 0)
+		snprintf(buf + n, size - (size_t)n, ": %lld of %lld rows (+%lld referenced)",
+			 t->in_window, t->total, t->closure);
+	else
+		snprintf(buf + n, size - (size_t)n, ": %lld of %lld rows", t->in_window, t->total);
+}
+
+static void backup_tables(struct body *b, const struct bk_manifest *m,
+			  const struct bk_info_coverage *cov)
 {
 	size_t i = 0, shown = 0;
 	const char *v;
@@ -521,7 +556,7 @@ static void backup_tables(struct body *b, const struct bk_manifest *m)
 			"<th style=\"text-align:right;padding:2px 16px 2px 0\">Rows</th>"
 			"<th style=\"text-align:left\">Window</th></tr>\n");
 	while ((v = bk_manifest_meta_next(m, "table", &i))) {
-		char file[256] = "", qname[256] = "", window[256] = "";
+		char file[256] = "", qname[256] = "", window[512] = "";
 		long long rows = -1;
 		size_t j = 0;
 		const char *w;
@@ -533,7 +568,8 @@ static void backup_tables(struct body *b, const struct bk_manifest *m)
 			size_t fl = strlen(file);
 
 			if (!strncmp(w, file, fl) && w[fl] == ' ') {
-				snprintf(window, sizeof(window), "%s", w + fl + 1);
+				window_text(covered(cov, file, qname), w + fl + 1, window,
+					    sizeof(window));
 				break;
 			}
 		}
@@ -575,6 +611,63 @@ static void backup_tables(struct body *b, const struct bk_manifest *m)
 	}
 }
 
+/* The non-empty omitted tables by name; the empty ones in one sentence. */
+static void not_backed_up(struct body *b, const struct bk_info_coverage *cov)
+{
+	size_t empty = 0, named = 0;
+	char buf[1024];
+
+	section(b, "Not in this backup");
+	if (!cov->count[BK_CLASS_OMITTED]) {
+		para(b, "Nothing: every table of the database is in this backup.");
+		return;
+	}
+	for (size_t i = 0; i < cov->n; i++) {
+		const struct bk_info_table *t = &cov->tables[i];
+
+		if (t->cls != BK_CLASS_OMITTED)
+			continue;
+		if (t->rows == 0) {
+			empty++;
+			continue;
+		}
+		if (!named++) {
+			para(b, "These tables are left out by the scope (schema only: a restore "
+			     "creates them empty):");
+			list_start(b);
+		}
+		if (t->rows < 0)
+			snprintf(buf, sizeof(buf), "%s: row count unknown, %s", t->qname, t->detail);
+		else
+			snprintf(buf, sizeof(buf), "%s: ~%lld row%s, %s", t->qname, t->rows,
+				 t->rows == 1 ? "" : "s", t->detail);
+		list_item(b, buf);
+	}
+	if (named)
+		list_end(b);
+	if (!empty)
+		return;
+	if (named)
+		snprintf(buf, sizeof(buf), "%zu more table%s left out %s empty.", empty,
+			 empty == 1 ? "" : "s", empty == 1 ? "is" : "are");
+	else
+		snprintf(buf, sizeof(buf), "%zu table%s left out by the scope (schema only), "
+			 "%s empty.", empty, empty == 1 ? "" : "s", empty == 1 ? "is" : "all");
+	para(b, buf);
+}
+
+static void backup_warnings(struct body *b, const struct bk_manifest *m)
+{
+	size_t i = 0;
+	const char *v;
+
+	section(b, "Warnings");
+	list_start(b);
+	while ((v = bk_manifest_meta_next(m, "warning", &i)))
+		list_item(b, v);
+	list_end(b);
+}
+
 static void backup_body(const struct summary *s, enum delivery how, const char *link,
 			long long expires, unsigned long long attached_size, struct body *b)
 {
@@ -584,12 +677,16 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 	const char *server = bk_manifest_meta_get(m, "server_version");
 	const char *created = bk_manifest_meta_get(m, "created");
 	char buf[512], size[32], title[300];
-	size_t i = 0, warnings = count_meta(m, "warning");
-	const char *v;
+	size_t warnings = count_meta(m, "warning");
+	struct bk_info_coverage cov;
 
-	snprintf(title, sizeof(title), "Backup OK: %s", s->name);
+	/* Any warning makes it amber: an emptied table must not look like a good night. */
+	snprintf(title, sizeof(title), "%s: %s", warnings ? "Backup done with warnings" :
+		 "Backup OK", s->name);
 	html_start(b, title);
-	heading(b, title, "#1a7f37");
+	heading(b, title, warnings ? "#9a6700" : "#1a7f37");
+	if (warnings)
+		backup_warnings(b, m);
 	table_start(b);
 	row(b, "File", s->name);
 	human_size(s->bytes, size, sizeof(size));
@@ -615,16 +712,12 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 	row(b, "Warnings", warnings ? buf : "none");
 	table_end(b);
 
-	if (warnings) {
-		section(b, "Warnings");
-		list_start(b);
-		while ((v = bk_manifest_meta_next(m, "warning", &i)))
-			list_item(b, v);
-		list_end(b);
-	}
-
+	bk_info_coverage_read(&cov, m);
 	section(b, "Tables");
-	backup_tables(b, m);
+	backup_tables(b, m, &cov);
+	if (cov.complete)
+		not_backed_up(b, &cov);
+	bk_info_coverage_free(&cov);
 
 	section(b, "Getting the archive");
 	if (how == ATTACHED) {

@@ -18,7 +18,8 @@
 int bk_mail_config_check(void);
 
 /*
- * Mail the archive at path: subject "[bk] Backup OK DATE DB SIZE", a summary
+ * Mail the archive at path: subject "[bk] Backup OK DATE DB SIZE" ("Backup
+ * WARNING ... (N warnings)" when its MANIFEST has warnings), a summary
  * from its MANIFEST and BACKUP_INFO.txt, the restore steps, and the archive
  * attached if the whole encoded message fits in BACKUP_MAIL_ATTACH_MAX_MB,
  * else a signed link (BACKUP_LINK_BASE) or where the file is on this host.

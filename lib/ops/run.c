@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive_read.h"
 #include "cli.h"
 #include "config.h"
 #include "cron.h"
@@ -17,6 +18,7 @@
 #include "fs.h"
 #include "log.h"
 #include "mail.h"
+#include "manifest.h"
 #include "pg.h"
 #include "ping.h"
 #include "run.h"
@@ -38,6 +40,8 @@ struct run {
 	unsigned long long bytes;
 	const char *failed_step;
 	char cause[1024];
+	size_t warnings;	/* "# warning:" lines of the verified archive */
+	char note[512];		/* the history's reason for an ok run: "N warnings: FIRST" */
 };
 
 /* Map a failed step to the words of the spec's error table. */
@@ -270,6 +274,28 @@ out:
 	return ret;
 }
 
+/* The warnings the archive carries (export, drift, packing) make the run's
+ * history reason; a MANIFEST that cannot be read after bk-verify read it is
+ * only logged: the backup itself is good. */
+static void read_warnings(struct run *r)
+{
+	struct bk_manifest m;
+	size_t i = 0;
+	const char *first;
+
+	if (bk_ar_read_manifest(r->archive, &m, NULL) < 0) {
+		bk_warn("cannot count the warnings of %s: %s", r->archive, bk_err());
+		return;
+	}
+	first = bk_manifest_meta_next(&m, "warning", &i);
+	for (r->warnings = first ? 1 : 0; bk_manifest_meta_next(&m, "warning", &i); )
+		r->warnings++;
+	if (first)
+		snprintf(r->note, sizeof(r->note), "%zu warning%s: %s", r->warnings,
+			 r->warnings == 1 ? "" : "s", first);
+	bk_manifest_free(&m);
+}
+
 /* Only a verified archive gets the final name. */
 static int publish(struct run *r)
 {
@@ -371,6 +397,38 @@ static int check_config(void)
 	return 0;
 }
 
+/* What the run would back up: bk-export --plan resolves the scope against the
+ * database. Its header line is logged; its table goes to stderr as it is, for
+ * the person who asked. Exit code as bk-run's: 2 for bad configuration. */
+static int dry_run_plan(void)
+{
+	char *exp = bk_sibling_program("bk-export"), *out = NULL, cause[1024];
+	const char *argv[] = { exp, "--plan", NULL };
+	const char *table;
+	int code;
+
+	code = bk_run_step(argv, 1 << 20, &out, cause, sizeof(cause));
+	if (code != 0) {
+		bk_error("dry run: bk-export --plan failed (exit %d): %s", code,
+			 cause[0] ? cause : code < 0 ? bk_err() : "no reason given");
+		free(out);
+		free(exp);
+		return code == 2 ? 2 : 1;
+	}
+	table = out;
+	if (!strncmp(out, "# ", 2)) {
+		size_t n = strcspn(out, "\n");
+
+		bk_info("dry run: %.*s", (int)(n - 2), out + 2);
+		table = out + n + (out[n] ? 1 : 0);
+	}
+	fputs(table, stderr);
+	fflush(stderr);
+	free(out);
+	free(exp);
+	return 0;
+}
+
 static int dry_run(struct run *r)
 {
 	PGconn *conn;
@@ -386,7 +444,7 @@ static int dry_run(struct run *r)
 	}
 	bk_info("dry run: database reachable, server version %d", PQserverVersion(conn));
 	bk_pg_close(conn);
-	return 0;
+	return dry_run_plan();
 }
 
 int bk_run(const struct bk_run_opts *opts, char **archive)
@@ -437,14 +495,17 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 	}
 	if (do_export_pack_verify(&r) < 0 || publish(&r) < 0)
 		goto failed;
+	read_warnings(&r);
 	if (bk_status_record_success(bk_config.dir, r.started, r.bytes, bk_monotonic() - r.t0,
-				     r.archive) < 0) {
+				     r.archive, r.note) < 0) {
 		fail(&r, "status", "%s", bk_err());
 		goto failed;
 	}
 	if (!opts->no_mail && deliver(&r) < 0)
 		goto failed;
 	prune(&r);
+	if (r.warnings)
+		bk_warn("backup done with %s", r.note);
 	bk_info("backup finished in %.1f s: %s (%.1f MB)", bk_monotonic() - r.t0, r.archive,
 		(double)r.bytes / 1048576.0);
 	bk_ping("success");

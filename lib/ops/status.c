@@ -10,11 +10,28 @@
 #include "fs.h"
 #include "status.h"
 
+/* One TSV field: never empty, no control characters, and no UTF-8 sequence
+ * cut at its end (by this copy or an earlier one into a fixed buffer). */
 static void one_line(char *dst, size_t size, const char *src)
 {
+	size_t n, k;
+
 	snprintf(dst, size, "%s", src && *src ? src : "-");
+	n = k = strlen(dst);
+	while (k > 0 && n - k < 3 && ((unsigned char)dst[k - 1] & 0xC0) == 0x80)
+		k--;
+	/* k - 1 starts the last sequence: drop it unless it is whole */
+	if (k > 0 && ((unsigned char)dst[k - 1] & 0xC0) == 0xC0) {
+		unsigned char lead = (unsigned char)dst[k - 1];
+		size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+
+		if (n - (k - 1) < want)
+			dst[k - 1] = '\0';
+	}
+	if (!*dst)
+		snprintf(dst, size, "-");
 	for (char *p = dst; *p; p++)
-		if (*p == '\t' || *p == '\n' || *p == '\r')
+		if ((unsigned char)*p < 32 || *p == 127)
 			*p = ' ';
 }
 
@@ -137,7 +154,7 @@ int bk_history_summarize(const char *dir, size_t want, struct bk_history_entry *
 }
 
 int bk_status_record_success(const char *dir, long long epoch, unsigned long long bytes,
-			     double seconds, const char *archive_path)
+			     double seconds, const char *archive_path, const char *reason)
 {
 	struct bk_history_entry e = { .epoch = epoch, .ok = 1, .bytes = bytes, .seconds = seconds };
 	const char *base = strrchr(archive_path, '/');
@@ -147,6 +164,7 @@ int bk_status_record_success(const char *dir, long long epoch, unsigned long lon
 	int n, ret = -1;
 
 	snprintf(e.file, sizeof(e.file), "%s", base ? base + 1 : archive_path);
+	snprintf(e.reason, sizeof(e.reason), "%s", reason ? reason : "");
 	n = snprintf(buf, sizeof(buf), "%llu\n", (bytes + (1ULL << 20) - 1) >> 20);
 	if (bk_write_file_atomic(p2, buf, (size_t)n, 0600) < 0)
 		goto out;

@@ -17,11 +17,14 @@ struct bk_history_entry {
 	unsigned long long bytes;
 	double seconds;
 	char file[256];		/* base name of the archive, "-" when none */
-	char reason[512];	/* "-" for ok runs; "step: cause" for failures */
+	/* "step: cause" for failures; for ok runs "-", or "N warnings: FIRST"
+	 * when the archive carries warnings (bk-monitor reads only failures') */
+	char reason[512];
 };
 
-/* Append one line to the history (one write, O_APPEND). Tabs and newlines in
- * file/reason become spaces. */
+/* Append one line to the history (one write, O_APPEND). Tabs, newlines and
+ * other control characters in file/reason become spaces; a reason too long
+ * for the field is cut at a character boundary. */
 int bk_history_append(const char *dir, const struct bk_history_entry *e);
 /* The last `want` entries, oldest first (malformed lines skipped). Caller frees *out. */
 int bk_history_read(const char *dir, size_t want, struct bk_history_entry **out, size_t *n);
@@ -36,9 +39,10 @@ struct bk_history_summary {
 int bk_history_summarize(const char *dir, size_t want, struct bk_history_entry **out,
 			 size_t *n, struct bk_history_summary *sum);
 
-/* Write .last_backup_success and .last_backup_size_mb atomically, then the ok history line. */
+/* Write .last_backup_success and .last_backup_size_mb atomically, then the ok
+ * history line; reason NULL or "" for a run without warnings. */
 int bk_status_record_success(const char *dir, long long epoch, unsigned long long bytes,
-			     double seconds, const char *archive_path);
+			     double seconds, const char *archive_path, const char *reason);
 /* Append a fail history line: reason "step: cause". Success files untouched. */
 int bk_status_record_failure(const char *dir, long long epoch, double seconds,
 			     const char *step, const char *cause);

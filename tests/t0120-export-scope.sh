@@ -36,6 +36,8 @@ mixed.sql     "Other Schema"."Mixed Case"
 events.csv    events   since=at:3 months
 metrics.sql   public.metrics
 evil.sql      "evil""; DROP TABLE users; --"
+# round 1's meaning: nothing but the listed tables (and what they reference)
+omit          *
 EOF
 
 test_expect_success 'names: quoted, Thai, other schema, partitioned, injection-shaped' '
@@ -51,22 +53,22 @@ test_expect_success 'names: quoted, Thai, other schema, partitioned, injection-s
 	events.csv $events public.events
 	metrics.sql 12 public.metrics
 	evil.sql 1 public."evil""; DROP TABLE users; --"
-	referenced.sql 200 public.users
+	referenced.sql 3 public.currencies
 	referenced.sql 10 public.organizations
 	referenced.sql 4 public.plans
-	referenced.sql 3 public.currencies
+	referenced.sql 200 public.users
 	EOF
 	sed -n "s/^# table: //p" names/MANIFEST >actual &&
 	test_cmp expect actual &&
 	grep -q "^# scope: $TRASH/names.scope$" names/MANIFEST
 '
 
-test_expect_success 'names: the foreign-key closure is transitive and says why' '
+test_expect_success 'names: tables a rule leaves out but listed tables reference are added, transitively, saying why' '
 	cat >expect <<-\EOF &&
-	# added: public.users referenced by public."UserProfile"
+	# added: public.currencies referenced by public.plans
 	# added: public.organizations referenced by public.users
 	# added: public.plans referenced by public.users
-	# added: public.currencies referenced by public.plans
+	# added: public.users referenced by public."UserProfile"
 	EOF
 	grep "^# added: " names/MANIFEST >actual &&
 	test_cmp expect actual
@@ -162,7 +164,7 @@ test_expect_success 'BACKUP_STRICT=1: a missing table is exit 1, nothing left' '
 	BACKUP_STRICT=1 BACKUP_SCOPE=$TRASH/missing.scope test_expect_code 1 \
 		bk-export -o strict >out 2>err &&
 	test ! -s out &&
-	grep -q "ERROR bk-export\[[0-9]*\]: $TRASH/missing.scope:1: table no_such_table (a.sql) does not exist$" err &&
+	grep -q "ERROR bk-export\[[0-9]*\]: $TRASH/missing.scope: 2 listed tables are not found: no_such_table (a.sql, line 1) does not exist; active_users (b.sql, line 2) is a view$" err &&
 	test_path_is_missing strict &&
 	BACKUP_STRICT=1 BACKUP_SCOPE=$TRASH/missing.scope test_expect_code 1 bk-export 2>err &&
 	test -z "$(ls -A "$BACKUP_TMPDIR")"
@@ -196,13 +198,15 @@ test_expect_success 'a window on a date column and on a quoted column' '
 	test $(($(wc -l <win/m.csv) - 1)) = "$n"
 '
 
-test_expect_success 'sessions referenced by a listed table: a warning, never added' '
+test_expect_success 'sessions referenced by a listed table: added in full, so the archive restores' '
 	echo "notes.sql session_notes" >notes.scope &&
 	BACKUP_SCOPE=$TRASH/notes.scope bk-export -o notes 2>err &&
 	grep "^# warning: \|^# added: " notes/MANIFEST >actual &&
-	echo "# warning: public.sessions is referenced by public.session_notes but is never backed up unless listed" >expect &&
+	echo "# added: public.sessions referenced by public.session_notes" >expect &&
 	test_cmp expect actual &&
-	test_path_is_missing notes/referenced.sql
+	grep "^# table: referenced.sql " notes/MANIFEST >actual &&
+	echo "# table: referenced.sql 50 public.sessions" >expect &&
+	test_cmp expect actual
 '
 
 test_expect_success 'sessions listed explicitly are backed up' '

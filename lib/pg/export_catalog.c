@@ -553,8 +553,9 @@ static int name_taken(const struct export *x, const char *name)
 	return 0;
 }
 
-/* users.sql, billing.invoices.sql, ApiKey.sql: what is in the file, in the
- * characters a member name may have; a clash gets -2, -3, ... */
+/* users.sql, billing.invoices.sql, ApiKey.sql, ข้อมูล.sql: what is in the
+ * file, in the characters a member name may have (letters of any script,
+ * digits, '_', '-', '.'; others become '_'); a clash gets -2, -3, ... */
 static char *file_name(const struct export *x, const struct table *t)
 {
 	char *base = strcmp(t->schema, "public") ? bk_asprintf("%s.%s", t->schema, t->name)
@@ -566,7 +567,8 @@ static char *file_name(const struct export *x, const struct table *t)
 	for (char *p = base; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c >= 0x80)
 			alnum = 1;
 		else if (c != '_' && c != '-' && c != '.')
 			*p = '_';

@@ -365,6 +365,16 @@ static void report_fall(struct bk_drift *d, const struct tab *p, const struct ta
 		     rows_word(b), (int)fall, since);
 }
 
+/* Backed up last time, left out now: rows that were safe no longer are. */
+static void report_left_out(struct bk_drift *d, const struct tab *p, const struct tab *t,
+			    const char *since)
+{
+	if (p->cls == OMITTED || t->cls != OMITTED)
+		return;
+	warn(d, "drift: %s was backed up in %s and is now left out (%s)", t->qname, since,
+	     t->detail);
+}
+
 void bk_drift_compare(const struct bk_manifest *prev, const char *prev_name,
 		      const struct bk_manifest *cur, int drop_percent, struct bk_drift *out)
 {
@@ -396,8 +406,10 @@ void bk_drift_compare(const struct bk_manifest *prev, const char *prev_name,
 	for (size_t i = 0; i < c.n; i++) {
 		const struct tab *t = &c.t[i], *pt;
 
-		if (!t->dup && (pt = tab_find(&p, t->qname, strlen(t->qname))))
+		if (!t->dup && (pt = tab_find(&p, t->qname, strlen(t->qname)))) {
+			report_left_out(out, pt, t, since);
 			report_fall(out, pt, t, since, drop_percent);
+		}
 	}
 out:
 	tabset_free(&p);

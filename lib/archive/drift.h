@@ -36,7 +36,8 @@ struct bk_drift {
  * a `# table:` or an `# omitted:` line) and not in prev, except that a table
  * omitted tonight is not reported new when prev has no `# omitted:` line at
  * all (round-1 archives listed only what they backed up). A table "is gone"
- * when it is in prev and not in cur. Rows "fell" when a table backed up in
+ * when it is in prev and not in cur; "left out" when prev backed it up and
+ * cur omits it. Rows "fell" when a table backed up in
  * both (ROWS of full and added tables, TOTAL of window-rows for windowed
  * ones; unknown for omitted tables and round-1 windows) went to 0 from
  * non-zero, or, from 10 rows or more, fell by more than drop_percent

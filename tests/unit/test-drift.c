@@ -150,6 +150,29 @@ static void test_gone(void)
 	      "# table: users.sql 1 public.users\n", 50, want1);
 }
 
+static void test_left_out(void)
+{
+	static const char cur[] =
+		"# format: bk 1\n"
+		"# table: users.sql 200 public.users\n"
+		"# table: users.sql 3 public.\"ApiKey\"\n"
+		"# table: credit_transactions.csv 612 public.credit_transactions\n"
+		"# table: referenced.sql 4 public.plans\n"
+		"# window: credit_transactions.csv created_at >= 2026-09-01 08:17:09.123456\n"
+		"# window-rows: credit_transactions.csv 600 1000 12 UTC\n"
+		"# added: public.plans referenced by public.users\n"
+		"# omitted: public.payments 1000 omit pay* (/etc/bk/scope line 2)\n"
+		"# omitted: public.sessions 50 omit sessions (built-in scope line 3)\n"
+		"# omitted: public.\"my logs\" 7000 omit *_logs (built-in scope line 4)\n";
+	static const char *const want[] = {
+		"drift: public.payments was backed up in " PREV
+		" and is now left out (omit pay* (/etc/bk/scope line 2))",
+		NULL
+	};
+
+	check("a table backed up before and left out now", base, PREV, cur, 50, want);
+}
+
 static void test_fall(void)
 {
 	static const char prev[] =
@@ -475,6 +498,7 @@ int main(void)
 	test_nothing();
 	test_new();
 	test_gone();
+	test_left_out();
 	test_fall();
 	test_round1();
 	test_names();

@@ -491,6 +491,9 @@ static int run(struct export *x)
 			x->snapshot);
 	if (ex_write_data(x) < 0)
 		return -1;
+	for (size_t i = 0; i < x->nt; i++)
+		if (!ex_backed_up(&x->t[i]) && ex_estimate(x, &x->t[i]) < 0)
+			return -1;
 	/* Only now may the snapshot go: every worker is done with it. */
 	ex_stop_workers(x);
 	if (ex_finish_dump(x, &x->dump[1]) < 0)
@@ -571,6 +574,8 @@ int bk_export_plan(const struct bk_export_opts *o, FILE *out)
 	ret = connect_db(&x);
 	if (ret == 0)
 		ret = ex_classify(&x);
+	for (size_t i = 0; ret == 0 && i < x.nt; i++)
+		ret = ex_estimate(&x, &x.t[i]);
 	if (ret == 0)
 		ret = ex_print_plan(&x, out);
 	if (ret < 0)

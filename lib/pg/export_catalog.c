@@ -30,12 +30,11 @@ static const char *const generated_files[] = {
 static const char q_tables[] =
 	"SELECT c.oid, c.relkind, n.nspname, c.relname,"
 	" pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
-	" (SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_relation_size(t.relid)), 0)::pg_catalog.int8"
-	"  / 8192 FROM pg_catalog.pg_partition_tree(c.oid) t),"
-	/* the planner's estimate: rows per page at the last ANALYZE times pages now */
-	" (SELECT CASE WHEN pg_catalog.bool_or(p.reltuples < 0 OR p.relpages = 0) THEN -1"
-	"  ELSE COALESCE(pg_catalog.sum(p.reltuples / NULLIF(p.relpages, 0)"
-	"  * (pg_catalog.pg_relation_size(p.oid) / 8192)), 0) END::pg_catalog.int8"
+	/* the catalog only: a lock held on a table must not stop us before the snapshot */
+	" (SELECT COALESCE(pg_catalog.sum(GREATEST(p.relpages, 0)), 0)::pg_catalog.int8"
+	"  FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class p ON p.oid = t.relid),"
+	" (SELECT CASE WHEN pg_catalog.bool_or(p.reltuples < 0) THEN -1"
+	"  ELSE COALESCE(pg_catalog.sum(p.reltuples), 0) END::pg_catalog.int8"
 	"  FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class p ON p.oid = t.relid"
 	"  WHERE p.relkind = 'r'),"
 	" (SELECT e.extname FROM pg_catalog.pg_depend d"
@@ -614,7 +613,7 @@ static void name_files(struct export *x)
 
 /* Rows of a table for the plan and the report: counted when small or not
  * analyzed yet, else the planner's estimate. */
-static int estimate(struct export *x, struct table *t)
+int ex_estimate(struct export *x, struct table *t)
 {
 	char *sql;
 	PGresult *res;
@@ -648,9 +647,6 @@ int ex_classify(struct export *x)
 	add_referenced(x);
 	break_cycles(x);
 	name_files(x);
-	for (size_t i = 0; i < x->nt; i++)
-		if (estimate(x, &x->t[i]) < 0)
-			return -1;
 	for (size_t i = 0; i < x->nt; i++)
 		n[x->t[i].cls]++;
 	bk_info("scope %s: %zu tables: %zu full, %zu window, %zu added, %zu omitted",

@@ -177,6 +177,10 @@ int ex_backed_up(const struct table *t);
 /* ...and in the snapshot: columns, sequences, cutoffs, window queries, estimates. */
 int ex_describe(struct export *x);
 void ex_catalog_free(struct export *x);
+/* Rows of a table: counted when small or never analyzed, else estimated. In
+ * the export, only after pg_dump has taken its locks (a lock held on a table
+ * left out must stop pg_dump, not us before it). */
+int ex_estimate(struct export *x, struct table *t);
 const char *ex_class_name(enum ex_class c);
 
 /* export_dump.c */

@@ -59,7 +59,7 @@ test_expect_success 'into the populated database: refused, tables listed with th
 	dump live >before &&
 	POSTGRES_DB=live test_expect_code 1 bk-unpack --restore backup.tar.gz >stdout 2>err &&
 	test ! -s stdout &&
-	grep -q "ERROR bk-unpack\[[0-9]*\]: 13 of the backed-up tables in live hold rows: refusing to restore over them" err &&
+	grep -q "ERROR bk-unpack\[[0-9]*\]: 16 of the backed-up tables in live hold rows: refusing to restore over them" err &&
 	sed -n "s/^.* ERROR bk-unpack\[[0-9]*\]:   //p" err >actual &&
 	cat >expect <<-\EOF &&
 	public.users: 200 rows
@@ -73,8 +73,11 @@ test_expect_success 'into the populated database: refused, tables listed with th
 	public.point_transactions: 700 rows
 	public.purchases: 300 rows
 	public.transfers: 250 rows
-	public.plans: 4 rows
+	public."UserProfile": 20 rows
+	public._prisma_migrations: 2 rows
 	public.currencies: 3 rows
+	public.plans: 4 rows
+	public."ข้อมูล": 5 rows
 	EOF
 	test_cmp expect actual &&
 	grep -q "hint: --replace replaces their rows with the backup${SQ}s in one transaction (windowed tables keep their rows older than the window), --replace-all empties them first" err &&
@@ -87,7 +90,7 @@ test_expect_success '--dry-run shows the replacement and the refusal, changes no
 	grep -q "^  replace  public.users  *200  *0  *200  users.sql$" stdout &&
 	grep -A1 "^  window   public.credit_transactions  *600  *400  *600  credit_transactions.csv$" stdout >actual &&
 	grep -q "^           \[created_at >= .*\]$" actual &&
-	grep -q "^  would refuse: 13 tables hold rows (--replace replaces their rows, --replace-all empties them)$" stdout &&
+	grep -q "^  would refuse: 16 tables hold rows (--replace replaces their rows, --replace-all empties them)$" stdout &&
 	POSTGRES_DB=live bk-unpack --dry-run --restore --replace backup.tar.gz >stdout 2>err &&
 	! grep -q "would refuse" stdout &&
 	grep -q "^nothing changed (dry run)$" stdout &&
@@ -161,7 +164,7 @@ test_expect_success 'a database with only some of the tables: refused, nothing c
 	pg_psql -d partial -c "CREATE TABLE users (id int); CREATE TABLE currencies (code text)" &&
 	dump partial >before &&
 	POSTGRES_DB=partial test_expect_code 1 bk-unpack --restore --replace backup.tar.gz 2>err &&
-	grep -q "the database has 2 of the 13 backed-up tables; missing: public.user_roles, " err &&
+	grep -q "the database has 2 of the 16 backed-up tables; missing: public.user_roles, " err &&
 	dump partial >after &&
 	test_cmp before after
 '

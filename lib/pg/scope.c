@@ -609,7 +609,7 @@ int bk_scope_parse(struct bk_scope *s, const char *name, const char *text, size_
 	for (line = copy; line; line = next) {
 		struct bk_scope_entry e;
 		size_t n;
-		int first = ps.line + 1;
+		int first = ps.line + 1, last;
 
 		next = strchr(line, '\n');
 		if (next)
@@ -642,8 +642,8 @@ int bk_scope_parse(struct bk_scope *s, const char *name, const char *text, size_
 			continue;
 		if (rule_action(line) >= 0) {
 			struct bk_scope_rule r;
-			int last = ps.line;
 
+			last = ps.line;
 			memset(&r, 0, sizeof(r));
 			r.line = first;
 			r.origin = s->name;
@@ -661,10 +661,13 @@ int bk_scope_parse(struct bk_scope *s, const char *name, const char *text, size_
 		}
 		memset(&e, 0, sizeof(e));
 		e.line = first;
+		last = ps.line;
+		ps.line = first;	/* a continued line is reported at its start */
 		if (parse_line(&ps, line, &e) < 0 || check_duplicates(&ps, s, &e) < 0) {
 			entry_free(&e);
 			goto out;
 		}
+		ps.line = last;
 		s->entries = realloc(s->entries, (s->n_entries + 1) * sizeof(*s->entries));
 		if (!s->entries)
 			abort();

@@ -209,12 +209,119 @@ static void load(void)
 	   "a missing file names BACKUP_SCOPE");
 }
 
+/* The rule that classifies schema.name, as "omit *_logs (...)", or "full". */
+static int classifies(const char *schema, const char *name, const char *want)
+{
+	const struct bk_scope_pattern *p;
+	const struct bk_scope_rule *r = bk_scope_match(&sc, schema, name, &p);
+	char *got = r ? bk_scope_rule_text(r, p) : strdup("full");
+	int same = !strcmp(got, want);
+
+	if (!same)
+		printf("# %s.%s: got %s\n", schema, name, got);
+	free(got);
+	return same;
+}
+
+static void rules(void)
+{
+	char iv[32];
+
+	ok(bk_scope_load(&sc, NULL) == 0 && sc.builtin && sc.n_rules == 4,
+	   "the built-in scope has its four rules");
+	ok(classifies("public", "sessions", "omit sessions (built-in scope line 5)") &&
+	   classifies("public", "user_sessions", "omit *_sessions (built-in scope line 5)") &&
+	   classifies("public", "UserSession", "omit \"*Session\" (built-in scope line 5)") &&
+	   classifies("public", "User_Sessions", "omit *_sessions (built-in scope line 5)") &&
+	   classifies("public", "api_request_logs", "omit *_logs (built-in scope line 6)") &&
+	   classifies("public", "AuditLog", "omit \"*Log\" (built-in scope line 6)") &&
+	   classifies("public", "audit_logs", "omit *_logs (built-in scope line 6)"),
+	   "built-in: session data and logs are left out, whatever the case");
+	ok(classifies("public", "possession", "full") && classifies("public", "catalog", "full") &&
+	   classifies("public", "Catalog", "full") && classifies("public", "blogs", "full") &&
+	   classifies("public", "credit_accounts", "full") &&
+	   classifies("public", "_prisma_migrations", "full") &&
+	   classifies("public", "role_permissions", "full") &&
+	   classifies("public", "ApiKey", "full"),
+	   "built-in: balances, RBAC, migrations and look-alike names are kept in full");
+	ok(classifies("public", "credit_transactions",
+		      "window *_transactions (built-in scope line 9)") &&
+	   classifies("public", "CreditTransaction",
+		      "window \"*Transaction\" (built-in scope line 9)") &&
+	   classifies("billing", "transfers", "window transfers (built-in scope line 9)"),
+	   "built-in: transactions are windowed, in any schema");
+	bk_scope_rule_interval(&sc.rules[3], iv, sizeof(iv));
+	ok(sc.rules[3].n_since == 2 && !strcmp(sc.rules[3].since_columns[0], "created_at") &&
+	   !strcmp(sc.rules[3].since_columns[1], "createdAt") && !strcmp(iv, "3 months"),
+	   "built-in window: created_at or \"createdAt\", 3 months (continued lines)");
+
+	ok(parses("users.sql users\n"
+		  "full   keep_logs, billing.*\n"
+		  "omit   *_logs, \"Tmp?\" , stats.*\n"
+		  "window events, *_events  since=at|\"OccurredAt\":30 days\n"
+		  "omit   *\n") && sc.n_entries == 1 && sc.n_rules == 4,
+	   "rules and FILE lines together");
+	ok(classifies("public", "keep_logs", "full keep_logs (scope.txt line 2)") &&
+	   classifies("billing", "invoice_logs", "full billing.* (scope.txt line 2)") &&
+	   classifies("public", "invoice_logs", "omit *_logs (scope.txt line 3)") &&
+	   classifies("public", "Tmp1", "omit \"Tmp?\" (scope.txt line 3)") &&
+	   classifies("public", "tmp1", "omit * (scope.txt line 5)") &&
+	   classifies("Stats", "x", "omit stats.* (scope.txt line 3)") &&
+	   classifies("public", "page_events", "window *_events (scope.txt line 4)") &&
+	   classifies("public", "users", "omit * (scope.txt line 5)"),
+	   "the first rule that matches wins; quoted patterns keep their case");
+	ok(bk_scope_glob("a*b*c", "axxbyyc", 0) && !bk_scope_glob("a*b*c", "axxbyy", 0) &&
+	   bk_scope_glob("*", "", 0) && bk_scope_glob("?x", "ยx", 0) == 0 &&
+	   bk_scope_glob("**_logs", "a_logs", 1) && bk_scope_glob("A?C", "abc", 1) &&
+	   !bk_scope_glob("A?C", "abc", 0),
+	   "globs: stars backtrack, '?' is one byte, fold ignores ASCII case");
+	ok(fails_with("omit\n", "scope.txt:1: omit: no table patterns"), "a rule without patterns");
+	ok(fails_with("window x_events\n", "scope.txt:1: window needs since=COLUMN:N UNIT"),
+	   "a window rule without since=");
+	ok(fails_with("omit x_logs since=at:3 days\n",
+		      "scope.txt:1: since= applies to window rules only"), "since= on omit");
+	ok(fails_with("omit a.b.c\n", "scope.txt:1: a table pattern is NAME or SCHEMA.NAME"),
+	   "three-part pattern");
+	ok(fails_with("omit x;DROP\n", "scope.txt:1: unexpected ';DROP' after pattern x"),
+	   "SQL in a pattern");
+	ok(fails_with("window e since=a|:3 days\n", "scope.txt:1: ':3' is not a valid column name"),
+	   "an empty column alternative");
+	ok(fails_with("a.sql users \\\n  ,  \n", "scope.txt:1: table name expected"),
+	   "a continued line is one line, reported at its first");
+	ok(parses("a.sql users, \\\n  orders\nb.sql x\n") && sc.n_entries == 2 &&
+	   table_is(0, 1, NULL, "orders") && sc.entries[1].line == 3,
+	   "a continued FILE line; the next line keeps its number");
+	ok(bk_scope_parse(&sc, "s", "a.sql x\n", 7) == 0 && sc.n_rules == 0,
+	   "parsing alone adds no rules");
+}
+
+static void list_only_gets_builtin_rules(void)
+{
+	char path[] = "/tmp/test-scope.XXXXXX";
+	int fd = mkstemp(path);
+	const char text[] = "users.sql users\n";
+
+	if (fd < 0 || write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1)) {
+		ok(0, "cannot write a scope file");
+		return;
+	}
+	close(fd);
+	bk_scope_free(&sc);
+	ok(bk_scope_load(&sc, path) == 0 && !sc.builtin && sc.n_rules == 4 &&
+	   !strcmp(sc.rules[0].origin, "built-in scope") &&
+	   classifies("public", "sessions", "omit sessions (built-in scope line 5)"),
+	   "a scope file of FILE lines only gets the built-in rules");
+	unlink(path);
+}
+
 int main(void)
 {
 	default_scope();
 	names();
 	errors();
 	load();
+	rules();
+	list_only_gets_builtin_rules();
 	bk_scope_free(&sc);
 	return done_testing();
 }

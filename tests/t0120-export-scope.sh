@@ -215,4 +215,58 @@ test_expect_success 'sessions listed explicitly are backed up' '
 	grep -q "^# table: s.sql $(pg_expected_count sessions) public.sessions$" s/MANIFEST
 '
 
+test_expect_success 'rules: first match wins, patterns in any schema and case, a partitioned table whole' '
+	cat >rules.scope <<-\EOF &&
+	# a scope of rules only: it replaces the built-in rules
+	full    audit_logs
+	omit    *_logs, logs, "Other Schema".*, sessions
+	window  events, metrics  since=happened_at|at:30 days
+	window  *profile  since=nothing_here:1 days
+	EOF
+	BACKUP_SCOPE=$TRASH/rules.scope bk-export -o rules >/dev/null 2>err &&
+	sed -n "s/^# omitted: //p" rules/MANIFEST >actual &&
+	cat >expect <<-EOF &&
+	"Other Schema"."Mixed Case" 2 omit "Other Schema".* ($TRASH/rules.scope line 3)
+	public.logs $(pg_expected_count logs) omit logs ($TRASH/rules.scope line 3)
+	EOF
+	test_cmp expect actual &&
+	grep -q "^# table: audit_logs.sql $(pg_expected_count audit_logs) public.audit_logs$" rules/MANIFEST &&
+	grep -q "^# added: public.sessions referenced by public.session_notes$" rules/MANIFEST &&
+	cutoff=$(sed -n "s/^# window: events.csv at >= //p" rules/MANIFEST) &&
+	n=$(pg_query "SELECT count(*) FROM events WHERE at >= ${SQ}$cutoff${SQ}") &&
+	test "$n" -gt 0 &&
+	grep -q "^# table: events.csv $n public.events$" rules/MANIFEST &&
+	grep -q "^# window-rows: events.csv $n 31 0 -$" rules/MANIFEST &&
+	grep -q "^# table: metrics.sql 12 public.metrics$" rules/MANIFEST &&
+	grep -q "^# table: UserProfile.sql 20 public.\"UserProfile\"$" rules/MANIFEST &&
+	grep -q "INFO bk-export\[[0-9]*\]: public.\"UserProfile\" matches $TRASH/rules.scope:5 but has no date or timestamp column nothing_here: backed up in full" err &&
+	! grep -q "events_old\|events_new" rules/MANIFEST
+'
+
+test_expect_success 'rules: --plan prints the same classes, exports nothing' '
+	BACKUP_SCOPE=$TRASH/rules.scope bk-export --plan >plan 2>err &&
+	head -n 1 plan >actual &&
+	echo "# plan: database smart_ai_hub, scope $TRASH/rules.scope, 24 tables: 20 full, 1 window, 1 added, 2 omitted" >expect &&
+	test_cmp expect actual &&
+	grep -q "^window   public.events  *~31  events.csv  at >= now() - 30 days$" plan &&
+	grep -q "^added    public.sessions  *~50  referenced.sql  referenced by public.session_notes$" plan &&
+	grep -q "^omitted  public.logs  *~100  -  omit logs ($TRASH/rules.scope line 3)$" plan &&
+	test -z "$(ls -A "$BACKUP_TMPDIR")" &&
+	test_expect_code 2 bk-export --plan -o x 2>err &&
+	grep -q "plan exports nothing" err
+'
+
+test_expect_success 'a name written in the wrong case: the message shows the quoted spelling' '
+	printf "%s\n" "p.sql userprofile" >case.scope &&
+	BACKUP_SCOPE=$TRASH/case.scope bk-export -o case 2>err &&
+	grep -q "^# warning: $TRASH/case.scope:1: table userprofile (p.sql) does not exist; did you mean public.\"UserProfile\"? a name in capitals must be quoted in BACKUP_SCOPE, as the table${SQ}s name in that line shows; not backed up$" case/MANIFEST &&
+	grep -q "^# table: UserProfile.sql 20 public.\"UserProfile\"$" case/MANIFEST
+'
+
+test_expect_success 'a partition listed by itself: a warning naming why' '
+	printf "%s\n" "e.sql events_new" >part.scope &&
+	BACKUP_SCOPE=$TRASH/part.scope bk-export -o part 2>err &&
+	grep -q "^# warning: $TRASH/part.scope:1: table events_new (e.sql) is a partition: name its partitioned table, which holds the rows of all its partitions; not backed up$" part/MANIFEST
+'
+
 test_done

@@ -57,7 +57,8 @@ static const char q_resolve[] =
 static const char q_other_case[] =
 	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)"
 	" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	" WHERE c.relkind IN ('r', 'p') AND pg_catalog.lower(c.relname) = pg_catalog.lower($2)"
+	" WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
+	" AND pg_catalog.lower(c.relname) = pg_catalog.lower($2) AND c.relname <> $2"
 	" AND ($1::pg_catalog.text IS NULL OR pg_catalog.lower(n.nspname) = pg_catalog.lower($1))"
 	" ORDER BY 1 LIMIT 3";
 

@@ -921,9 +921,12 @@ static char *in_backup(struct export *x, size_t ti, const char *alias)
 
 static void window_queries(struct export *x)
 {
-	for (size_t i = 0; i < x->nfk; i++)
+	for (size_t i = 0; i < x->nfk; i++) {
 		if (x->fks[i].from == x->fks[i].to)
 			x->t[x->fks[i].from].self_ref = 1;
+		if (ex_backed_up(&x->t[x->fks[i].from]))
+			x->t[x->fks[i].to].referenced = 1;
+	}
 	for (size_t i = 0; i < x->nt; i++) {
 		struct table *t = &x->t[i];
 

@@ -183,19 +183,24 @@ static int write_sql(struct worker *w, struct job *j)
 	return file_close(w, j, rows);
 }
 
-/* A window's figures, in the same snapshot: rows in the window, rows in all. */
+/* A window's figures, in the same snapshot: rows in the window, rows in all.
+ * A table no backed-up row can reference has only its window in the file,
+ * and a plain count(*) may be answered from an index. */
 static int count_window(struct worker *w, struct table *t)
 {
-	char *sql = bk_asprintf("SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s >= %s"
-				" OR %s IS NULL) FROM %s%s t", t->since_sql, t->cutoff_sql,
-				t->since_sql, t->relkind == 'p' ? "" : "ONLY ", t->sqlname);
+	const char *only = t->relkind == 'p' ? "" : "ONLY ";
+	char *sql = t->referenced ?
+		bk_asprintf("SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE %s >= %s"
+			    " OR %s IS NULL) FROM %s%s t", t->since_sql, t->cutoff_sql,
+			    t->since_sql, only, t->sqlname) :
+		bk_asprintf("SELECT pg_catalog.count(*) FROM %s%s", only, t->sqlname);
 	PGresult *res = PQexec(w->conn, sql);
 
 	free(sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return ex_pg_fail(w->conn, res, "cannot count the rows of %s", t->qname);
 	t->total_rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	t->window_rows = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	t->window_rows = t->referenced ? strtoll(PQgetvalue(res, 0, 1), NULL, 10) : t->rows;
 	PQclear(res);
 	return 0;
 }

@@ -60,6 +60,7 @@ struct table {
 	char *cutoff_sql;	/* the same, quoted and cast, for queries */
 	char *where;		/* the rows to export, over alias "t"; NULL: all */
 	int self_ref;		/* a foreign key of the table to itself */
+	int referenced;		/* backed-up rows may reference older rows of it */
 	long long window_rows, total_rows;
 	size_t *seqs, n_seqs;	/* indices into export.seqs */
 	long long pages;	/* pg_class.relpages, partitions summed: the size estimate */

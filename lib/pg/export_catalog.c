@@ -861,10 +861,11 @@ static char *closure_rows(struct export *x, size_t ti)
 	snprintf(c, sizeof(c), "c%d", id);
 	for (size_t i = 0; i < x->nfk; i++) {
 		const struct fk *f = &x->fks[i];
-		char *mine, *theirs = bk_xstrdup(""), *part;
+		char *mine, *theirs, *part;
 
 		if (f->from != ti || f->to != ti)
 			continue;
+		theirs = bk_xstrdup("");
 		for (size_t j = 0; j < f->ncols; j++) {
 			char *next = bk_asprintf("%s%s%s.f%zu", theirs, j ? ", " : "", c, k + j);
 			char *more = bk_asprintf(", f%zu", k + j);

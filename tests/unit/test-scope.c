@@ -291,6 +291,7 @@ static void rules(void)
 	ok(parses("a.sql users, \\\n  orders\nb.sql x\n") && sc.n_entries == 2 &&
 	   table_is(0, 1, NULL, "orders") && sc.entries[1].line == 3,
 	   "a continued FILE line; the next line keeps its number");
+	bk_scope_free(&sc);
 	ok(bk_scope_parse(&sc, "s", "a.sql x\n", 7) == 0 && sc.n_rules == 0,
 	   "parsing alone adds no rules");
 }

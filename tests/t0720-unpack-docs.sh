@@ -43,23 +43,26 @@ rows() {
 	pg_psql -d "$1" -c "COPY ($2) TO STDOUT"
 }
 
-# same_as_backup DB [kept]: every backed-up table of DB holds what the archive
-# holds; with "kept", windowed tables also their source rows older than the
-# window (what --replace keeps of a copy of the source).
+# same_as_backup DB [kept]: every backed-up table of DB (the "# table:" lines
+# of MANIFEST) holds what the archive holds; with "kept", windowed tables also
+# their source rows older than the window (what --replace keeps of a copy of
+# the source).
 same_as_backup() {
-	for t in users user_roles organizations agencies referrals exchange_rates \
-		 system_settings plans currencies; do
-		rows source "SELECT * FROM public.$t ORDER BY 1" >expect &&
-		rows "$1" "SELECT * FROM public.$t ORDER BY 1" >actual &&
-		test_cmp expect actual || { echo "table $t differs"; return 1; }
-	done &&
-	for t in credit_transactions point_transactions purchases transfers; do
-		cutoff=$(sed -n "s/^# window: $t.csv created_at >= //p" MANIFEST) &&
-		if [ "$2" = kept ]; then since=; else since="WHERE created_at >= $SQ$cutoff$SQ"; fi &&
-		rows source "SELECT * FROM public.$t $since ORDER BY id" >expect &&
-		rows "$1" "SELECT * FROM public.$t ORDER BY id" >actual &&
-		test_cmp expect actual || { echo "table $t differs"; return 1; }
-	done &&
+	local file n q cutoff since
+	test "$(grep -c "^# table: .*\.sql " MANIFEST)" -ge 9 &&
+	test "$(grep -c "^# window: " MANIFEST)" = 4 &&
+	sed -n "s/^# table: \([^ ]*\) \([0-9]*\) \(.*\)$/\1 \2 \3/p" MANIFEST >tables &&
+	while read -r file n q; do
+		cutoff=$(sed -n "s/^# window: $file created_at >= //p" MANIFEST)
+		if [ -z "$cutoff" ]; then
+			rows source "SELECT * FROM $q ORDER BY 1" >expect
+		else
+			if [ "$2" = kept ]; then since=; else since="WHERE created_at >= $SQ$cutoff$SQ OR created_at IS NULL"; fi &&
+			rows source "SELECT * FROM $q $since ORDER BY 1" >expect
+		fi &&
+		rows "$1" "SELECT * FROM $q ORDER BY 1" >actual &&
+		test_cmp expect actual || { echo "table $q differs"; return 1; }
+	done <tables &&
 	test "$(pg_psql -d "$1" -At -c "SELECT nextval(${SQ}credit_transactions_id_seq${SQ})")" = 1001
 }
 

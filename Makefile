@@ -56,6 +56,9 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,tests/unit/bin/%,$(UNIT_SRC))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_REPLAY := $(patsubst tests/fuzz/fuzz-%.c,tests/fuzz/bin/replay-%,$(FUZZ_SRC))
+# Test-only drivers of library code (never installed): tests/tools/NAME.c.
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(patsubst tests/tools/%.c,tests/tools/bin/%,$(TOOL_SRC))
 
 all: $(PROGRAMS)
 
@@ -77,6 +80,10 @@ tests/fuzz/bin/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/driver.c lib/libbk.a $(F
 	@mkdir -p tests/fuzz/bin
 	$(QLD)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/driver.c lib/libbk.a $(LDLIBS_ALL)
 
+tests/tools/bin/%: tests/tools/%.c lib/libbk.a $(FLAGS_STAMP)
+	@mkdir -p tests/tools/bin
+	$(QLD)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libbk.a $(LDLIBS_ALL)
+
 deps:
 	@tools/install-deps
 
@@ -84,7 +91,7 @@ check: deps
 	$(MAKE) all units
 	prove -f tests/unit/bin/* tests/t[0-9]*.sh
 
-units: $(UNIT_BIN) $(FUZZ_REPLAY)
+units: $(UNIT_BIN) $(FUZZ_REPLAY) $(TOOL_BIN)
 
 # The backup image built and run with podman (tests/t0900-container.sh).
 check-container: deps
@@ -106,6 +113,6 @@ install: all
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
 
 clean:
-	rm -rf bin lib/*/*.o lib/libbk.a tests/unit/bin tests/fuzz/bin $(FLAGS_STAMP)
+	rm -rf bin lib/*/*.o lib/libbk.a tests/unit/bin tests/fuzz/bin tests/tools/bin $(FLAGS_STAMP)
 
 .PHONY: all deps check check-container units demo bench fuzz install clean

@@ -145,11 +145,10 @@ void bk_iso_time(long long t, char *buf, size_t size)
 
 /*
  * One record, one line: a name with a newline (a table's, a file's) must not
- * start a line of its own that a reader takes for another record. Control
- * bytes become \n \r \t or \xNN; a backslash stays as it is. The output is
- * cut before an escape that does not fit.
+ * start a line of its own that a reader takes for another record. A backslash
+ * stays as it is. The output is cut before an escape that does not fit.
  */
-static void escape_controls(const char *in, char *out, size_t size)
+void bk_escape_controls(const char *in, char *out, size_t size)
 {
 	size_t o = 0;
 
@@ -180,7 +179,7 @@ void bk_vlog(enum bk_level level, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* masked before escaping: a secret may hold a control character */
 	bk_log_mask(msg, sizeof(msg));
-	escape_controls(msg, shown, sizeof(shown));
+	bk_escape_controls(msg, shown, sizeof(shown));
 	n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n", when, level_name[level],
 		     prog_name, (long)getpid(), shown);
 	if (n < 0)

@@ -25,6 +25,10 @@ void bk_log_secret(const char *secret);
 void bk_log_mask(char *buf, size_t size);
 /* Forget every registered secret (tests and fuzzing). */
 void bk_log_forget_secrets(void);
+/* Copy in to out (size bytes at most, NUL-terminated) with control bytes as
+ * \n \r \t or \xNN, as every log line shows them: for a name that goes into
+ * a message, a history line or a mail as well. */
+void bk_escape_controls(const char *in, char *out, size_t size);
 
 void bk_log(enum bk_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void bk_vlog(enum bk_level level, const char *fmt, va_list ap);

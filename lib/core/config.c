@@ -401,13 +401,13 @@ out:
 }
 
 /* A password inside DATABASE_URL must be masked like POSTGRES_PASSWORD, as
- * libpq decodes it and as written (percent-encoded). */
+ * libpq decodes it and as written (percent-encoded); sslpassword as decoded. */
 static void register_url_password(const char *url, const PQconninfoOption *opts)
 {
 	const char *start = strstr(url, "://"), *end, *colon;
 
 	for (; opts->keyword; opts++)
-		if (!strcmp(opts->keyword, "password") && opts->val)
+		if (opts->dispchar[0] == '*' && opts->val)	/* password, sslpassword */
 			bk_log_secret(opts->val);
 	if (!start)
 		return;

@@ -14,6 +14,7 @@ struct bk_spawn_opts {
 	const char *const *env_set;	/* "NAME=VALUE" entries set in the child, or NULL */
 	const char *const *env_unset;	/* names removed in the child, or NULL */
 	int stderr_fd;		/* 0 or -1: inherit */
+	int keep_fd;		/* above 2: a close-on-exec descriptor the child inherits */
 };
 
 /* Start argv[0] (PATH search). Returns pid, or -1 with the error slot set.

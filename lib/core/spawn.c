@@ -192,7 +192,13 @@ static void step_stderr(struct step_io *io, const char *buf, size_t n, char *cau
 
 int bk_run_step(const char *const argv[], size_t max, char **out, char *cause, size_t cause_size)
 {
-	struct bk_spawn_opts o = { -1, -1, NULL, NULL, -1, -1 };
+	return bk_run_step_env(argv, NULL, max, out, cause, cause_size);
+}
+
+int bk_run_step_env(const char *const argv[], const char *const *env_unset, size_t max,
+		    char **out, char *cause, size_t cause_size)
+{
+	struct bk_spawn_opts o = { -1, -1, NULL, env_unset, -1, -1 };
 	struct step_io io = { .max = max };
 	struct pollfd pfd[2];
 	int outp[2], errp[2], open_fds = 2;

@@ -176,9 +176,33 @@ int bk_env_parse(const char *text, const char *name,
 	return 0;
 }
 
+/*
+ * Variables that make the dynamic loader, glibc or the libraries under libpq
+ * and libcurl load other code (or weaken them): whoever can write the env file
+ * must not get to choose the code our tools and their children run.
+ */
+static int loads_code(const char *key)
+{
+	static const char *const names[] = {
+		"GCONV_PATH", "GLIBC_TUNABLES", "LOCPATH", "NLSPATH", "MALLOC_TRACE",
+		"HOSTALIASES", "RESOLV_HOST_CONF", "OPENSSL_CONF", "OPENSSL_MODULES",
+		"OPENSSL_ENGINES", "SSLKEYLOGFILE", "KRB5_CONFIG", NULL
+	};
+
+	if (!strncmp(key, "LD_", 3))
+		return 1;
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(key, names[i]))
+			return 1;
+	return 0;
+}
+
 static int set_if_unset(const char *key, const char *value, void *ctx)
 {
 	(void)ctx;
+	if (loads_code(key))
+		return bk_err_set("%s: not allowed in an env file (it changes the code programs "
+				  "load)", key);
 	if (setenv(key, value, 0) < 0)
 		return bk_err_errno("cannot set %s", key);
 	return 0;
@@ -377,13 +401,13 @@ out:
 }
 
 /* A password inside DATABASE_URL must be masked like POSTGRES_PASSWORD, as
- * libpq decodes it and as written (percent-encoded). */
+ * libpq decodes it and as written (percent-encoded); sslpassword as decoded. */
 static void register_url_password(const char *url, const PQconninfoOption *opts)
 {
 	const char *start = strstr(url, "://"), *end, *colon;
 
 	for (; opts->keyword; opts++)
-		if (!strcmp(opts->keyword, "password") && opts->val)
+		if (opts->dispchar[0] == '*' && opts->val)	/* password, sslpassword */
 			bk_log_secret(opts->val);
 	if (!start)
 		return;

@@ -68,20 +68,63 @@ void bk_log_secret(const char *secret)
 		nsecrets++;
 }
 
+void bk_log_forget_secrets(void)
+{
+	for (int i = 0; i < nsecrets; i++)
+		free(secrets[i]);
+	nsecrets = 0;
+}
+
+/* End of the longest secret starting at buf + i (0 when none does). */
+static size_t secret_at(const char *buf, size_t len, size_t i)
+{
+	size_t end = 0;
+
+	for (int s = 0; s < nsecrets; s++) {
+		size_t slen = strlen(secrets[s]);
+
+		if (len - i >= slen && !memcmp(buf + i, secrets[s], slen) && i + slen > end)
+			end = i + slen;
+	}
+	return end;
+}
+
+/*
+ * One pass from left to right, never over its own output, so it ends for
+ * every secret (one equal to the mask, or holding it, included): each byte
+ * covered by an occurrence of any secret is hidden, and each run of covered
+ * bytes becomes one "***". A run is written when it ends: it is at least 3
+ * bytes long, so the mask never overwrites text not yet read.
+ */
 void bk_log_mask(char *buf, size_t size)
 {
-	for (int i = 0; i < nsecrets; i++) {
-		size_t slen = strlen(secrets[i]);
-		char *hit;
+	size_t len, w = 0, run_end = 0;
+	int in_run = 0;
 
-		while ((hit = strstr(buf, secrets[i])) != NULL) {
-			size_t tail = strlen(hit + slen) + 1;
+	if (!size)
+		return;
+	len = strnlen(buf, size - 1);
+	for (size_t i = 0; i < len; i++) {
+		size_t end = secret_at(buf, len, i);
 
-			memcpy(hit, "***", 3);
-			memmove(hit + 3, hit + slen, tail);
+		if (end > run_end)
+			run_end = end;
+		if (i < run_end) {
+			in_run = 1;
+			continue;
 		}
+		if (in_run) {
+			memcpy(buf + w, "***", 3);
+			w += 3;
+			in_run = 0;
+		}
+		buf[w++] = buf[i];
 	}
-	(void)size;	/* masking only shortens */
+	if (in_run) {
+		memcpy(buf + w, "***", 3);
+		w += 3;
+	}
+	buf[w] = '\0';
 }
 
 void bk_iso_time(long long t, char *buf, size_t size)
@@ -100,16 +143,45 @@ void bk_iso_time(long long t, char *buf, size_t size)
 	}
 }
 
+/*
+ * One record, one line: a name with a newline (a table's, a file's) must not
+ * start a line of its own that a reader takes for another record. A backslash
+ * stays as it is. The output is cut before an escape that does not fit.
+ */
+void bk_escape_controls(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		char esc[5];
+
+		if (c == '\n' || c == '\r' || c == '\t')
+			snprintf(esc, sizeof(esc), "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+		else if (c < 0x20 || c == 0x7f)
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+		else
+			esc[0] = (char)c, esc[1] = '\0';
+		if (o + strlen(esc) >= size)
+			break;
+		memcpy(out + o, esc, strlen(esc));
+		o += strlen(esc);
+	}
+	out[o] = '\0';
+}
+
 void bk_vlog(enum bk_level level, const char *fmt, va_list ap)
 {
-	char when[40], msg[3072], line[3300];
+	char when[40], msg[3072], shown[3072], line[3300];
 	int n, saved = errno;
 
 	bk_iso_time(time(NULL), when, sizeof(when));
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* masked before escaping: a secret may hold a control character */
 	bk_log_mask(msg, sizeof(msg));
+	bk_escape_controls(msg, shown, sizeof(shown));
 	n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n", when, level_name[level],
-		     prog_name, (long)getpid(), msg);
+		     prog_name, (long)getpid(), shown);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {

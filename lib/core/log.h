@@ -1,7 +1,8 @@
 /*
  * Logging to $BACKUP_LOG and stderr, one format for every tool:
  *   2026-11-25T02:00:03+07:00 ERROR bk-export[123]: message
- * Secrets registered with bk_log_secret() are masked in every line.
+ * Secrets registered with bk_log_secret() are masked in every line, and control
+ * characters escaped (\n, \t, \x1b...): one record is always one line.
  */
 #ifndef BK_LOG_H
 #define BK_LOG_H
@@ -19,8 +20,15 @@ const char *bk_log_prog(void);
 void bk_log_set_stderr(int on);
 /* Never print this string: replaced by "***" in every log line. */
 void bk_log_secret(const char *secret);
-/* Replace registered secrets in buf (in place, truncating if needed). */
+/* Replace each run of bytes covered by registered secrets in the string buf
+ * (at most size bytes) by "***", in place: the text only shrinks. */
 void bk_log_mask(char *buf, size_t size);
+/* Forget every registered secret (tests and fuzzing). */
+void bk_log_forget_secrets(void);
+/* Copy in to out (size bytes at most, NUL-terminated) with control bytes as
+ * \n \r \t or \xNN, as every log line shows them: for a name that goes into
+ * a message, a history line or a mail as well. */
+void bk_escape_controls(const char *in, char *out, size_t size);
 
 void bk_log(enum bk_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void bk_vlog(enum bk_level level, const char *fmt, va_list ap);

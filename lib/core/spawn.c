@@ -33,6 +33,8 @@ static void child_setup(const struct bk_spawn_opts *o, pid_t parent)
 		_exit(127);
 	if (o && o->stderr_fd > 0 && dup2(o->stderr_fd, STDERR_FILENO) < 0)
 		_exit(127);
+	if (o && o->keep_fd > 2 && fcntl(o->keep_fd, F_SETFD, 0) < 0)
+		_exit(127);
 	for (const char *const *e = o ? o->env_unset : NULL; e && *e; e++)
 		unsetenv(*e);
 	for (const char *const *e = o ? o->env_set : NULL; e && *e; e++)
@@ -96,7 +98,7 @@ int bk_wait(pid_t pid)
 int bk_run_capture(const char *const argv[], const struct bk_spawn_opts *opts,
 		   size_t max, char **out)
 {
-	struct bk_spawn_opts o = { -1, -1, NULL, NULL, -1 };
+	struct bk_spawn_opts o = { -1, -1, NULL, NULL, -1, -1 };
 	size_t len = 0;
 	int fds[2], code;
 	pid_t pid;
@@ -190,7 +192,13 @@ static void step_stderr(struct step_io *io, const char *buf, size_t n, char *cau
 
 int bk_run_step(const char *const argv[], size_t max, char **out, char *cause, size_t cause_size)
 {
-	struct bk_spawn_opts o = { -1, -1, NULL, NULL, -1 };
+	return bk_run_step_env(argv, NULL, max, out, cause, cause_size);
+}
+
+int bk_run_step_env(const char *const argv[], const char *const *env_unset, size_t max,
+		    char **out, char *cause, size_t cause_size)
+{
+	struct bk_spawn_opts o = { -1, -1, NULL, env_unset, -1, -1 };
 	struct step_io io = { .max = max };
 	struct pollfd pfd[2];
 	int outp[2], errp[2], open_fds = 2;

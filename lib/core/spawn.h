@@ -14,6 +14,7 @@ struct bk_spawn_opts {
 	const char *const *env_set;	/* "NAME=VALUE" entries set in the child, or NULL */
 	const char *const *env_unset;	/* names removed in the child, or NULL */
 	int stderr_fd;		/* 0 or -1: inherit */
+	int keep_fd;		/* above 2: a close-on-exec descriptor the child inherits */
 };
 
 /* Start argv[0] (PATH search). Returns pid, or -1 with the error slot set.
@@ -34,6 +35,10 @@ int bk_run_capture(const char *const argv[], const struct bk_spawn_opts *opts,
  * Returns the exit code as bk_wait does.
  */
 int bk_run_step(const char *const argv[], size_t max, char **out, char *cause, size_t cause_size);
+/* The same with the variables env_unset names (NULL-terminated) removed from
+ * the child's environment. */
+int bk_run_step_env(const char *const argv[], const char *const *env_unset, size_t max,
+		    char **out, char *cause, size_t cause_size);
 
 /* Path of the program `name` next to the running executable if it exists there,
  * else `name` itself for a PATH search. Caller frees. */

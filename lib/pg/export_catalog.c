@@ -152,6 +152,67 @@ static unsigned int oid_of(const char *s)
 	return (unsigned int)strtoul(s, NULL, 10);
 }
 
+/*
+ * MANIFEST, the dumps' checks and the restore read one name per line: a table
+ * or column name with a control character (a line break above all) would
+ * make every backup fail verification. Refused, naming it, before the export
+ * writes anything. (Issue 13 item 4; the one check of this kind here.)
+ */
+static const char q_control_columns[] =
+	"SELECT a.attrelid, a.attname FROM pg_catalog.pg_attribute a"
+	" WHERE a.attrelid = ANY ($1::pg_catalog.oid[]) AND a.attnum > 0"
+	" AND NOT a.attisdropped AND a.attname ~ '[\\x01-\\x1f\\x7f]'"
+	" ORDER BY a.attrelid, a.attnum LIMIT 1";
+
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int refuse_control_names(struct export *x)
+{
+	static const char why[] = "the name has a control character (line break, tab, ...), "
+				  "which bk's line-based MANIFEST and checks cannot carry";
+	char shown[512], col[256], *oids = bk_xmalloc(x->nt * 11 + 3);
+	const char *params[1] = { oids };
+	size_t len = 0;
+	PGresult *res;
+	int ret = -1;
+
+	oids[len++] = '{';
+	for (size_t i = 0; i < x->nt; i++) {
+		len += (size_t)sprintf(oids + len, "%s%u", i ? "," : "", x->t[i].oid);
+		if (!has_control(x->t[i].schema) && !has_control(x->t[i].name))
+			continue;
+		bk_escape_controls(x->t[i].qname, shown, sizeof(shown));
+		bk_err_set("table %s: %s", shown, why);
+		bk_err_hint("rename the table (ALTER TABLE ... RENAME TO ...)");
+		goto out;
+	}
+	strcpy(oids + len, "}");
+	res = ex_query(x, q_control_columns, 1, params, "cannot read the column names");
+	if (!res)
+		goto out;
+	if (PQntuples(res) > 0) {
+		const struct table *t = find_oid(x, oid_of(PQgetvalue(res, 0, 0)));
+
+		bk_escape_controls(t ? t->qname : "?", shown, sizeof(shown));
+		bk_escape_controls(PQgetvalue(res, 0, 1), col, sizeof(col));
+		bk_err_set("table %s: column \"%s\": %s", shown, col, why);
+		bk_err_hint("rename the column (ALTER TABLE ... RENAME COLUMN ...)");
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	ret = 0;
+out:
+	free(oids);
+	return ret;
+}
+
 static int list_tables(struct export *x)
 {
 	PGresult *res = ex_query(x, q_tables, 0, NULL, "cannot list the tables");
@@ -180,7 +241,7 @@ static int list_tables(struct export *x)
 		}
 	}
 	PQclear(res);
-	return 0;
+	return refuse_control_names(x);
 }
 
 /* ---- the window column ---- */

@@ -19,25 +19,26 @@
 int ex_start_dump(struct export *x, struct dump *d, const char *section, const char *name)
 {
 	char *path = bk_path_join(x->dir, name);
-	char *conninfo = bk_pg_conninfo_nopass();
 	char *snap = bk_asprintf("--snapshot=%s", x->snapshot);
 	char *sect = bk_asprintf("--section=%s", section);
-	char *db = conninfo ? bk_asprintf("--dbname=%s", conninfo) : NULL;
-	const char *pw = bk_pg_password();
-	char *pwenv = pw ? bk_asprintf("PGPASSWORD=%s", pw) : NULL;
-	const char *env[] = { pwenv, NULL };
+	char *db = NULL;
+	/* Its secrets by environment or service file, never in its argv (pg.h). */
+	struct bk_pg_child pc;
+	int have_pc = bk_pg_child_prepare(&pc) == 0;
 	/* pg_dump needs none of our other secrets in its environment. */
 	static const char *const unset[] = { "POSTGRES_PASSWORD", "DATABASE_URL", "SMTP_PASS",
 		"BACKUP_LINK_SECRET", NULL };
 	const char *argv[] = { "pg_dump", snap, sect, "--no-owner", "--no-privileges",
-			       "--lock-wait-timeout=" EX_LOCK_WAIT, db, NULL };
-	struct bk_spawn_opts so = { -1, -1, pwenv ? env : NULL, unset, -1 };
+			       "--lock-wait-timeout=" EX_LOCK_WAIT, NULL, NULL };
+	struct bk_spawn_opts so = { -1, -1, have_pc ? (const char *const *)pc.env : NULL,
+				    unset, -1, have_pc ? pc.fd : -1 };
 	int fd = -1, ret = -1;
 
 	d->section = section;
 	d->name = name;
-	if (!db)
+	if (!have_pc)
 		goto out;
+	argv[6] = db = bk_asprintf("--dbname=%s", pc.conninfo);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		bk_err_errno("cannot create %s", path);
@@ -65,12 +66,9 @@ int ex_start_dump(struct export *x, struct dump *d, const char *section, const c
 out:
 	if (fd >= 0)
 		close(fd);
-	if (pwenv) {
-		explicit_bzero(pwenv, strlen(pwenv));
-		free(pwenv);
-	}
+	if (have_pc)
+		bk_pg_child_free(&pc);
 	free(path);
-	free(conninfo);
 	free(snap);
 	free(sect);
 	free(db);

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -16,6 +18,7 @@
 struct conn_params {
 	const char *keys[MAX_OPTS + 1];
 	const char *vals[MAX_OPTS + 1];
+	int secret[MAX_OPTS + 1];	/* libpq shows it as '*': password, sslpassword */
 	int n;
 	PQconninfoOption *parsed;	/* owns the strings when from DATABASE_URL */
 	char port[16];
@@ -32,6 +35,7 @@ static void add(struct conn_params *p, const char *k, const char *v)
 		}
 	p->keys[p->n] = k;
 	p->vals[p->n] = v;
+	p->secret[p->n] = !strcmp(k, "password");
 	p->n++;
 	p->keys[p->n] = p->vals[p->n] = NULL;
 }
@@ -57,8 +61,11 @@ static int params_load(struct conn_params *p)
 			PQfreemem(errmsg);
 			return bk_err_set("DATABASE_URL: not a valid connection string");
 		}
-		for (PQconninfoOption *o = p->parsed; o->keyword; o++)
+		for (PQconninfoOption *o = p->parsed; o->keyword; o++) {
 			add(p, o->keyword, o->val);
+			if (p->n && p->keys[p->n - 1] == o->keyword && o->dispchar[0] == '*')
+				p->secret[p->n - 1] = 1;
+		}
 		return 0;
 	}
 	add(p, "host", c->pg_host);
@@ -289,10 +296,123 @@ char *bk_pg_conninfo_nopass(void)
 		return NULL;
 	s = bk_xstrdup("");
 	for (int i = 0; i < p.n; i++)
-		if (strcmp(p.keys[i], "password"))
+		if (!p.secret[i])
 			append_quoted(&s, p.keys[i], p.vals[i]);
 	params_free(&p);
 	return s;
+}
+
+/* libpq's environment variable for keyword (PGPASSWORD for password), or NULL. */
+static char *envvar_of(const char *keyword)
+{
+	PQconninfoOption *defaults = PQconndefaults();
+	char *var = NULL;
+
+	for (PQconninfoOption *o = defaults; o && o->keyword; o++)
+		if (!strcmp(o->keyword, keyword) && o->envvar)
+			var = bk_xstrdup(o->envvar);
+	PQconninfoFree(defaults);
+	return var;
+}
+
+/*
+ * A secret libpq reads from no variable (sslpassword) goes in a service file:
+ * one "key=value" line that libpq 15 reads into a 256-byte buffer, taken as
+ * it is up to the line's end. The service is ours alone, so one the user
+ * names (service=, PGSERVICE) cannot be kept.
+ */
+static int service_line(const struct conn_params *p, int i, char **text)
+{
+	const char *k = p->keys[i], *v = p->vals[i];
+	char *more;
+
+	if (strpbrk(v, "\r\n") || strlen(k) + strlen(v) > 240)
+		return bk_err_set("DATABASE_URL: %s: a line break or over %zu bytes: pg_dump "
+				  "cannot be given it off its command line", k, 240 - strlen(k));
+	if (param(p, "service") || getenv("PGSERVICE")) {
+		bk_err_set("DATABASE_URL: %s together with a service (service=, PGSERVICE) is not "
+			   "supported: pg_dump would need it on its command line", k);
+		bk_err_hint("put %s in the service's definition instead", k);
+		return -1;
+	}
+	more = bk_asprintf("%s%s=%s\n", *text ? *text : "[bk]\n", k, v);
+	if (*text) {
+		explicit_bzero(*text, strlen(*text));
+		free(*text);
+	}
+	*text = more;
+	return 0;
+}
+
+/* The service file as an anonymous 0600 file that only its owner can open
+ * (through /proc/self/fd/N): no name on disk, gone with the last process. */
+static int service_file(struct bk_pg_child *c, const char *text, size_t *n_env)
+{
+	c->fd = memfd_create("bk-pg-service", MFD_CLOEXEC);
+	if (c->fd < 0 || fchmod(c->fd, 0600) < 0)
+		return bk_err_errno("cannot create pg_dump's service file");
+	if (bk_write_all(c->fd, text, strlen(text)) < 0)
+		return bk_err_errno("cannot write pg_dump's service file");
+	c->env[(*n_env)++] = bk_asprintf("PGSERVICEFILE=/proc/self/fd/%d", c->fd);
+	c->env[(*n_env)++] = bk_xstrdup("PGSERVICE=bk");
+	return 0;
+}
+
+int bk_pg_child_prepare(struct bk_pg_child *c)
+{
+	struct conn_params p;
+	char *service = NULL;
+	size_t n_env = 0;
+	int ret = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if (params_load(&p) < 0)
+		return -1;
+	c->conninfo = bk_xstrdup("");
+	for (int i = 0; i < p.n; i++) {
+		char *var;
+
+		if (!p.secret[i]) {
+			append_quoted(&c->conninfo, p.keys[i], p.vals[i]);
+			continue;
+		}
+		var = envvar_of(p.keys[i]);
+		if (var && n_env < BK_PG_CHILD_ENV - 3)
+			c->env[n_env++] = bk_asprintf("%s=%s", var, p.vals[i]);
+		else if (service_line(&p, i, &service) < 0) {
+			free(var);
+			goto out;
+		}
+		free(var);
+	}
+	if (service && service_file(c, service, &n_env) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (service) {
+		explicit_bzero(service, strlen(service));
+		free(service);
+	}
+	params_free(&p);
+	if (ret < 0)
+		bk_pg_child_free(c);
+	return ret;
+}
+
+void bk_pg_child_free(struct bk_pg_child *c)
+{
+	for (size_t i = 0; i < BK_PG_CHILD_ENV; i++)
+		if (c->env[i]) {
+			explicit_bzero(c->env[i], strlen(c->env[i]));
+			free(c->env[i]);
+			c->env[i] = NULL;
+		}
+	free(c->conninfo);
+	c->conninfo = NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
 }
 
 static int result_error(PGconn *conn, PGresult *res, const char *what)

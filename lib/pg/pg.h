@@ -13,9 +13,28 @@
 PGconn *bk_pg_connect(const char *application_name);
 void bk_pg_close(PGconn *conn);
 
-/* "host=... port=... dbname=... user=..." without the password, for pg_dump
- * --dbname; caller frees. */
+/* "host=... port=... dbname=... user=..." without the password or any other
+ * secret parameter (sslpassword); caller frees. */
 char *bk_pg_conninfo_nopass(void);
+
+/*
+ * What a libpq program we start (pg_dump) needs to connect as we do, with no
+ * secret on its command line (/proc/PID/cmdline is world-readable):
+ * conninfo for --dbname holds no secret parameter; env ("NAME=VALUE",
+ * NULL-terminated) carries each secret by its libpq variable (PGPASSWORD),
+ * and one without a variable (sslpassword) in a 0600 in-memory service file
+ * (PGSERVICEFILE, PGSERVICE=bk) whose descriptor fd the child must inherit
+ * (bk_spawn_opts.keep_fd). Returns 0, or -1 with the slot set.
+ */
+#define BK_PG_CHILD_ENV 8
+struct bk_pg_child {
+	char *conninfo;
+	char *env[BK_PG_CHILD_ENV];
+	int fd;
+};
+int bk_pg_child_prepare(struct bk_pg_child *c);
+/* Wipe the secrets, close the file. */
+void bk_pg_child_free(struct bk_pg_child *c);
 /* The password to hand a child as PGPASSWORD, or NULL (not owned by caller). */
 const char *bk_pg_password(void);
 /* "host:port" and database for messages and BACKUP_INFO (static buffers). */

@@ -5,6 +5,8 @@
 
 #include "cli.h"
 #include "config.h"
+#include "err.h"
+#include "fs.h"
 #include "log.h"
 #include "prune.h"
 
@@ -24,8 +26,9 @@ static void usage(void)
 	       "  -h, --help         show this help\n"
 	       "      --version      show the version\n"
 	       "\n"
-	       "Exit status: 0 done, 1 an archive could not be removed or BACKUP_DIR\n"
-	       "not read, 2 usage or configuration.\n",
+	       "Exit status: 0 done, 1 an archive could not be removed, BACKUP_DIR\n"
+	       "not read, or fewer than BACKUP_KEEP_MIN archives pass verification (the\n"
+	       "damaged ones are kept), 2 usage or configuration.\n",
 	       prog);
 }
 
@@ -60,6 +63,11 @@ int main(int argc, char **argv)
 		bk_usage_error(prog, "unexpected argument '%s'", argv[optind]);
 	bk_start(prog, env_file);
 
+	if (bk_dir_check_private("BACKUP_DIR", bk_config.dir) < 0) {
+		bk_err_prefix("configuration");
+		bk_log_err();
+		return bk_finish(BK_EXIT_USAGE);
+	}
 	o.now = (long long)time(NULL);
 	o.retention_days = bk_config.retention_days;
 	o.keep_min = bk_config.keep_min;

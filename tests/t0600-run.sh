@@ -18,8 +18,13 @@ echo "events {}" >"$BACKUP_CONFIG_DIR/nginx.prod.conf"
 echo "CERT" >"$BACKUP_CONFIG_DIR/ssl/cert.pem"
 echo "KEY" >"$BACKUP_CONFIG_DIR/ssl/key.pem"
 
+# A temp dir of this installation: "bk-run." + 8 hex digits of the SHA-256
+# of BACKUP_DIR's real path + "." + 6 characters.
+mkdir -p "$BACKUP_DIR"
+dead_tmp=$BACKUP_TMPDIR/bk-run.$(printf %s "$(realpath "$BACKUP_DIR")" | sha256sum | cut -c1-8).Ab12Cd
+
 test_expect_success 'leftovers of a dead run exist before the run' '
-	mkdir -p "$BACKUP_DIR/.incoming" "$BACKUP_TMPDIR/bk-run.Ab12Cd" &&
+	mkdir -p "$BACKUP_DIR/.incoming" "$dead_tmp" &&
 	echo partial >"$BACKUP_DIR/.incoming/critical_backup_20200101_000000.tar.gz" &&
 	echo partial >"$BACKUP_DIR/.critical_backup_20200101_000000.tar.gz.tmp.XyZ123"
 '
@@ -63,7 +68,7 @@ test_expect_success 'the log has each step with its time' '
 '
 
 test_expect_success 'temp dirs and leftovers of the dead run are gone' '
-	test_path_is_missing "$BACKUP_TMPDIR/bk-run.Ab12Cd" &&
+	test_path_is_missing "$dead_tmp" &&
 	test_path_is_missing "$BACKUP_DIR/.critical_backup_20200101_000000.tar.gz.tmp.XyZ123" &&
 	test_path_is_missing "$BACKUP_DIR/.incoming" &&
 	test -z "$(ls -A "$BACKUP_TMPDIR")"

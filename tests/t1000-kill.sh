@@ -134,7 +134,7 @@ test_expect_success 'after that: the next run succeeds and cleans up' '
 
 test_expect_success 'the dead runs left temp files that the next runs removed' '
 	cat leftovers.bk-run.scope &&
-	grep -q "^tmp/bk-run\.[A-Za-z0-9]*$" leftovers.bk-run.scope
+	grep -q "^tmp/bk-run\.[0-9a-f]\{8\}\.[A-Za-z0-9]\{6\}$" leftovers.bk-run.scope
 '
 
 test_done

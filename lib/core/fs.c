@@ -180,15 +180,11 @@ int bk_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 	return 0;
 }
 
-int bk_read_file(const char *path, size_t max, char **out, size_t *len)
+static int read_fd(int fd, const char *path, size_t max, char **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t cap = 4096, n = 0;
 	char *buf;
 
-	*out = NULL;
-	if (fd < 0)
-		return bk_err_errno("cannot read %s", path);
 	buf = bk_xmalloc(cap + 1);
 	for (;;) {
 		ssize_t r;
@@ -225,6 +221,67 @@ int bk_read_file(const char *path, size_t max, char **out, size_t *len)
 	buf[n] = '\0';
 	*out = buf;
 	*len = n;
+	return 0;
+}
+
+int bk_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	if (fd < 0)
+		return bk_err_errno("cannot read %s", path);
+	return read_fd(fd, path, max, out, len);
+}
+
+int bk_open_private(const char *path, int flags, mode_t mode)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	int saved = errno;
+
+	if (fd >= 0)
+		return fd;
+	if (saved == ELOOP)
+		bk_err_set("%s is a symbolic link: not followed", path);
+	else
+		bk_err_errno("cannot open %s", path);
+	errno = saved;
+	return -1;
+}
+
+int bk_read_private(const char *path, size_t max, char **out, size_t *len)
+{
+	int fd = bk_open_private(path, O_RDONLY, 0);
+
+	*out = NULL;
+	if (fd < 0)
+		return -1;
+	return read_fd(fd, path, max, out, len);
+}
+
+int bk_dir_check_private(const char *var, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : bk_err_errno("%s: cannot use %s", var, path);
+	if (!S_ISDIR(st.st_mode))
+		return bk_err_set("%s: %s is not a directory", var, path);
+	if (st.st_uid != geteuid()) {
+		bk_err_set("%s: %s belongs to uid %ld, not to uid %ld that runs bk: refused "
+			   "(its owner could redirect what bk writes there)", var, path,
+			   (long)st.st_uid, (long)geteuid());
+		bk_err_hint("chown %ld %s, or set %s to a directory of uid %ld",
+			    (long)geteuid(), path, var, (long)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		bk_err_set("%s: %s is writable by %s (mode %04o): refused", var, path,
+			   st.st_mode & S_IWOTH ? "others" : "its group",
+			   (unsigned)(st.st_mode & 07777));
+		bk_err_hint("chmod 700 %s", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -310,13 +367,9 @@ char *bk_mkdtemp(const char *parent, const char *prefix)
 	return tmpl;
 }
 
-int bk_lock(const char *path)
+static int lock_fd(int fd, const char *path, int how)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return bk_err_errno("cannot open lock %s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(fd, how | LOCK_NB) < 0) {
 		int busy = errno == EWOULDBLOCK;
 
 		bk_err_errno("cannot lock %s", path);
@@ -324,6 +377,38 @@ int bk_lock(const char *path)
 		return busy ? -2 : -1;
 	}
 	return fd;
+}
+
+int bk_lock(const char *path)
+{
+	int fd = bk_open_private(path, O_RDWR | O_CREAT, 0600);
+
+	if (fd < 0)
+		return -1;
+	return lock_fd(fd, path, LOCK_EX);
+}
+
+int bk_lock_dir(const char *path)
+{
+	int fd = bk_open_private(path, O_RDONLY | O_DIRECTORY, 0);
+
+	if (fd < 0)
+		return -1;
+	return lock_fd(fd, path, LOCK_EX);
+}
+
+int bk_lock_probe(const char *path)
+{
+	int fd = bk_open_private(path, O_RDONLY, 0);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	/* shared and let go at once: a run starting now is not kept out */
+	fd = lock_fd(fd, path, LOCK_SH);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 int bk_free_bytes(const char *path, unsigned long long *out)

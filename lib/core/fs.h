@@ -33,6 +33,20 @@ int bk_write_all(int fd, const void *buf, size_t len);
 /* Read a whole file of at most max bytes (NUL-terminated, *len excludes it). */
 int bk_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/*
+ * Files bk keeps in its own directories (status, history, lock): a symbolic
+ * link at the name is never followed ("PATH is a symbolic link: not followed"
+ * in the slot, errno ELOOP). open(2) flags with O_NOFOLLOW and O_CLOEXEC
+ * added; -1 with the slot set and errno kept.
+ */
+int bk_open_private(const char *path, int flags, mode_t mode);
+/* bk_read_file through bk_open_private. */
+int bk_read_private(const char *path, size_t max, char **out, size_t *len);
+/* A directory bk writes its state into must belong to the running user and be
+ * writable by no one else; var names it in the message. 0 when it is so or does
+ * not exist, -1 with "VAR: PATH belongs to uid N ..." and a hint. */
+int bk_dir_check_private(const char *var, const char *path);
+
 /* mkdir -p; the last component gets mode (and is chmod'ed to it if it exists and we own it). */
 int bk_mkdir_p(const char *path, mode_t mode);
 /* Remove a directory tree we created (no symlinks followed). */
@@ -43,6 +57,12 @@ char *bk_mkdtemp(const char *parent, const char *prefix);
 /* Take an exclusive flock on path without waiting. Returns fd, -1 on error,
  * -2 when another process holds it. The kernel releases it when the process dies. */
 int bk_lock(const char *path);
+/* The same on a directory (no symbolic link followed): held for the life of a
+ * run's temp dir, so another run can tell a live one from a dead one. */
+int bk_lock_dir(const char *path);
+/* Is the lock at path held? 0 free (or no such file: nothing is created),
+ * -2 held, -1 error. Takes a shared lock for an instant only. */
+int bk_lock_probe(const char *path);
 
 /* Bytes available to an unprivileged writer in the filesystem holding path. */
 int bk_free_bytes(const char *path, unsigned long long *out);

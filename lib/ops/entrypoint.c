@@ -139,7 +139,8 @@ static int check_config(struct bk_cron *schedule)
 				  c->schedule);
 	if (check_tz() < 0 || check_database() < 0 || bk_mail_config_check() < 0)
 		return -1;
-	if (writable_dir("BACKUP_DIR", c->dir) < 0 ||
+	if (bk_dir_check_private("BACKUP_DIR", c->dir) < 0 ||
+	    writable_dir("BACKUP_DIR", c->dir) < 0 ||
 	    writable_dir("BACKUP_TMPDIR", c->tmpdir) < 0 ||
 	    (c->outbox && writable_dir("BACKUP_MAIL_OUTBOX", c->outbox) < 0))
 		return -1;
@@ -181,6 +182,44 @@ static int job_variable(const char *entry)
 	       starts_with(name, "PG") || starts_with(name, "SMTP_") ||
 	       !strcmp(name, "DATABASE_URL") || !strcmp(name, "ADMIN_EMAILS") ||
 	       !strcmp(name, "TZ");
+}
+
+/* As bk_env_parse reads a name: letters, digits and '_', no digit first. */
+static int valid_name(const char *entry, size_t len)
+{
+	if (!len || (entry[0] >= '0' && entry[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = entry[i];
+
+		if (!(c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+/* A variable the jobs would get but could not read back from the env file
+ * (the loader refuses the whole file, so every job would fail): refused at
+ * start, named. */
+static int check_names(void)
+{
+	for (char **e = environ; *e; e++) {
+		size_t len = strcspn(*e, "=");
+		char shown[128];
+
+		if (!(*e)[len] || !job_variable(*e) || valid_name(*e, len))
+			continue;
+		snprintf(shown, sizeof(shown), "%.*s", (int)len, *e);
+		for (char *p = shown; *p; p++)
+			if ((unsigned char)*p < 32 || *p == 127)
+				*p = '?';
+		bk_err_set("%s: not a valid variable name (letters, digits and _ only): the "
+			   "jobs could not read it from the env file", shown);
+		bk_err_hint("rename it or remove it from the container's environment");
+		return -1;
+	}
+	return 0;
 }
 
 static int by_name(const void *a, const void *b)
@@ -231,6 +270,50 @@ static char *env_text(void)
 	out[len] = '\0';
 	free(vars);
 	return out;
+}
+
+struct readback {
+	size_t n;
+};
+
+static int same_as_environment(const char *key, const char *value, void *ctx)
+{
+	const char *v = getenv(key);
+
+	((struct readback *)ctx)->n++;
+	if (!v || strcmp(v, value))
+		return bk_err_set("%s does not read back as it is in the environment", key);
+	return 0;
+}
+
+/* Read the env file back as a job will (the same reader, the same size
+ * limit as config.c's) and compare with the environment it came from. */
+static int check_env_file(const char *env_path)
+{
+	struct readback rb = { 0 };
+	size_t len, want = 0;
+	char *text = NULL;
+	int ret = -1;
+
+	for (char **e = environ; *e; e++)
+		want += strchr(*e, '=') && job_variable(*e);
+	if (bk_read_file(env_path, 1 << 20, &text, &len) < 0 ||
+	    bk_env_parse(text, env_path, same_as_environment, &rb) < 0)
+		goto out;
+	if (rb.n != want) {
+		bk_err_set("%s: %zu variables read back, %zu written", env_path, rb.n, want);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0) {
+		bk_err_prefix("BACKUP_RUN_DIR: the env file written for the jobs cannot be read "
+			      "back");
+		bk_err_hint("a value too long or a name the jobs cannot read: fix the "
+			    "container's environment");
+	}
+	free(text);
+	return ret;
 }
 
 static int write_files(const char *dir, const char *env_path, const char *crontab_path)
@@ -548,7 +631,7 @@ int bk_entrypoint(void)
 	int code;
 
 	bk_log_open("bk-cron", bk_config.log_path);
-	if (check_config(&schedule) < 0) {
+	if (check_config(&schedule) < 0 || check_names() < 0) {
 		const char *hint = bk_err_hint_text();
 
 		bk_error("configuration: %s", bk_err());
@@ -566,6 +649,16 @@ int bk_entrypoint(void)
 		free(env_path);
 		free(crontab_path);
 		return BK_EXIT_FAIL;
+	}
+	if (check_env_file(env_path) < 0) {
+		bk_err_prefix("configuration");
+		bk_log_err();
+		unlink(env_path);
+		unlink(crontab_path);
+		free_jobs(jobs, n);
+		free(env_path);
+		free(crontab_path);
+		return BK_EXIT_USAGE;
 	}
 	bk_info("configuration ok: database %s/%s, backups in %s, mail %s",
 		bk_pg_target(), bk_pg_dbname(), bk_config.dir,

@@ -200,6 +200,11 @@ void bk_monitor_check(const char *dir, long long now, struct bk_health *h)
 		add_reason(h, "dir", "backup directory %s: not a directory", dir);
 		return;
 	}
+	/* status in a directory someone else can write proves nothing */
+	if (bk_dir_check_private("BACKUP_DIR", dir) < 0) {
+		add_reason(h, "dir", "%s", bk_err());
+		return;
+	}
 	if (bk_history_summarize(dir, BK_MONITOR_WINDOW, &win, &n, &sum) < 0) {
 		add_reason(h, "history", "%s", bk_err());
 		memset(&sum, 0, sizeof(sum));
@@ -372,7 +377,7 @@ static void state_read(const char *path, struct alert_state *st)
 
 	memset(st, 0, sizeof(*st));
 	errno = 0;
-	if (bk_read_file(path, 4096, &text, &len) < 0) {
+	if (bk_read_private(path, 4096, &text, &len) < 0) {
 		if (errno != ENOENT) {
 			bk_warn("%s", bk_err());
 			st->present = 1;

@@ -87,11 +87,58 @@ static int list_archives(const char *dir, struct archive_file **out, size_t *n)
 	return 0;
 }
 
+/*
+ * Never fewer than keep_min archives: when not enough pass verification, the
+ * newest of the others stay too (a damaged archive may still hold most of the
+ * data, and removing it helps no one). Returns how many were kept so.
+ */
+static size_t keep_damaged(const struct archive_file *v, size_t n, char *keep,
+			   const struct bk_prune_opts *o)
+{
+	size_t kept = 0, extra = 0;
+
+	for (size_t i = 0; i < n; i++)
+		kept += keep[i] != 0;
+	for (size_t i = 0; i < n && kept < (size_t)o->keep_min; i++) {
+		if (keep[i])
+			continue;
+		keep[i] = 1;
+		kept++;
+		extra++;
+		bk_warn("keeping %s although it is %lld days old and not known good: "
+			"fewer than BACKUP_KEEP_MIN=%d archives would be left", v[i].name,
+			(o->now - v[i].t) / 86400, o->keep_min);
+	}
+	return extra;
+}
+
+static void remove_one(const char *dir, const struct archive_file *a,
+		       const struct bk_prune_opts *o, size_t *failed,
+		       void (*removed)(const char *path, void *ctx), void *ctx)
+{
+	char *path = bk_path_join(dir, a->name);
+
+	if (o->dry_run) {
+		bk_info("would remove %s (%lld days old)", path, (o->now - a->t) / 86400);
+		removed(path, ctx);
+	} else if (unlink(path) < 0) {
+		if (errno != ENOENT) {	/* else gone already: not ours to report */
+			bk_err_errno("cannot remove %s", path);
+			bk_log_err();
+			(*failed)++;
+		}
+	} else {
+		bk_info("removed %s (%lld days old)", path, (o->now - a->t) / 86400);
+		removed(path, ctx);
+	}
+	free(path);
+}
+
 int bk_prune(const char *dir, const struct bk_prune_opts *o,
 	     void (*removed)(const char *path, void *ctx), void *ctx)
 {
 	struct archive_file *v;
-	size_t n, expired = 0, good = 0, failed = 0;
+	size_t n, expired = 0, good = 0, bad = 0, failed = 0;
 	char *keep;
 	int ret = 0;
 
@@ -120,33 +167,22 @@ int bk_prune(const char *dir, const struct bk_prune_opts *o,
 			keep[i] = 1;
 		} else {
 			bk_warn("%s is not counted as a good backup: %s", v[i].name, bk_err());
+			bad++;
 		}
 		free(path);
 	}
-	for (size_t i = 0; i < n; i++) {
-		char *path;
-
-		if (keep[i])
-			continue;
-		path = bk_path_join(dir, v[i].name);
-		if (o->dry_run) {
-			bk_info("would remove %s (%lld days old)", path, (o->now - v[i].t) / 86400);
-			removed(path, ctx);
-		} else if (unlink(path) < 0) {
-			if (errno != ENOENT) {	/* else gone already: not ours to report */
-				bk_err_errno("cannot remove %s", path);
-				bk_log_err();
-				failed++;
-			}
-		} else {
-			bk_info("removed %s (%lld days old)", path, (o->now - v[i].t) / 86400);
-			removed(path, ctx);
-		}
-		free(path);
-	}
+	if (expired)
+		keep_damaged(v, n, keep, o);
+	for (size_t i = 0; i < n; i++)
+		if (!keep[i])
+			remove_one(dir, &v[i], o, &failed, removed, ctx);
 	if (failed)
 		ret = bk_err_set("%zu old archive%s in %s could not be removed", failed,
 				 failed == 1 ? "" : "s", dir);
+	else if (bad && good < (size_t)o->keep_min)
+		ret = bk_err_set("only %zu archive%s in %s pass%s verification, fewer than "
+				 "BACKUP_KEEP_MIN=%d: the damaged ones are kept", good,
+				 good == 1 ? "" : "s", dir, good == 1 ? "es" : "", o->keep_min);
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);

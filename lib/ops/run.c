@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "ping.h"
 #include "run.h"
 #include "scope.h"
+#include "sha256.h"
 #include "spawn.h"
 #include "status.h"
 
@@ -34,6 +36,8 @@ struct run {
 	long long started;
 	double t0;
 	char *tmp;		/* private temp dir of this run */
+	int tmp_lock;		/* flock on it for the run's life: it is not dead */
+	char tmp_prefix[32];	/* "bk-run.HHHHHHHH.": the temp dirs of this BACKUP_DIR */
 	char *incoming;		/* BACKUP_DIR/.incoming: archives before verification */
 	char *pending;		/* archive written by bk-pack, not yet verified */
 	char *archive;		/* final path */
@@ -192,25 +196,69 @@ static char *step(struct run *r, const char *name, const char *const argv[])
 	return out;
 }
 
-/* Remove what dead runs left: temp dirs of bk-run and unverified archives.
- * Only called with the lock held, so nothing here belongs to a live run. */
+/* Temp dirs of this installation are named after its BACKUP_DIR, "bk-run."
+ * + 8 hex digits of the SHA-256 of its real path + "." + 6 random characters,
+ * so that installations sharing BACKUP_TMPDIR leave each other's alone. Two
+ * with the same path (containers with /backups each) are told apart by the
+ * lock every run holds on its temp dir. */
+static int set_tmp_prefix(struct run *r)
+{
+	char real[PATH_MAX], hex[BK_SHA256_HEX];
+	struct bk_sha256 *h;
+
+	if (!realpath(bk_config.dir, real))
+		return bk_err_errno("cannot resolve %s", bk_config.dir);
+	if (!(h = bk_sha256_new()))
+		return -1;
+	bk_sha256_update(h, real, strlen(real));
+	bk_sha256_final(h, hex);
+	bk_sha256_free(h);
+	snprintf(r->tmp_prefix, sizeof(r->tmp_prefix), "bk-run.%.8s.", hex);
+	return 0;
+}
+
+/* A temp dir of this installation that no live run holds: removed. Whatever
+ * else is in BACKUP_TMPDIR (other installations, older bk versions, other
+ * users) is left alone. */
+static void clean_tmp_dir(const char *name)
+{
+	char *p = bk_path_join(bk_config.tmpdir, name);
+	struct stat st;
+	int fd;
+
+	if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		goto out;
+	fd = bk_lock_dir(p);
+	if (fd == -2) {
+		bk_info("keeping %s: a running backup holds it", p);
+		goto out;
+	}
+	if (fd < 0) {
+		bk_log_err();
+		goto out;
+	}
+	bk_info("removing %s left by an interrupted run", p);
+	if (bk_rm_rf(p) < 0)
+		bk_log_err();
+	close(fd);
+out:
+	free(p);
+}
+
+/* Remove what dead runs left: temp dirs of this BACKUP_DIR and unverified
+ * archives. Only called with the lock held, so nothing in BACKUP_DIR belongs
+ * to a live run; in BACKUP_TMPDIR the temp dir's own lock says so. */
 static void clean_leftovers(const struct run *r)
 {
+	char pattern[64];
 	DIR *d = opendir(bk_config.tmpdir);
 	struct dirent *e;
 
+	snprintf(pattern, sizeof(pattern), "%s??????", r->tmp_prefix);
 	if (d) {
-		while ((e = readdir(d)) != NULL) {
-			char *p;
-
-			if (fnmatch("bk-run.??????", e->d_name, 0))
-				continue;
-			p = bk_path_join(bk_config.tmpdir, e->d_name);
-			bk_info("removing %s left by an interrupted run", p);
-			if (bk_rm_rf(p) < 0)
-				bk_log_err();
-			free(p);
-		}
+		while ((e = readdir(d)) != NULL)
+			if (!fnmatch(pattern, e->d_name, FNM_PERIOD))
+				clean_tmp_dir(e->d_name);
 		closedir(d);
 	}
 	d = opendir(bk_config.dir);
@@ -236,23 +284,37 @@ static void clean_leftovers(const struct run *r)
 		bk_log_err();
 }
 
+/* The run's temp dir, locked at once. A run of another installation with
+ * the same BACKUP_DIR path that looks between the two calls may take it for
+ * dead: then this run fails at step space (nothing of it is lost). */
+static int make_tmp(struct run *r)
+{
+	if (!(r->tmp = bk_mkdtemp(bk_config.tmpdir, r->tmp_prefix)))
+		return -1;
+	r->tmp_lock = bk_lock_dir(r->tmp);
+	if (r->tmp_lock == -2)
+		bk_err_set("cannot lock %s: another run took it for a dead one", r->tmp);
+	return r->tmp_lock < 0 ? -1 : 0;
+}
+
 /* The next backup needs room for about twice the last archive (and ten times
- * that unpacked in the temp dir); 64 MiB at least. */
-static int check_space(struct run *r)
+ * that unpacked in the temp dir); 64 MiB at least. The free space is that of
+ * dir and tmpdir (a dry run passes the nearest directories that exist). */
+static int check_space(struct run *r, const char *dir, const char *tmpdir)
 {
 	struct bk_history_entry *h = NULL;
 	unsigned long long last = 0, need_dir, need_tmp, free_dir, free_tmp;
 	size_t n = 0;
 
-	if (bk_history_read(bk_config.dir, 30, &h, &n) == 0)
-		for (size_t i = 0; i < n; i++)
-			if (h[i].ok && h[i].bytes)
-				last = h[i].bytes;
+	if (bk_history_read(bk_config.dir, 30, &h, &n) < 0)
+		return fail(r, "space", "%s", bk_err());
+	for (size_t i = 0; i < n; i++)
+		if (h[i].ok && h[i].bytes)
+			last = h[i].bytes;
 	free(h);
 	need_dir = last * 2 > MIN_FREE ? last * 2 : MIN_FREE;
 	need_tmp = last * 10 > MIN_FREE ? last * 10 : MIN_FREE;
-	if (bk_free_bytes(bk_config.dir, &free_dir) < 0 ||
-	    bk_free_bytes(bk_config.tmpdir, &free_tmp) < 0)
+	if (bk_free_bytes(dir, &free_dir) < 0 || bk_free_bytes(tmpdir, &free_tmp) < 0)
 		return fail(r, "space", "%s", bk_err());
 	if (free_dir < need_dir)
 		return fail(r, "space", "disk full: %s has %llu MB free, the next backup needs about %llu MB",
@@ -408,6 +470,8 @@ static void run_free(struct run *r)
 		rmdir(r->incoming);	/* only when empty */
 	if (r->tmp && bk_rm_rf(r->tmp) < 0)
 		bk_log_err();
+	if (r->tmp_lock >= 0)
+		close(r->tmp_lock);
 	free(r->tmp);
 	free(r->incoming);
 	free(r->pending);
@@ -483,37 +547,79 @@ static int dry_run_plan(void)
 	return 0;
 }
 
+/* The path itself, or the nearest parent that exists (caller frees): where a
+ * dry run reads the free space of a directory a run would create. */
+static char *nearest_existing(const char *path)
+{
+	char *p = bk_xstrdup(path), *slash;
+
+	while (access(p, F_OK) < 0 && (slash = strrchr(p, '/')) != NULL) {
+		if (slash == p) {
+			p[1] = '\0';
+			break;
+		}
+		*slash = '\0';
+	}
+	return p;
+}
+
+/* What a run would do, without writing anything: no directory, no lock
+ * file, no temp dir; the lock is only looked at. */
 static int dry_run(struct run *r)
 {
+	char *lockpath = bk_path_join(bk_config.dir, ".lock");
+	char *dir = nearest_existing(bk_config.dir), *tmp = nearest_existing(bk_config.tmpdir);
 	PGconn *conn;
+	int code = 1, lock;
 
 	bk_info("dry run: database %s/%s, backups in %s, temp in %s", bk_pg_target(),
 		bk_pg_dbname(), bk_config.dir, bk_config.tmpdir);
-	if (check_space(r) < 0)
-		return 1;
+	if (strcmp(dir, bk_config.dir))
+		bk_info("dry run: %s does not exist; a run would create it", bk_config.dir);
+	if (strcmp(tmp, bk_config.tmpdir))
+		bk_info("dry run: %s does not exist; a run would create it", bk_config.tmpdir);
+	lock = bk_lock_probe(lockpath);
+	if (lock == -2) {
+		bk_error("another backup is running (lock %s is held)", lockpath);
+		goto out;
+	}
+	if (lock < 0) {
+		bk_log_err();
+		goto out;
+	}
+	if (check_space(r, dir, tmp) < 0)
+		goto out;
 	conn = bk_pg_connect("bk-run");
 	if (!conn) {
 		bk_log_err();
-		return 1;
+		goto out;
 	}
 	bk_info("dry run: database reachable, server version %d", PQserverVersion(conn));
 	bk_pg_close(conn);
-	return dry_run_plan();
+	code = dry_run_plan();
+out:
+	free(lockpath);
+	free(dir);
+	free(tmp);
+	return code;
 }
 
 int bk_run(const struct bk_run_opts *opts, char **archive)
 {
-	struct run r = { .opts = opts };
+	struct run r = { .opts = opts, .tmp_lock = -1 };
 	int lock, code = 1;
 
 	r.started = (long long)time(NULL);
 	r.t0 = bk_monotonic();
 	*archive = NULL;
-	if (check_config() < 0 || (!opts->no_mail && bk_mail_config_check() < 0)) {
+	if (check_config() < 0 || (!opts->no_mail && bk_mail_config_check() < 0) ||
+	    bk_dir_check_private("BACKUP_DIR", bk_config.dir) < 0) {
 		bk_err_prefix("configuration");
 		bk_log_err();
 		return 2;
 	}
+	if (opts->dry_run)
+		return dry_run(&r);
 	if (bk_mkdir_p(bk_config.dir, 0700) < 0 ||
 	    (access(bk_config.tmpdir, F_OK) < 0 && bk_mkdir_p(bk_config.tmpdir, 0700) < 0)) {
 		bk_log_err();
@@ -534,16 +640,16 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 		return 1;
 	}
 	r.incoming = bk_path_join(bk_config.dir, INCOMING);
-	if (opts->dry_run) {
-		code = dry_run(&r);
-		goto out;
-	}
 	bk_info("backup started: database %s/%s", bk_pg_target(), bk_pg_dbname());
 	bk_ping("start");
-	clean_leftovers(&r);
-	if (check_space(&r) < 0)
+	if (set_tmp_prefix(&r) < 0) {
+		fail(&r, "space", "%s", bk_err());
 		goto failed;
-	if (!(r.tmp = bk_mkdtemp(bk_config.tmpdir, "bk-run."))) {
+	}
+	clean_leftovers(&r);
+	if (check_space(&r, bk_config.dir, bk_config.tmpdir) < 0)
+		goto failed;
+	if (make_tmp(&r) < 0) {
 		fail(&r, "space", "%s", bk_err());
 		goto failed;
 	}

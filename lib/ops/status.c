@@ -45,11 +45,9 @@ int bk_history_append(const char *dir, const struct bk_history_entry *e)
 	one_line(reason, sizeof(reason), e->reason);
 	n = snprintf(line, sizeof(line), "%lld\t%s\t%llu\t%.1f\t%s\t%s\n", e->epoch,
 		     e->ok ? "ok" : "fail", e->bytes, e->seconds, file, reason);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		bk_err_errno("cannot open %s", path);
+	fd = bk_open_private(path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+	if (fd < 0)
 		goto out;
-	}
 	if (bk_write_all(fd, line, (size_t)n) < 0 || fsync(fd) < 0) {
 		bk_err_errno("cannot write %s", path);
 		close(fd);
@@ -96,7 +94,8 @@ int bk_history_summarize(const char *dir, size_t want, struct bk_history_entry *
 	struct bk_history_entry *ring = calloc(want ? want : 1, sizeof(*ring));
 	size_t total = 0;
 	char line[2048];
-	FILE *f;
+	FILE *f = NULL;
+	int fd;
 
 	*out = NULL;
 	*n = 0;
@@ -104,12 +103,14 @@ int bk_history_summarize(const char *dir, size_t want, struct bk_history_entry *
 		memset(sum, 0, sizeof(*sum));
 	if (!ring)
 		abort();
-	f = fopen(path, "re");
+	fd = bk_open_private(path, O_RDONLY, 0);
+	if (fd >= 0 && !(f = fdopen(fd, "r"))) {
+		bk_err_errno("cannot read %s", path);
+		close(fd);
+	}
 	if (!f) {
-		int missing = errno == ENOENT;
+		int missing = fd < 0 && errno == ENOENT;
 
-		if (!missing)
-			bk_err_errno("cannot read %s", path);
 		free(path);
 		if (!missing) {
 			free(ring);
@@ -195,7 +196,7 @@ static int read_number(const char *dir, const char *name, long long *out)
 	size_t len;
 	int ret;
 
-	if (bk_read_file(path, 64, &text, &len) < 0) {
+	if (bk_read_private(path, 64, &text, &len) < 0) {
 		ret = errno == ENOENT ? 1 : -1;
 		goto out;
 	}

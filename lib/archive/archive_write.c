@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive_read.h"
 #include "archive_write.h"
 #include "cli.h"
 #include "err.h"
@@ -792,18 +793,10 @@ static int check_export_files(const char *dir, const struct bk_manifest *m,
 	if (!d)
 		return bk_err_errno("cannot read export directory %s", dir);
 	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-		int listed = 0;
-
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
 		    !strcmp(e->d_name, BK_MANIFEST_NAME))
 			continue;
-		for (size_t i = 0; i < m->n_entries && !listed; i++) {
-			const char *p = m->entries[i].path;
-
-			listed = !strncmp(p, e->d_name, n) && (p[n] == '\0' || p[n] == '/');
-		}
-		if (!listed)
+		if (!bk_manifest_find(m, e->d_name) && !bk_manifest_has_dir(m, e->d_name))
 			bk_warn("%s/%s is not listed in MANIFEST; not packed", dir, e->d_name);
 	}
 	closedir(d);
@@ -858,6 +851,23 @@ static void sha256_mem(const void *data, size_t len, char hex[BK_SHA256_HEX])
 	bk_sha256_free(h);
 }
 
+/* What bk-verify and bk-unpack would refuse is never written: the limits
+ * that bound their memory are checked here, with the reason. */
+static int too_big(const char *member, size_t len, size_t max, const struct bk_manifest *exp)
+{
+	size_t i = 0, tables = 0;
+
+	if (len <= max)
+		return 0;
+	while (bk_manifest_meta_next(exp, "table", &i))
+		tables++;
+	bk_err_set("%s would be %zu bytes, more than the %zu MiB an archive may hold "
+		   "(%zu files, %zu tables)", member, len, max >> 20, exp->n_entries, tables);
+	bk_err_hint("leave tables out with BACKUP_SCOPE rules (see bk-export(1)), or put many "
+		    "tables in one file");
+	return -1;
+}
+
 int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
 {
 	struct bk_manifest exp, man;
@@ -892,6 +902,9 @@ int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
 	sha256_mem(info, strlen(info), man.entries[0].sha256);
 	man.entries[0].bytes = strlen(info);
 	mtext = bk_manifest_format(&man);
+	if (too_big(BK_MANIFEST_NAME, strlen(mtext), BK_MANIFEST_MAX, &exp) < 0 ||
+	    too_big(BK_INFO_NAME, strlen(info), BK_INFO_MAX, &exp) < 0)
+		goto out;
 
 	w = bk_aw_open(o->archive_path, o->gzip_level, o->when, o->progress, o->progress_ctx,
 		       o->stop);

@@ -6,8 +6,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <locale.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +135,7 @@ static int ascii(const char *s)
 }
 
 static int write_header(struct bk_aw *w, const char *name, int is_dir,
-			unsigned long long size)
+			unsigned long long size, const struct bk_aw_attr *attr)
 {
 	struct archive_entry *e = archive_entry_new();
 	locale_t old = (locale_t)0;
@@ -153,11 +155,15 @@ static int write_header(struct bk_aw *w, const char *name, int is_dir,
 		old = uselocale(w->utf8);
 	archive_entry_copy_pathname(e, name);
 	archive_entry_set_filetype(e, is_dir ? AE_IFDIR : AE_IFREG);
-	archive_entry_set_perm(e, is_dir ? 0700 : 0600);
+	archive_entry_set_perm(e, attr ? attr->mode & 0777 : is_dir ? 0700 : 0600);
 	archive_entry_set_size(e, is_dir ? 0 : (la_int64_t)size);
 	archive_entry_set_mtime(e, (time_t)w->mtime, 0);
-	archive_entry_set_uid(e, 0);
-	archive_entry_set_gid(e, 0);
+	archive_entry_set_uid(e, attr ? (la_int64_t)attr->uid : 0);
+	archive_entry_set_gid(e, attr ? (la_int64_t)attr->gid : 0);
+	if (attr && attr->uname && *attr->uname)
+		archive_entry_copy_uname(e, attr->uname);
+	if (attr && attr->gname && *attr->gname)
+		archive_entry_copy_gname(e, attr->gname);
 	rc = archive_write_header(w->ar, e);
 	if (w->utf8)
 		uselocale(old);
@@ -185,7 +191,7 @@ static int add_dir_len(struct bk_aw *w, const char *name, size_t len)
 	dir = bk_xmalloc(len + 1);
 	memcpy(dir, name, len);
 	dir[len] = '\0';
-	if (write_header(w, dir, 1, 0) < 0) {
+	if (write_header(w, dir, 1, 0, NULL) < 0) {
 		free(dir);
 		return bk_err_prefix("%s/", name);
 	}
@@ -230,7 +236,7 @@ int bk_aw_add_data(struct bk_aw *w, const char *name, const void *data, size_t l
 	if (!bk_manifest_path_ok(name))
 		return bk_err_set("unsafe member name '%s'", name);
 	member_start(w, name);
-	if (add_parents(w, name) < 0 || write_header(w, name, 0, len) < 0 ||
+	if (add_parents(w, name) < 0 || write_header(w, name, 0, len, NULL) < 0 ||
 	    write_data(w, data, len) < 0)
 		return -1;
 	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK)
@@ -241,6 +247,13 @@ int bk_aw_add_data(struct bk_aw *w, const char *name, const void *data, size_t l
 
 int bk_aw_add_file(struct bk_aw *w, const char *name, const char *path,
 		   unsigned long long size, const char *sha256)
+{
+	return bk_aw_add_file_as(w, name, path, size, sha256, NULL);
+}
+
+int bk_aw_add_file_as(struct bk_aw *w, const char *name, const char *path,
+		      unsigned long long size, const char *sha256,
+		      const struct bk_aw_attr *attr)
 {
 	unsigned long long left = size;
 	char got[BK_SHA256_HEX];
@@ -267,7 +280,7 @@ int bk_aw_add_file(struct bk_aw *w, const char *name, const char *path,
 			   path, (unsigned long long)st.st_size, size);
 		goto out;
 	}
-	if (add_parents(w, name) < 0 || write_header(w, name, 0, size) < 0)
+	if (add_parents(w, name) < 0 || write_header(w, name, 0, size, attr) < 0)
 		goto out;
 	while (left > 0) {
 		n = read(fd, w->buf, left < READ_SIZE ? (size_t)left : READ_SIZE);
@@ -475,6 +488,8 @@ struct cfg_file {
 	char *src;		/* file to read; NULL for a directory */
 	unsigned long long bytes;
 	char sha256[BK_SHA256_HEX];
+	struct bk_aw_attr attr;	/* the file's (a symlink's target's) owner and mode */
+	char *uname, *gname;
 };
 
 struct cfg_list {
@@ -531,6 +546,8 @@ static void cfg_free(struct cfg_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].name);
 		free(l->v[i].src);
+		free(l->v[i].uname);
+		free(l->v[i].gname);
 	}
 	for (size_t i = 0; i < l->n_warn; i++)
 		free(l->warn[i]);
@@ -598,17 +615,43 @@ static void cfg_add_dir(struct cfg_list *l, const char *name, const char *full)
 	free(kids);
 }
 
-static void cfg_add_file(struct cfg_list *l, const char *name, const char *full)
+/* A user or group name, or the number when it has none. */
+static char *id_name(long long id, int group)
+{
+	struct passwd *pw = group ? NULL : getpwuid((uid_t)id);
+	struct group *gr = group ? getgrgid((gid_t)id) : NULL;
+	const char *name = pw ? pw->pw_name : gr ? gr->gr_name : NULL;
+
+	if (name && bk_manifest_path_ok(name) && !strchr(name, ' ') && !strchr(name, '/'))
+		return bk_xstrdup(name);
+	return bk_asprintf("%lld", id);
+}
+
+/* Its mode and owner as the file is now (a symlink's target's: what is packed). */
+static void cfg_attr(struct cfg_file *c, const struct stat *st)
+{
+	c->attr.mode = (unsigned)st->st_mode & 0777;
+	c->attr.uid = (long long)st->st_uid;
+	c->attr.gid = (long long)st->st_gid;
+	c->attr.uname = c->uname = id_name(c->attr.uid, 0);
+	c->attr.gname = c->gname = id_name(c->attr.gid, 1);
+}
+
+static void cfg_add_file(struct cfg_list *l, const char *name, const char *full,
+			 const struct stat *st)
 {
 	struct cfg_file *c;
 
 	if (cfg_have(l, name))
 		return;
 	c = cfg_push(l, name, full);
+	cfg_attr(c, st);
 	if (bk_sha256_file(full, c->sha256, &c->bytes) < 0) {
 		cfg_warn(l, "config file %s skipped: %s", name, bk_err());
 		free(c->name);
 		free(c->src);
+		free(c->uname);
+		free(c->gname);
 		l->n--;
 	}
 }
@@ -640,7 +683,7 @@ static void cfg_add_path(struct cfg_list *l, const char *name, const char *full)
 		}
 	}
 	if (S_ISREG(st.st_mode))
-		cfg_add_file(l, name, full);
+		cfg_add_file(l, name, full, &st);
 	else if (S_ISDIR(st.st_mode))
 		cfg_add_dir(l, name, full);
 	else
@@ -818,6 +861,16 @@ static void build_manifest(struct bk_manifest *out, const struct bk_manifest *ex
 	for (size_t i = 0; i < cfg->n; i++)
 		if (cfg->v[i].src)
 			bk_manifest_meta_add(out, "config", cfg->v[i].name);
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct cfg_file *c = &cfg->v[i];
+		char *v;
+
+		if (!c->src)
+			continue;
+		v = bk_asprintf("%04o %s %s", c->attr.mode, c->uname, c->name);
+		bk_manifest_meta_add(out, "config-mode", v);
+		free(v);
+	}
 	for (size_t i = 0; i < cfg->n_warn; i++)
 		bk_manifest_meta_add(out, "warning", cfg->warn[i]);
 	bk_manifest_add(out, "0000000000000000000000000000000000000000000000000000000000000000",
@@ -929,7 +982,7 @@ int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
 	for (size_t i = 0; i < cfg.n; i++) {
 		const struct cfg_file *c = &cfg.v[i];
 
-		if (c->src ? bk_aw_add_file(w, c->name, c->src, c->bytes, c->sha256)
+		if (c->src ? bk_aw_add_file_as(w, c->name, c->src, c->bytes, c->sha256, &c->attr)
 			   : bk_aw_add_dir(w, c->name))
 			goto out;
 	}

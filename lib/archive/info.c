@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "archive_write.h"
+#include "extract.h"
 #include "fs.h"
 #include "info.h"
 #include "log.h"
@@ -728,7 +729,7 @@ static void print_restore(FILE *f, const struct ctx *c)
 		if (!is_config(c, p))
 			continue;
 		dest = bk_path_join(in->config_dir, p);
-		fprintf(f, "    $ install -D -m 0600 ");
+		fprintf(f, "    $ install -D -m %04o ", (unsigned)bk_extract_config_mode(m, p, 0777));
 		sh_word(f, p);
 		fputc(' ', f);
 		sh_word(f, dest);
@@ -736,8 +737,9 @@ static void print_restore(FILE *f, const struct ctx *c)
 		free(dest);
 	}
 	fprintf(f, "\n"
-		"   The archive stores every file with mode 0600: give back the owner and\n"
-		"   mode a service needs (nginx must read ssl/), then restart the stack:\n"
+		"   Each gets the mode it had when packed. Its owner then is on its\n"
+		"   \"# config-mode:\" line in MANIFEST: run install as root with -o OWNER\n"
+		"   where a service needs it (nginx must read ssl/), then restart the stack:\n"
 		"     docker compose -f docker-compose.prod.yml up -d\n");
 	free(target);
 }

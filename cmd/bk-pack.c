@@ -70,15 +70,23 @@ struct progress {
 	int tty;
 	int drawn;
 	double start, last_draw;
+	unsigned long members;
 };
+
+/* Past this many members only the large or slow ones get a log line: a
+ * database of 40,000 tables must not write 40,000 lines a night. */
+#define LOG_EACH 100
+#define LOG_BYTES (1ULL << 20)
+#define LOG_SECONDS 1.0
 
 static double mib(unsigned long long n)
 {
 	return (double)n / (1024.0 * 1024.0);
 }
 
-/* On a terminal a progress line that redraws itself; in any case one log
- * line per member, so a slow night can be read from the log. */
+/* On a terminal a progress line that redraws itself; in any case a log line
+ * per member (past LOG_EACH, per large or slow member), so a slow night can
+ * be read from the log. */
 static void progress(void *ctx, const struct bk_aw_progress *p)
 {
 	struct progress *pr = ctx;
@@ -88,8 +96,13 @@ static void progress(void *ctx, const struct bk_aw_progress *p)
 		if (pr->drawn)
 			fputs("\r\033[K", stderr);
 		pr->drawn = 0;
-		bk_info("packed %s: %llu bytes in %.2f s", p->member, p->member_bytes,
-			p->member_seconds);
+		if (++pr->members <= LOG_EACH || p->member_bytes >= LOG_BYTES ||
+		    p->member_seconds >= LOG_SECONDS)
+			bk_info("packed %s: %llu bytes in %.2f s", p->member, p->member_bytes,
+				p->member_seconds);
+		if (pr->members == LOG_EACH)
+			bk_info("%d members packed; from now on only those of 1 MB or more, "
+				"or slower than a second, are logged", LOG_EACH);
 		return;
 	}
 	if (!pr->tty || now - pr->last_draw < 0.25)

@@ -385,7 +385,7 @@ static int plan_files(const char *label, const char *dir, const struct bk_manife
 
 		if (eo->select && !eo->select(m, path))
 			continue;
-		printf("  %-36s %04o\n", path, eo->file_mode ? (unsigned)eo->file_mode(path, 0600)
+		printf("  %-36s %04o\n", path, eo->file_mode ? (unsigned)eo->file_mode(m, path, 0777)
 							    : 0600u);
 	}
 	n = bk_extract_conflicts(m, dir, eo, &list);

@@ -154,3 +154,41 @@ ar_sha() {
 ar_reason() {
 	sed -n 's/^[^ ]* ERROR [a-z-]*\[[0-9]*\]: //p' "$1"
 }
+
+# ar_many_tables DIR N: an export-like directory as bk-export writes it for a
+# database of N tables (no PostgreSQL needed): half the tables in files of
+# their own (t_1.sql, ...), the other half as COPY blocks of one bulk.sql,
+# every table with a "# table:" line, some omitted, and a MANIFEST over 1 MiB
+# once N is in the tens of thousands.
+ar_many_tables() {
+	/usr/bin/python3 - "$1" "$2" <<-\EOF
+	import hashlib, os, sys
+	d, n = sys.argv[1], int(sys.argv[2])
+	os.makedirs(d)
+	def write(name, data):
+	    open(os.path.join(d, name), "wb").write(data)
+	    return "%s %d" % (hashlib.sha256(data).hexdigest(), len(data))
+	meta = ["# format: bk 1", "# created: 2026-11-25T02:00:03+00:00", "# host: db",
+	        "# database: smart_ai_hub", "# scope: built-in scope"]
+	members = [write("schema.sql", b"-- schema\n") + " - schema.sql"]
+	bulk, bulk_rows = [], 0
+	for i in range(1, n + 1):
+	    q = "public.t_%d" % i
+	    rows = i % 3
+	    block = ("COPY %s (id) FROM stdin;\n" % q +
+	             "".join("%d\n" % r for r in range(rows)) + "\\.\n\n").encode()
+	    if i % 2:
+	        f = "t_%d.sql" % i
+	        members.append("%s %d %s" % (write(f, block), rows, f))
+	    else:
+	        f = "bulk.sql"
+	        bulk.append(block)
+	        bulk_rows += rows
+	    meta.append("# table: %s %d %s" % (f, rows, q))
+	for i in range(1, n // 100 + 1):
+	    meta.append("# omitted: public.t_log_%d 0 omit *_log (built-in scope line 5)" % i)
+	members.append(write("bulk.sql", b"".join(bulk)) + " %d bulk.sql" % bulk_rows)
+	members.append(write("schema-post.sql", b"-- post\n") + " - schema-post.sql")
+	write("MANIFEST", ("\n".join(meta + members) + "\n").encode())
+	EOF
+}

@@ -58,7 +58,11 @@ test_expect_success 'setup: an export and a configuration directory' '
 	ln -s ../realdir config/ssl/linkdir &&
 	echo hidden >config/realdir/secret &&
 	ln -s nothing config/ssl/dangling &&
-	mkfifo config/ssl/fifo
+	mkfifo config/ssl/fifo &&
+	chmod 600 config/.env.production config/ssl/sub/inner.pem &&
+	chmod 640 config/docker-compose.prod.yml &&
+	chmod 644 config/ssl/cert.pem config/shared/chain.pem &&
+	chmod 400 config/ssl/key.pem
 '
 
 test_expect_success 'bk-pack writes the default name, prints only its path' '
@@ -134,16 +138,32 @@ test_expect_success 'members in order: MANIFEST, BACKUP_INFO.txt, data, config' 
 	test_cmp expect actual
 '
 
-test_expect_success 'member metadata: 0600/0700, uid/gid 0 without names, mtime of the run' '
+test_expect_success 'member metadata: data 0600/0700, uid/gid 0 without names, mtime of the run' '
 	members a.tar.gz >m &&
 	t0=$(cat t0) t1=$(cat t1) &&
 	mtime=$(awk "NR == 1 { print \$7 }" m) &&
 	test "$mtime" -ge "$t0" && test "$mtime" -le "$t1" &&
+	grep -v -e "^\.env" -e "^docker-compose" -e "^ssl/.*\.pem " m >data &&
+	test $(wc -l <data) = 8 &&
 	awk -v t="$mtime" "{
 		want = \$8 == \"dir\" ? \"700\" : \"600\"
 		if (\$2 != want || \$3 != 0 || \$4 != 0 || \$5 != \"${SQ}${SQ}\" ||
 		    \$6 != \"${SQ}${SQ}\" || \$7 != t || \$8 == \"other\") { print \"bad: \" \$0; bad = 1 }
-	} END { exit bad }" m
+	} END { exit bad }" data
+'
+
+test_expect_success 'config members: their own mode, owner and group, names included' '
+	grep -e "^\.env" -e "^docker-compose" -e "^ssl/.*\.pem " m | cut -d" " -f1-6 >actual &&
+	u="$(id -u) $(id -g) ${SQ}$(id -un)${SQ} ${SQ}$(id -gn)${SQ}" &&
+	cat >expect <<-EOF &&
+	.env.production 600 $u
+	docker-compose.prod.yml 640 $u
+	ssl/cert.pem 644 $u
+	ssl/chain.pem 644 $u
+	ssl/key.pem 400 $u
+	ssl/sub/inner.pem 600 $u
+	EOF
+	test_cmp expect actual
 '
 
 test_expect_success 'extracted members are identical to their sources' '
@@ -191,7 +211,7 @@ test_expect_success 'MANIFEST: rows kept, "-" for what packing added' '
 
 test_expect_success 'MANIFEST metadata: the export'"'"'s, then config and warning lines' '
 	grep "^#" x/MANIFEST | grep -v "^# packed: " >actual &&
-	cat >expect <<-\EOF &&
+	cat >expect <<-EOF &&
 	# format: bk 1
 	# created: 2026-11-25T02:00:01+00:00
 	# host: 127.0.0.1:5432
@@ -208,6 +228,12 @@ test_expect_success 'MANIFEST metadata: the export'"'"'s, then config and warnin
 	# config: ssl/chain.pem
 	# config: ssl/key.pem
 	# config: ssl/sub/inner.pem
+	# config-mode: 0600 $(id -un) .env.production
+	# config-mode: 0640 $(id -un) docker-compose.prod.yml
+	# config-mode: 0644 $(id -un) ssl/cert.pem
+	# config-mode: 0644 $(id -un) ssl/chain.pem
+	# config-mode: 0400 $(id -un) ssl/key.pem
+	# config-mode: 0600 $(id -un) ssl/sub/inner.pem
 	# warning: config file nginx.prod.conf missing
 	# warning: config file ssl/dangling skipped: symlink to nothing (No such file or directory)
 	# warning: config file ssl/fifo skipped: not a regular file or directory
@@ -288,10 +314,10 @@ test_expect_success 'BACKUP_INFO.txt: the restore commands name the real files a
 	psql -v ON_ERROR_STOP=1 -c "\\copy public.credit_transactions FROM ${SQ}credit_transactions.csv${SQ} WITH (FORMAT csv, HEADER)"
 	psql -v ON_ERROR_STOP=1 -1 -f schema-post.sql
 	install -D -m 0600 .env.production $BACKUP_CONFIG_DIR/.env.production
-	install -D -m 0600 docker-compose.prod.yml $BACKUP_CONFIG_DIR/docker-compose.prod.yml
-	install -D -m 0600 ssl/cert.pem $BACKUP_CONFIG_DIR/ssl/cert.pem
-	install -D -m 0600 ssl/chain.pem $BACKUP_CONFIG_DIR/ssl/chain.pem
-	install -D -m 0600 ssl/key.pem $BACKUP_CONFIG_DIR/ssl/key.pem
+	install -D -m 0640 docker-compose.prod.yml $BACKUP_CONFIG_DIR/docker-compose.prod.yml
+	install -D -m 0644 ssl/cert.pem $BACKUP_CONFIG_DIR/ssl/cert.pem
+	install -D -m 0644 ssl/chain.pem $BACKUP_CONFIG_DIR/ssl/chain.pem
+	install -D -m 0400 ssl/key.pem $BACKUP_CONFIG_DIR/ssl/key.pem
 	install -D -m 0600 ssl/sub/inner.pem $BACKUP_CONFIG_DIR/ssl/sub/inner.pem
 	EOF
 	test_cmp expect actual

@@ -1,6 +1,7 @@
 #!/bin/bash
 # bk-unpack -C and --config-to: members come out byte for byte with private
-# modes, configuration files with theirs (keys 0600, the rest 0644), existing
+# modes, configuration files with theirs (as packed, "# config-mode:"; 0600
+# for an archive without that line: see t0703), existing
 # files are never overwritten without --force, links planted in the target
 # are not written through, and --dry-run creates nothing.
 
@@ -73,11 +74,11 @@ test_expect_success '--config-to DIR writes only the configuration files, with t
 	cmp good.tar.gz.d/.env.production cfg/.env.production &&
 	cmp good.tar.gz.d/ssl/cert.pem cfg/ssl/cert.pem &&
 	test "$(mode cfg/.env.production)" = 600 &&
-	test "$(mode cfg/ssl/cert.pem)" = 644 &&
+	test "$(mode cfg/ssl/cert.pem)" = 600 &&
 	test "$(mode cfg/ssl)" = 755
 '
 
-test_expect_success 'private keys are 0600 whatever they are called' '
+test_expect_success 'an archive without "# config-mode:" lines: 0600 whatever the names' '
 	mkdir keys && cd keys &&
 	ar_sample d &&
 	printf "KEY\n" >d/ssl/server.key &&
@@ -92,8 +93,8 @@ test_expect_success 'private keys are 0600 whatever they are called' '
 	for k in server.key privkey.pem tls-key.pem; do
 		test "$(mode cfg/ssl/$k)" = 600 || exit 1
 	done &&
-	test "$(mode cfg/nginx.prod.conf)" = 644 &&
-	test "$(mode cfg/ssl/cert.pem)" = 644
+	test "$(mode cfg/nginx.prod.conf)" = 600 &&
+	test "$(mode cfg/ssl/cert.pem)" = 600
 '
 
 test_expect_success '--config-to DIR over existing files: refused, all listed, nothing written' '
@@ -169,7 +170,7 @@ test_expect_success '--dry-run with -C and --config-to prints the plan, creates 
 	  MANIFEST                             0600
 	config-to  newcfg
 	  .env.production                      0600
-	  ssl/cert.pem                         0644
+	  ssl/cert.pem                         0600
 	nothing changed (dry run)
 	EOF
 	test_cmp expect actual &&

@@ -73,6 +73,7 @@ test_expect_success 'setup: configuration files, a backup, a copy of the source'
 	echo "events {}" >config/nginx.prod.conf &&
 	echo "CERT" >config/ssl/cert.pem &&
 	echo "KEY" >config/ssl/server.key &&
+	chmod 600 config/.env.production config/ssl/server.key &&
 	bk-export -o "$TRASH/export" >export.out 2>export.err &&
 	bk-pack -o "$TRASH/backup.tar.gz" "$TRASH/export" >archive 2>pack.err &&
 	tar -xzOf backup.tar.gz MANIFEST >MANIFEST &&

@@ -13,7 +13,7 @@
 #include "manifest.h"
 
 #define BK_INFO_NAME "BACKUP_INFO.txt"
-#define BK_INFO_MAX (1 << 20)	/* bytes */
+#define BK_INFO_MAX (64 << 20)	/* bytes, as BK_MANIFEST_MAX: it lists every table too */
 
 enum bk_ar_type {
 	BK_AR_REG,		/* regular file */

@@ -6,8 +6,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <locale.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive_read.h"
 #include "archive_write.h"
 #include "cli.h"
 #include "err.h"
@@ -132,7 +135,7 @@ static int ascii(const char *s)
 }
 
 static int write_header(struct bk_aw *w, const char *name, int is_dir,
-			unsigned long long size)
+			unsigned long long size, const struct bk_aw_attr *attr)
 {
 	struct archive_entry *e = archive_entry_new();
 	locale_t old = (locale_t)0;
@@ -152,11 +155,15 @@ static int write_header(struct bk_aw *w, const char *name, int is_dir,
 		old = uselocale(w->utf8);
 	archive_entry_copy_pathname(e, name);
 	archive_entry_set_filetype(e, is_dir ? AE_IFDIR : AE_IFREG);
-	archive_entry_set_perm(e, is_dir ? 0700 : 0600);
+	archive_entry_set_perm(e, attr ? attr->mode & 0777 : is_dir ? 0700 : 0600);
 	archive_entry_set_size(e, is_dir ? 0 : (la_int64_t)size);
 	archive_entry_set_mtime(e, (time_t)w->mtime, 0);
-	archive_entry_set_uid(e, 0);
-	archive_entry_set_gid(e, 0);
+	archive_entry_set_uid(e, attr ? (la_int64_t)attr->uid : 0);
+	archive_entry_set_gid(e, attr ? (la_int64_t)attr->gid : 0);
+	if (attr && attr->uname && *attr->uname)
+		archive_entry_copy_uname(e, attr->uname);
+	if (attr && attr->gname && *attr->gname)
+		archive_entry_copy_gname(e, attr->gname);
 	rc = archive_write_header(w->ar, e);
 	if (w->utf8)
 		uselocale(old);
@@ -184,7 +191,7 @@ static int add_dir_len(struct bk_aw *w, const char *name, size_t len)
 	dir = bk_xmalloc(len + 1);
 	memcpy(dir, name, len);
 	dir[len] = '\0';
-	if (write_header(w, dir, 1, 0) < 0) {
+	if (write_header(w, dir, 1, 0, NULL) < 0) {
 		free(dir);
 		return bk_err_prefix("%s/", name);
 	}
@@ -229,7 +236,7 @@ int bk_aw_add_data(struct bk_aw *w, const char *name, const void *data, size_t l
 	if (!bk_manifest_path_ok(name))
 		return bk_err_set("unsafe member name '%s'", name);
 	member_start(w, name);
-	if (add_parents(w, name) < 0 || write_header(w, name, 0, len) < 0 ||
+	if (add_parents(w, name) < 0 || write_header(w, name, 0, len, NULL) < 0 ||
 	    write_data(w, data, len) < 0)
 		return -1;
 	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK)
@@ -240,6 +247,13 @@ int bk_aw_add_data(struct bk_aw *w, const char *name, const void *data, size_t l
 
 int bk_aw_add_file(struct bk_aw *w, const char *name, const char *path,
 		   unsigned long long size, const char *sha256)
+{
+	return bk_aw_add_file_as(w, name, path, size, sha256, NULL);
+}
+
+int bk_aw_add_file_as(struct bk_aw *w, const char *name, const char *path,
+		      unsigned long long size, const char *sha256,
+		      const struct bk_aw_attr *attr)
 {
 	unsigned long long left = size;
 	char got[BK_SHA256_HEX];
@@ -266,7 +280,7 @@ int bk_aw_add_file(struct bk_aw *w, const char *name, const char *path,
 			   path, (unsigned long long)st.st_size, size);
 		goto out;
 	}
-	if (add_parents(w, name) < 0 || write_header(w, name, 0, size) < 0)
+	if (add_parents(w, name) < 0 || write_header(w, name, 0, size, attr) < 0)
 		goto out;
 	while (left > 0) {
 		n = read(fd, w->buf, left < READ_SIZE ? (size_t)left : READ_SIZE);
@@ -474,6 +488,8 @@ struct cfg_file {
 	char *src;		/* file to read; NULL for a directory */
 	unsigned long long bytes;
 	char sha256[BK_SHA256_HEX];
+	struct bk_aw_attr attr;	/* the file's (a symlink's target's) owner and mode */
+	char *uname, *gname;
 };
 
 struct cfg_list {
@@ -530,6 +546,8 @@ static void cfg_free(struct cfg_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].name);
 		free(l->v[i].src);
+		free(l->v[i].uname);
+		free(l->v[i].gname);
 	}
 	for (size_t i = 0; i < l->n_warn; i++)
 		free(l->warn[i]);
@@ -597,17 +615,43 @@ static void cfg_add_dir(struct cfg_list *l, const char *name, const char *full)
 	free(kids);
 }
 
-static void cfg_add_file(struct cfg_list *l, const char *name, const char *full)
+/* A user or group name, or the number when it has none. */
+static char *id_name(long long id, int group)
+{
+	struct passwd *pw = group ? NULL : getpwuid((uid_t)id);
+	struct group *gr = group ? getgrgid((gid_t)id) : NULL;
+	const char *name = pw ? pw->pw_name : gr ? gr->gr_name : NULL;
+
+	if (name && bk_manifest_path_ok(name) && !strchr(name, ' ') && !strchr(name, '/'))
+		return bk_xstrdup(name);
+	return bk_asprintf("%lld", id);
+}
+
+/* Its mode and owner as the file is now (a symlink's target's: what is packed). */
+static void cfg_attr(struct cfg_file *c, const struct stat *st)
+{
+	c->attr.mode = (unsigned)st->st_mode & 0777;
+	c->attr.uid = (long long)st->st_uid;
+	c->attr.gid = (long long)st->st_gid;
+	c->attr.uname = c->uname = id_name(c->attr.uid, 0);
+	c->attr.gname = c->gname = id_name(c->attr.gid, 1);
+}
+
+static void cfg_add_file(struct cfg_list *l, const char *name, const char *full,
+			 const struct stat *st)
 {
 	struct cfg_file *c;
 
 	if (cfg_have(l, name))
 		return;
 	c = cfg_push(l, name, full);
+	cfg_attr(c, st);
 	if (bk_sha256_file(full, c->sha256, &c->bytes) < 0) {
 		cfg_warn(l, "config file %s skipped: %s", name, bk_err());
 		free(c->name);
 		free(c->src);
+		free(c->uname);
+		free(c->gname);
 		l->n--;
 	}
 }
@@ -639,7 +683,7 @@ static void cfg_add_path(struct cfg_list *l, const char *name, const char *full)
 		}
 	}
 	if (S_ISREG(st.st_mode))
-		cfg_add_file(l, name, full);
+		cfg_add_file(l, name, full, &st);
 	else if (S_ISDIR(st.st_mode))
 		cfg_add_dir(l, name, full);
 	else
@@ -792,18 +836,10 @@ static int check_export_files(const char *dir, const struct bk_manifest *m,
 	if (!d)
 		return bk_err_errno("cannot read export directory %s", dir);
 	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-		int listed = 0;
-
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
 		    !strcmp(e->d_name, BK_MANIFEST_NAME))
 			continue;
-		for (size_t i = 0; i < m->n_entries && !listed; i++) {
-			const char *p = m->entries[i].path;
-
-			listed = !strncmp(p, e->d_name, n) && (p[n] == '\0' || p[n] == '/');
-		}
-		if (!listed)
+		if (!bk_manifest_find(m, e->d_name) && !bk_manifest_has_dir(m, e->d_name))
 			bk_warn("%s/%s is not listed in MANIFEST; not packed", dir, e->d_name);
 	}
 	closedir(d);
@@ -825,6 +861,16 @@ static void build_manifest(struct bk_manifest *out, const struct bk_manifest *ex
 	for (size_t i = 0; i < cfg->n; i++)
 		if (cfg->v[i].src)
 			bk_manifest_meta_add(out, "config", cfg->v[i].name);
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct cfg_file *c = &cfg->v[i];
+		char *v;
+
+		if (!c->src)
+			continue;
+		v = bk_asprintf("%04o %s %s", c->attr.mode, c->uname, c->name);
+		bk_manifest_meta_add(out, "config-mode", v);
+		free(v);
+	}
 	for (size_t i = 0; i < cfg->n_warn; i++)
 		bk_manifest_meta_add(out, "warning", cfg->warn[i]);
 	bk_manifest_add(out, "0000000000000000000000000000000000000000000000000000000000000000",
@@ -856,6 +902,23 @@ static void sha256_mem(const void *data, size_t len, char hex[BK_SHA256_HEX])
 	bk_sha256_update(h, data, len);
 	bk_sha256_final(h, hex);
 	bk_sha256_free(h);
+}
+
+/* What bk-verify and bk-unpack would refuse is never written: the limits
+ * that bound their memory are checked here, with the reason. */
+static int too_big(const char *member, size_t len, size_t max, const struct bk_manifest *exp)
+{
+	size_t i = 0, tables = 0;
+
+	if (len <= max)
+		return 0;
+	while (bk_manifest_meta_next(exp, "table", &i))
+		tables++;
+	bk_err_set("%s would be %zu bytes, more than the %zu MiB an archive may hold "
+		   "(%zu files, %zu tables)", member, len, max >> 20, exp->n_entries, tables);
+	bk_err_hint("leave tables out with BACKUP_SCOPE rules (see bk-export(1)), or put many "
+		    "tables in one file");
+	return -1;
 }
 
 int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
@@ -892,6 +955,9 @@ int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
 	sha256_mem(info, strlen(info), man.entries[0].sha256);
 	man.entries[0].bytes = strlen(info);
 	mtext = bk_manifest_format(&man);
+	if (too_big(BK_MANIFEST_NAME, strlen(mtext), BK_MANIFEST_MAX, &exp) < 0 ||
+	    too_big(BK_INFO_NAME, strlen(info), BK_INFO_MAX, &exp) < 0)
+		goto out;
 
 	w = bk_aw_open(o->archive_path, o->gzip_level, o->when, o->progress, o->progress_ctx,
 		       o->stop);
@@ -916,7 +982,7 @@ int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
 	for (size_t i = 0; i < cfg.n; i++) {
 		const struct cfg_file *c = &cfg.v[i];
 
-		if (c->src ? bk_aw_add_file(w, c->name, c->src, c->bytes, c->sha256)
+		if (c->src ? bk_aw_add_file_as(w, c->name, c->src, c->bytes, c->sha256, &c->attr)
 			   : bk_aw_add_dir(w, c->name))
 			goto out;
 	}

@@ -48,6 +48,17 @@ int bk_aw_add_data(struct bk_aw *w, const char *name, const void *data, size_t l
  */
 int bk_aw_add_file(struct bk_aw *w, const char *name, const char *path,
 		   unsigned long long size, const char *sha256);
+/* The owner and mode a member's tar header records (a configuration file's
+ * real ones); members without them get mode 0600, owner and group 0 unnamed. */
+struct bk_aw_attr {
+	unsigned mode;		/* permission bits */
+	long long uid, gid;
+	const char *uname, *gname;	/* NULL or "": none */
+};
+/* bk_aw_add_file with the header's owner and mode from attr. */
+int bk_aw_add_file_as(struct bk_aw *w, const char *name, const char *path,
+		      unsigned long long size, const char *sha256,
+		      const struct bk_aw_attr *attr);
 /* End the tar stream and the gzip stream, fsync, rename to the final name.
  * Frees w whatever the result; on failure no file is left behind. */
 int bk_aw_commit(struct bk_aw *w);

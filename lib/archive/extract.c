@@ -152,7 +152,7 @@ static int open_tmp(int dfd, const char *path, char **tmp)
 static mode_t file_mode(const struct job *j, const char *path, unsigned mode)
 {
 	if (j->o->file_mode)
-		return j->o->file_mode(path, mode) & 0777;
+		return j->o->file_mode(j->m, path, mode) & 0777;
 	return (mode & 0600) | 0400;
 }
 
@@ -638,20 +638,50 @@ int bk_extract_is_config(const struct bk_manifest *m, const char *path)
 	return 0;
 }
 
-static int ends_with(const char *s, const char *suffix)
+/* "# config-mode: MODE OWNER PATH" for path: the line's value, or NULL. */
+static const char *config_mode_line(const struct bk_manifest *m, const char *path,
+				    unsigned *mode, const char **owner, size_t *owner_len)
 {
-	size_t a = strlen(s), b = strlen(suffix);
+	size_t i = 0;
+	const char *v;
 
-	return a >= b && !strcasecmp(s + a - b, suffix);
+	while ((v = bk_manifest_meta_next(m, "config-mode", &i)) != NULL) {
+		size_t nd = strspn(v, "01234567"), no;
+		unsigned md = 0;
+
+		if (nd < 3 || nd > 4 || v[nd] != ' ')
+			continue;
+		no = strcspn(v + nd + 1, " ");
+		if (!no || v[nd + 1 + no] != ' ' || strcmp(v + nd + 1 + no + 1, path))
+			continue;
+		for (size_t k = 0; k < nd; k++)
+			md = md * 8 + (unsigned)(v[k] - '0');
+		*mode = md & 0777;
+		*owner = v + nd + 1;
+		*owner_len = no;
+		return v;
+	}
+	return NULL;
 }
 
-mode_t bk_extract_config_mode(const char *path, unsigned archive_mode)
+mode_t bk_extract_config_mode(const struct bk_manifest *m, const char *path,
+			      unsigned archive_mode)
 {
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	unsigned mode = 0600;
+	const char *owner;
+	size_t n;
 
-	(void)archive_mode;
-	if (!strncmp(base, ".env", 4) || ends_with(base, ".key") || ends_with(base, "key.pem") ||
-	    ends_with(base, ".p12") || ends_with(base, ".pfx"))
-		return 0600;
-	return 0644;
+	config_mode_line(m, path, &mode, &owner, &n);
+	return (mode_t)(mode & archive_mode & 0777);
+}
+
+const char *bk_extract_config_owner(const struct bk_manifest *m, const char *path,
+				    size_t *len)
+{
+	unsigned mode;
+	const char *owner = NULL;
+
+	if (!config_mode_line(m, path, &mode, &owner, len))
+		return NULL;
+	return owner;
 }

@@ -15,9 +15,10 @@ struct bk_extract_opts {
 	/* Members to write (path as in MANIFEST; "MANIFEST" itself too). NULL:
 	 * every member. Directories are created as the selected files need them. */
 	int (*select)(const struct bk_manifest *m, const char *path);
-	/* Mode of a new file from its path and the archive's mode bits. NULL:
-	 * the archive's owner bits masked to 0600 (at least owner read). */
-	mode_t (*file_mode)(const char *path, unsigned archive_mode);
+	/* Mode of a new file from the MANIFEST, its path and the tar header's
+	 * mode bits. NULL: the header's owner bits masked to 0600 (at least
+	 * owner read). */
+	mode_t (*file_mode)(const struct bk_manifest *m, const char *path, unsigned archive_mode);
 	mode_t dir_mode;	/* of directories we create; 0 means 0700 */
 	/* Replace existing files (by rename: a symlink there is replaced, never
 	 * followed). Without it, any selected file that exists is refused. */
@@ -49,8 +50,17 @@ int bk_extract_conflicts(const struct bk_manifest *m, const char *dir,
 
 /* Is path a configuration file (listed by, or under, a "# config: PATH" line)? */
 int bk_extract_is_config(const struct bk_manifest *m, const char *path);
-/* The mode a configuration file gets: 0600 for secrets (.env*, private keys:
- * *.key, *key.pem, *.p12, *.pfx), 0644 for the rest. */
-mode_t bk_extract_config_mode(const char *path, unsigned archive_mode);
+/*
+ * The mode a configuration file gets: the one it had when packed, from its
+ * "# config-mode: MODE OWNER PATH" line, never more than the tar header's
+ * mode bits (pass 0777 when there is no header); 0600 (also capped by the
+ * header) for an archive without such a line.
+ */
+mode_t bk_extract_config_mode(const struct bk_manifest *m, const char *path,
+			      unsigned archive_mode);
+/* The owner name its "# config-mode:" line records (as packed; informational:
+ * nothing is chowned), or NULL. Points into m. */
+const char *bk_extract_config_owner(const struct bk_manifest *m, const char *path,
+				    size_t *len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "archive_write.h"
+#include "extract.h"
 #include "fs.h"
 #include "info.h"
 #include "log.h"
@@ -15,6 +16,16 @@ struct table {
 	char *file;
 	char *rows;
 	char *qname;
+	size_t next;		/* next table of the same file: index + 1, 0 = none */
+};
+
+/* What is looked up per member, found in one pass over the metadata: a
+ * MANIFEST may list tens of thousands of members and tables. */
+struct member_meta {
+	const char *window;	/* "# window: FILE REST": REST of the first one */
+	const char *window_rows;
+	size_t first_table, last_table;	/* index + 1 into ctx.tables, 0 = none */
+	int is_config;
 };
 
 struct ctx {
@@ -22,18 +33,58 @@ struct ctx {
 	struct table *tables;
 	size_t n_tables;
 	char *table_text;
+	struct member_meta *mm;
 	struct bk_info_coverage cov;
 };
 
-static int is_config(const struct bk_manifest *m, const char *path)
+/* The member line FILE names in "FILE REST", or -1; *rest after the space. */
+static long member_of(const struct bk_manifest *m, const char *v, const char **rest)
 {
-	size_t i = 0;
-	const char *v;
+	size_t n = strcspn(v, " ");
+	char *file = bk_xmalloc(n + 1);
+	const struct bk_manifest_entry *e;
 
-	while ((v = bk_manifest_meta_next(m, "config", &i)) != NULL)
-		if (!strcmp(v, path))
-			return 1;
-	return 0;
+	memcpy(file, v, n);
+	file[n] = '\0';
+	e = bk_manifest_find(m, file);
+	free(file);
+	if (rest)
+		*rest = v[n] ? v + n + 1 : v + n;
+	return e && v[n] == ' ' ? (long)(e - m->entries) : -1;
+}
+
+static struct member_meta *member_meta_read(const struct bk_manifest *m)
+{
+	struct member_meta *mm = calloc(m->n_entries + 1, sizeof(*mm));
+	const struct bk_manifest_entry *e;
+
+	if (!mm)
+		abort();
+	for (size_t i = 0; i < m->n_meta; i++) {
+		const char *k = m->meta[i].key, *v = m->meta[i].value, *rest;
+		long at;
+
+		if (!strcmp(k, "config")) {
+			if ((e = bk_manifest_find(m, v)))
+				mm[e - m->entries].is_config = 1;
+		} else if (!strcmp(k, "window") || !strcmp(k, "window-rows")) {
+			const char **slot;
+
+			if ((at = member_of(m, v, &rest)) < 0)
+				continue;
+			slot = k[6] ? &mm[at].window_rows : &mm[at].window;
+			if (!*slot)
+				*slot = rest;
+		}
+	}
+	return mm;
+}
+
+static int is_config(const struct ctx *c, const char *path)
+{
+	const struct bk_manifest_entry *e = bk_manifest_find(c->in->manifest, path);
+
+	return e && c->mm[e - c->in->manifest->entries].is_config;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -43,9 +94,9 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static int is_data(const struct bk_manifest *m, const char *path)
+static int is_data(const struct ctx *c, const char *path)
 {
-	return strcmp(path, BK_INFO_NAME) != 0 && !is_config(m, path);
+	return strcmp(path, BK_INFO_NAME) != 0 && !is_config(c, path);
 }
 
 static void parse_tables(struct ctx *c)
@@ -68,23 +119,29 @@ static void parse_tables(struct ctx *c)
 		sp1 = strchr(p, ' ');
 		sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
 		if (sp2) {
+			long at = member_of(m, p, NULL);
+
 			*sp1 = *sp2 = '\0';
 			t->file = p;
 			t->rows = sp1 + 1;
 			t->qname = sp2 + 1;
+			t->next = 0;
 			c->n_tables++;
+			if (at >= 0 && c->mm[at].last_table)
+				c->tables[c->mm[at].last_table - 1].next = c->n_tables;
+			else if (at >= 0)
+				c->mm[at].first_table = c->n_tables;
+			if (at >= 0)
+				c->mm[at].last_table = c->n_tables;
 		}
 		p += strlen(v) + 1;
 	}
 }
 
-/* The first table recorded for file, or NULL. */
-static const char *table_of(const struct ctx *c, const char *file)
+/* The first table recorded for the member line i, or NULL. */
+static const char *table_of(const struct ctx *c, size_t i)
 {
-	for (size_t i = 0; i < c->n_tables; i++)
-		if (!strcmp(c->tables[i].file, file))
-			return c->tables[i].qname;
-	return NULL;
+	return c->mm[i].first_table ? c->tables[c->mm[i].first_table - 1].qname : NULL;
 }
 
 static const char *what_is(const char *path)
@@ -258,11 +315,46 @@ static struct bk_info_table *cover_new(struct bk_info_coverage *c, size_t *cap,
 	return t;
 }
 
-static struct bk_info_table *cover_find(struct bk_info_coverage *c, const char *qname,
-					size_t qlen)
+/* The covers of "# table:" lines sorted by name, to find an added table's. */
+struct by_name {
+	const char *qname;
+	size_t at;
+};
+
+static int cmp_by_name(const void *a, const void *b)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (strlen(c->tables[i].qname) == qlen && !memcmp(c->tables[i].qname, qname, qlen))
+	const struct by_name *x = a, *y = b;
+	int r = strcmp(x->qname, y->qname);
+
+	return r ? r : (x->at > y->at) - (x->at < y->at);
+}
+
+/* Negative, 0 or positive as the stored name s sorts before, equals or after key. */
+static int cmp_key(const char *s, const char *key, size_t klen)
+{
+	int r = strncmp(s, key, klen);
+
+	return r ? r : s[klen] != '\0';
+}
+
+static struct bk_info_table *cover_find(struct bk_info_coverage *c, const struct by_name *ix,
+					size_t n_ix, const char *qname, size_t qlen)
+{
+	size_t lo = 0, hi = n_ix;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_key(ix[mid].qname, qname, qlen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < n_ix && !cmp_key(ix[lo].qname, qname, qlen))
+		return &c->tables[ix[lo].at];
+	/* tables only "# added:" lines name: few */
+	for (size_t i = n_ix; i < c->n; i++)
+		if (!cmp_key(c->tables[i].qname, qname, qlen))
 			return &c->tables[i];
 	return NULL;
 }
@@ -292,6 +384,7 @@ static void window_rows(struct bk_info_table *t, const char *v)
 /* "# table: FILE ROWS QNAME" lines, windowed when their file has a window line. */
 static void cover_tables(struct bk_info_coverage *c, size_t *cap, const struct bk_manifest *m)
 {
+	struct member_meta *mm = member_meta_read(m);
 	size_t i = 0;
 	const char *v;
 
@@ -301,6 +394,7 @@ static void cover_tables(struct bk_info_coverage *c, size_t *cap, const struct b
 		struct bk_info_table *t;
 		long long rows;
 		char *file;
+		long at;
 
 		if (!v[fl] || !(n = number(v + fl + 1, &rows)) || v[fl + 1 + n] != ' ')
 			continue;
@@ -310,32 +404,41 @@ static void cover_tables(struct bk_info_coverage *c, size_t *cap, const struct b
 		file = t->file = bk_xmalloc(fl + 1);
 		memcpy(file, v, fl);
 		file[fl] = '\0';
-		if ((w = for_file(m, "window", file)) != NULL) {
+		at = member_of(m, v, NULL);
+		if ((w = at >= 0 ? mm[at].window : for_file(m, "window", file)) != NULL) {
 			t->cls = BK_CLASS_WINDOW;
 			t->window = bk_xstrdup(w);
-			if ((w = for_file(m, "window-rows", file)) != NULL)
+			w = at >= 0 ? mm[at].window_rows : for_file(m, "window-rows", file);
+			if (w)
 				window_rows(t, w);
 		}
 	}
+	free(mm);
 }
 
 /* "# added: QNAME referenced by QNAME" and "# omitted: QNAME ESTIMATE RULE". */
 static void cover_others(struct bk_info_coverage *c, size_t *cap, const struct bk_manifest *m)
 {
-	size_t i = 0, q, n;
+	size_t i = 0, q, n, n_ix = c->n;
+	struct by_name *ix = bk_xmalloc((n_ix + 1) * sizeof(*ix));
 	const char *v;
 	struct bk_info_table *t;
 	long long rows;
 
+	for (size_t k = 0; k < n_ix; k++)
+		ix[k] = (struct by_name){ c->tables[k].qname, k };
+	if (n_ix)
+		qsort(ix, n_ix, sizeof(*ix), cmp_by_name);
 	while ((v = bk_manifest_meta_next(m, "added", &i)) != NULL) {
 		if (!(q = bk_info_qname_len(v)))
 			continue;
-		if (!(t = cover_find(c, v, q)))
+		if (!(t = cover_find(c, ix, n_ix, v, q)))
 			t = cover_new(c, cap, BK_CLASS_ADDED, v, q);
 		t->cls = BK_CLASS_ADDED;
 		free(t->detail);
 		t->detail = bk_xstrdup(v[q] ? v + q + 1 : "");
 	}
+	free(ix);
 	i = 0;
 	while ((v = bk_manifest_meta_next(m, "omitted", &i)) != NULL) {
 		c->complete = 1;
@@ -486,14 +589,14 @@ static void print_summary(FILE *f, const struct ctx *c)
 	fprintf(f, "Made by          bk %s (bk-export, bk-pack)\n", BK_VERSION);
 
 	for (size_t i = 0; i < m->n_entries; i++)
-		if (is_data(m, m->entries[i].path) && (int)strlen(m->entries[i].path) > width)
+		if (is_data(c, m->entries[i].path) && (int)strlen(m->entries[i].path) > width)
 			width = (int)strlen(m->entries[i].path);
 	fprintf(f, "\nFiles\n    %-*s %12s %10s  %s\n", width, "FILE", "BYTES", "ROWS", "WHAT");
 	for (size_t i = 0; i < m->n_entries; i++) {
 		const struct bk_manifest_entry *e = &m->entries[i];
 		char rows[32];
 
-		if (!is_data(m, e->path))
+		if (!is_data(c, e->path))
 			continue;
 		if (e->rows < 0)
 			snprintf(rows, sizeof(rows), "-");
@@ -501,10 +604,9 @@ static void print_summary(FILE *f, const struct ctx *c)
 			snprintf(rows, sizeof(rows), "%lld", e->rows);
 		fprintf(f, "    %-*s %12llu %10s  %s\n", width, e->path, e->bytes, rows,
 			what_is(e->path));
-		for (size_t t = 0; t < c->n_tables; t++)
-			if (!strcmp(c->tables[t].file, e->path))
-				fprintf(f, "        %s: %s rows\n", c->tables[t].qname,
-					c->tables[t].rows);
+		for (size_t t = c->mm[i].first_table; t; t = c->tables[t - 1].next)
+			fprintf(f, "        %s: %s rows\n", c->tables[t - 1].qname,
+				c->tables[t - 1].rows);
 	}
 
 	if (c->cov.complete) {
@@ -523,7 +625,7 @@ static void print_summary(FILE *f, const struct ctx *c)
 		for (size_t i = 0; i < m->n_entries; i++) {
 			const struct bk_manifest_entry *e = &m->entries[i];
 
-			if (!is_config(m, e->path))
+			if (!is_config(c, e->path))
 				continue;
 			fprintf(f, "    %-*s %12llu bytes\n", width, e->path, e->bytes);
 			any = 1;
@@ -581,12 +683,12 @@ static void print_restore(FILE *f, const struct ctx *c)
 		const char *p = m->entries[i].path;
 		const char *qname;
 
-		if (!is_data(m, p) || !strcmp(p, "schema.sql") || !strcmp(p, "schema-post.sql") ||
+		if (!is_data(c, p) || !strcmp(p, "schema.sql") || !strcmp(p, "schema-post.sql") ||
 		    !strcmp(p, "sequences.sql"))
 			continue;
 		if (ends_with(p, ".sql"))
 			psql_file(f, p);
-		else if (ends_with(p, ".csv") && (qname = table_of(c, p)) != NULL)
+		else if (ends_with(p, ".csv") && (qname = table_of(c, i)) != NULL)
 			copy_command(f, qname, p);
 	}
 	if (has_seq)
@@ -611,7 +713,7 @@ static void print_restore(FILE *f, const struct ctx *c)
 
 	fprintf(f, "\nC. Configuration files\n\n");
 	for (size_t i = 0; i < m->n_entries; i++)
-		any_config |= is_config(m, m->entries[i].path);
+		any_config |= is_config(c, m->entries[i].path);
 	if (!any_config) {
 		fprintf(f, "   This backup holds no configuration files.\n");
 		free(target);
@@ -624,10 +726,10 @@ static void print_restore(FILE *f, const struct ctx *c)
 		const char *p = m->entries[i].path;
 		char *dest;
 
-		if (!is_config(m, p))
+		if (!is_config(c, p))
 			continue;
 		dest = bk_path_join(in->config_dir, p);
-		fprintf(f, "    $ install -D -m 0600 ");
+		fprintf(f, "    $ install -D -m %04o ", (unsigned)bk_extract_config_mode(m, p, 0777));
 		sh_word(f, p);
 		fputc(' ', f);
 		sh_word(f, dest);
@@ -635,8 +737,9 @@ static void print_restore(FILE *f, const struct ctx *c)
 		free(dest);
 	}
 	fprintf(f, "\n"
-		"   The archive stores every file with mode 0600: give back the owner and\n"
-		"   mode a service needs (nginx must read ssl/), then restart the stack:\n"
+		"   Each gets the mode it had when packed. Its owner then is on its\n"
+		"   \"# config-mode:\" line in MANIFEST: run install as root with -o OWNER\n"
+		"   where a service needs it (nginx must read ssl/), then restart the stack:\n"
 		"     docker compose -f docker-compose.prod.yml up -d\n");
 	free(target);
 }
@@ -650,6 +753,7 @@ char *bk_info_format(const struct bk_info *in)
 
 	if (!f)
 		abort();
+	c.mm = member_meta_read(in->manifest);
 	parse_tables(&c);
 	bk_info_coverage_read(&c.cov, in->manifest);
 	print_summary(f, &c);
@@ -658,6 +762,7 @@ char *bk_info_format(const struct bk_info *in)
 		abort();
 	free(c.tables);
 	free(c.table_text);
+	free(c.mm);
 	bk_info_coverage_free(&c.cov);
 	return out;
 }

@@ -22,6 +22,7 @@ void bk_manifest_free(struct bk_manifest *m)
 		free(m->meta[i].value);
 	}
 	free(m->entries);
+	free(m->slots);
 	free(m->meta);
 	bk_manifest_init(m);
 }
@@ -57,6 +58,41 @@ static void *grow(void *arr, size_t *cap, size_t need, size_t size)
 	return arr;
 }
 
+/* FNV-1a: paths are short and not chosen to collide (a hostile MANIFEST
+ * that makes them collide costs time bounded by BK_MANIFEST_MAX only). */
+static size_t path_hash(const char *path)
+{
+	size_t h = (size_t)14695981039346656037ULL;
+
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * (size_t)1099511628211ULL;
+	return h;
+}
+
+/* The slot of path: where it is, or the free slot where it would go. */
+static size_t *slot_of(const struct bk_manifest *m, const char *path)
+{
+	size_t mask = m->n_slots - 1;
+
+	for (size_t i = path_hash(path) & mask;; i = (i + 1) & mask) {
+		size_t *s = &m->slots[i];
+
+		if (!*s || !strcmp(m->entries[*s - 1].path, path))
+			return s;
+	}
+}
+
+static void rehash(struct bk_manifest *m)
+{
+	free(m->slots);
+	m->n_slots = m->n_slots ? 2 * m->n_slots : 64;
+	m->slots = calloc(m->n_slots, sizeof(*m->slots));
+	if (!m->slots)
+		abort();
+	for (size_t i = 0; i < m->n_entries; i++)
+		*slot_of(m, m->entries[i].path) = i + 1;
+}
+
 int bk_manifest_add(struct bk_manifest *m, const char *sha256, unsigned long long bytes,
 		    long long rows, const char *path)
 {
@@ -72,6 +108,10 @@ int bk_manifest_add(struct bk_manifest *m, const char *sha256, unsigned long lon
 	e->bytes = bytes;
 	e->rows = rows;
 	e->path = bk_xstrdup(path);
+	if (2 * m->n_entries >= m->n_slots)
+		rehash(m);
+	else
+		*slot_of(m, path) = m->n_entries;
 	return 0;
 }
 
@@ -106,10 +146,12 @@ const char *bk_manifest_meta_get(const struct bk_manifest *m, const char *key)
 
 const struct bk_manifest_entry *bk_manifest_find(const struct bk_manifest *m, const char *path)
 {
-	for (size_t i = 0; i < m->n_entries; i++)
-		if (!strcmp(m->entries[i].path, path))
-			return &m->entries[i];
-	return NULL;
+	size_t *s;
+
+	if (!m->n_slots)
+		return NULL;
+	s = slot_of(m, path);
+	return *s ? &m->entries[*s - 1] : NULL;
 }
 
 int bk_manifest_has_dir(const struct bk_manifest *m, const char *dir)
@@ -182,7 +224,7 @@ int bk_manifest_parse(struct bk_manifest *m, const char *text, size_t len)
 	int lineno = 0, ret = -1;
 
 	if (len > BK_MANIFEST_MAX)
-		return bk_err_set("MANIFEST is larger than %d bytes", BK_MANIFEST_MAX);
+		return bk_err_set("MANIFEST is larger than %d MiB", BK_MANIFEST_MAX >> 20);
 	if (memchr(text, '\0', len))
 		return bk_err_set("MANIFEST contains a NUL byte");
 	copy = bk_xmalloc(len + 1);

@@ -14,7 +14,10 @@
 #include "sha256.h"
 
 #define BK_MANIFEST_NAME "MANIFEST"
-#define BK_MANIFEST_MAX (1 << 20)	/* bytes; more is not a manifest of ours */
+/* Bytes. A MANIFEST is held in memory whole: this bounds what a hostile
+ * archive can make us allocate. 64 MiB is some 400,000 tables (one member
+ * line and one "# table:" line each); bk-pack refuses to write more. */
+#define BK_MANIFEST_MAX (64 << 20)
 
 struct bk_manifest_entry {
 	char sha256[BK_SHA256_HEX];
@@ -31,6 +34,8 @@ struct bk_manifest_meta {
 struct bk_manifest {
 	struct bk_manifest_entry *entries;
 	size_t n_entries, cap_entries;
+	size_t *slots;			/* hash of paths: entry index + 1, 0 = free */
+	size_t n_slots;			/* a power of two, over twice n_entries */
 	struct bk_manifest_meta *meta;
 	size_t n_meta, cap_meta;
 };
@@ -49,6 +54,7 @@ void bk_manifest_meta_add(struct bk_manifest *m, const char *key, const char *va
 const char *bk_manifest_meta_get(const struct bk_manifest *m, const char *key);
 /* Next index >= *i whose key matches; its value, or NULL at the end. */
 const char *bk_manifest_meta_next(const struct bk_manifest *m, const char *key, size_t *i);
+/* The member line of path, or NULL (a hash lookup: MANIFESTs list many). */
 const struct bk_manifest_entry *bk_manifest_find(const struct bk_manifest *m, const char *path);
 /* Is dir (no final '/') the parent directory of a listed member? */
 int bk_manifest_has_dir(const struct bk_manifest *m, const char *dir);

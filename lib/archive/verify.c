@@ -155,16 +155,12 @@ static struct bk_verify_member *add_member(struct bk_verify_report *rep, const c
 
 /* Which checker reads this member: data files sit at the top level, are not
  * config files, and are .sql (but not the schema*.sql DDL) or .csv. */
-static int data_kind(const struct bk_manifest *m, const char *path, enum bk_dp_kind *kind)
+static int data_kind(const char *path, int is_config, enum bk_dp_kind *kind)
 {
-	size_t n = strlen(path), i = 0;
-	const char *cfg;
+	size_t n = strlen(path);
 
-	if (strchr(path, '/'))
+	if (strchr(path, '/') || is_config)
 		return 0;
-	while ((cfg = bk_manifest_meta_next(m, "config", &i)))
-		if (!strcmp(cfg, path))
-			return 0;
 	if (n > 4 && !strcmp(path + n - 4, ".csv")) {
 		*kind = BK_DP_CSV;
 		return 1;
@@ -174,6 +170,92 @@ static int data_kind(const struct bk_manifest *m, const char *path, enum bk_dp_k
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * What verification looks up per member and per COPY block, indexed once:
+ * which members are config files, and the "# table: FILE ROWS QNAME" lines
+ * sorted by (member, qname). A MANIFEST of tens of thousands of tables is
+ * then checked in n log n, not n squared.
+ */
+struct table_line {
+	size_t entry;		/* index of FILE in the member lines */
+	const char *qname;	/* into the MANIFEST's value */
+	unsigned long long rows;
+};
+
+struct man_index {
+	char *is_config;	/* per member line */
+	struct table_line *tables;
+	size_t n_tables;
+};
+
+static int by_entry_qname(const void *a, const void *b)
+{
+	const struct table_line *x = a, *y = b;
+
+	if (x->entry != y->entry)
+		return x->entry < y->entry ? -1 : 1;
+	return strcmp(x->qname, y->qname);
+}
+
+/* "FILE ROWS QNAME" where FILE may hold spaces: every split whose FILE is a
+ * member and ROWS is digits counts (as a prefix match of the path did). */
+static void index_table_line(struct man_index *ix, size_t *cap, const struct bk_manifest *m,
+			     const char *v)
+{
+	for (const char *sp = strchr(v, ' '); sp; sp = strchr(sp + 1, ' ')) {
+		char *file = bk_xmalloc((size_t)(sp - v) + 1);
+		const struct bk_manifest_entry *e;
+		const char *digits = sp + 1;
+		size_t nd = strspn(digits, "0123456789");
+		unsigned long long rows = 0;
+
+		memcpy(file, v, (size_t)(sp - v));
+		file[sp - v] = '\0';
+		e = bk_manifest_find(m, file);
+		free(file);
+		if (!e || nd == 0 || nd > 19 || digits[nd] != ' ')
+			continue;
+		for (size_t i = 0; i < nd; i++)
+			rows = rows * 10 + (unsigned long long)(digits[i] - '0');
+		if (ix->n_tables == *cap) {
+			*cap = *cap ? 2 * *cap : 64;
+			ix->tables = realloc(ix->tables, *cap * sizeof(*ix->tables));
+			if (!ix->tables)
+				abort();
+		}
+		ix->tables[ix->n_tables++] = (struct table_line){
+			(size_t)(e - m->entries), digits + nd + 1, rows
+		};
+	}
+}
+
+static void index_build(struct man_index *ix, const struct bk_manifest *m)
+{
+	const struct bk_manifest_entry *e;
+	const char *v;
+	size_t i = 0, cap = 0;
+
+	memset(ix, 0, sizeof(*ix));
+	ix->is_config = calloc(m->n_entries + 1, 1);
+	if (!ix->is_config)
+		abort();
+	while ((v = bk_manifest_meta_next(m, "config", &i)))
+		if ((e = bk_manifest_find(m, v)))
+			ix->is_config[e - m->entries] = 1;
+	i = 0;
+	while ((v = bk_manifest_meta_next(m, "table", &i)))
+		index_table_line(ix, &cap, m, v);
+	if (ix->n_tables)
+		qsort(ix->tables, ix->n_tables, sizeof(*ix->tables), by_entry_qname);
+}
+
+static void index_free(struct man_index *ix)
+{
+	free(ix->is_config);
+	free(ix->tables);
+	memset(ix, 0, sizeof(*ix));
 }
 
 /* The most the tar stream may decompress to: members, their directories, overhead. */
@@ -196,40 +278,37 @@ static void short_digest(char out[SHOWN_DIGITS + 4], const char *hex)
 
 /* Per-table row counts: each COPY block against its "# table: FILE ROWS QNAME" line. */
 struct table_check {
-	const struct bk_manifest *m;
-	const char *path;
+	const struct man_index *ix;
+	size_t entry;
 	char err[512];
 };
 
 static void check_table(const char *table, unsigned long long rows, void *ctx)
 {
 	struct table_check *tc = ctx;
-	size_t i = 0, plen = strlen(tc->path);
-	const char *v;
+	struct table_line key = { tc->entry, table, 0 };
+	const struct table_line *t, *end = tc->ix->tables + tc->ix->n_tables;
+	size_t lo = 0, hi = tc->ix->n_tables;
 
-	while (!tc->err[0] && (v = bk_manifest_meta_next(tc->m, "table", &i))) {
-		const char *rows_s, *qname;
-		char *end;
-		unsigned long long want;
+	/* the first line not before key; every equal one must agree */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		if (strncmp(v, tc->path, plen) != 0 || v[plen] != ' ')
-			continue;
-		rows_s = v + plen + 1;
-		qname = strchr(rows_s, ' ');
-		if (!qname || strcmp(qname + 1, table) != 0)
-			continue;
-		want = strtoull(rows_s, &end, 10);
-		if (end != qname)
-			continue;
-		if (want != rows)
-			snprintf(tc->err, sizeof(tc->err), "COPY %s has %llu rows, MANIFEST lists %llu",
-				 table, rows, want);
+		if (by_entry_qname(&tc->ix->tables[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	for (t = tc->ix->tables + lo; !tc->err[0] && t < end && !by_entry_qname(t, &key); t++)
+		if (t->rows != rows)
+			snprintf(tc->err, sizeof(tc->err), "COPY %s has %llu rows, MANIFEST lists %llu",
+				 table, rows, t->rows);
 }
 
 /* Stream one regular member listed as e through sha256 and its checker. */
 static int check_member(struct bk_verify_report *rep, struct bk_ar_reader *r,
-			const struct bk_manifest *man, const struct bk_manifest_entry *e,
+			const struct bk_manifest *man, const struct man_index *ix,
+			const struct bk_manifest_entry *e,
 			struct bk_verify_member *vm, struct bk_sha256 *h, unsigned char *buf)
 {
 	const char *shown = vm->path;
@@ -238,10 +317,11 @@ static int check_member(struct bk_verify_report *rep, struct bk_ar_reader *r,
 	unsigned long long got = 0;
 	char hex[BK_SHA256_HEX], want_s[SHOWN_DIGITS + 4], got_s[SHOWN_DIGITS + 4];
 	char dp_err[512] = "";
-	struct table_check tc = { man, e->path, "" };
+	size_t entry = (size_t)(e - man->entries);
+	struct table_check tc = { ix, entry, "" };
 	int ret = -1;
 
-	if (data_kind(man, e->path, &kind)) {
+	if (data_kind(e->path, ix->is_config[entry], &kind)) {
 		dp = bk_dp_new(kind);
 		bk_dp_on_block(dp, check_table, &tc);
 	}
@@ -366,7 +446,7 @@ static void check_size_bounds(struct bk_verify_report *rep)
 }
 
 static int verify_members(struct bk_verify_report *rep, struct bk_ar_reader *r,
-			  const struct bk_manifest *man)
+			  const struct bk_manifest *man, const struct man_index *ix)
 {
 	unsigned char *buf = bk_xmalloc(BUF_SIZE);
 	char *seen = calloc(man->n_entries + 1, 1);
@@ -413,7 +493,7 @@ static int verify_members(struct bk_verify_report *rep, struct bk_ar_reader *r,
 		} else {
 			seen[e - man->entries] = 1;
 			rep->n_files++;
-			bad = check_member(rep, r, man, e, add_member(rep, m.path, 0, -1), h, buf);
+			bad = check_member(rep, r, man, ix, e, add_member(rep, m.path, 0, -1), h, buf);
 		}
 		free(shown);
 		if (bad)
@@ -443,6 +523,7 @@ out:
 int bk_verify_archive(const char *path, struct bk_verify_report *rep)
 {
 	struct bk_manifest man;
+	struct man_index ix = { 0 };
 	struct bk_ar_reader *r = NULL;
 	struct stat st;
 	size_t manifest_len = 0;
@@ -469,7 +550,8 @@ int bk_verify_archive(const char *path, struct bk_verify_report *rep)
 	if (read_manifest(rep, r, &man, &manifest_len) < 0)
 		goto out;
 	bk_ar_set_limit(r, stream_limit(&man, manifest_len));
-	if (verify_members(rep, r, &man) < 0)
+	index_build(&ix, &man);
+	if (verify_members(rep, r, &man, &ix) < 0)
 		goto out;
 	check_size_bounds(rep);
 	rep->ok = 1;
@@ -480,6 +562,7 @@ out:
 		bk_ar_close(r);
 	}
 	rep->seconds = bk_monotonic() - t0;
+	index_free(&ix);
 	bk_manifest_free(&man);
 	return ret;
 }

@@ -380,7 +380,8 @@ int main(void)
 	free(archive);
 	bk_manifest_free(&m);
 
-	/* Configuration files: selected by "# config:", modes by kind. */
+	/* Configuration files: selected by "# config:", modes as packed
+	 * ("# config-mode:"), capped by the tar header's, 0600 when unknown. */
 	fresh();
 	{
 		static const char *const cfg_files[] = {
@@ -405,28 +406,43 @@ int main(void)
 		bk_manifest_meta_add(&m, "config", ".env.production");
 		bk_manifest_meta_add(&m, "config", "nginx.prod.conf");
 		bk_manifest_meta_add(&m, "config", "ssl");
+		bk_manifest_meta_add(&m, "config-mode", "0600 root .env.production");
+		bk_manifest_meta_add(&m, "config-mode", "0664 www-data nginx.prod.conf");
+		bk_manifest_meta_add(&m, "config-mode", "0640 root ssl/cert.pem");
+		bk_manifest_meta_add(&m, "config-mode", "0400 1000 ssl/server.key");
+		bk_manifest_meta_add(&m, "config-mode", "0644 root ssl/privkey.pem.other");
+		bk_manifest_meta_add(&m, "config-mode", "bad root ssl/privkey.pem");
 		archive = build("cfg.tar.gz", &m, cfg, 1);
 		ok(bk_extract(archive, &m, target, &o) == 0, "configuration files extract");
 		q = path_in(target, ".env.production");
 		ok(file_is(q, "PASS=1\n", 0600), ".env.production is 0600");
 		free(q);
 		q = path_in(target, "nginx.prod.conf");
-		ok(file_is(q, "server {}\n", 0644), "nginx.prod.conf is 0644");
+		ok(file_is(q, "server {}\n", 0644), "nginx.prod.conf is 0644 (0664, capped by the "
+		   "header's 0644)");
 		free(q);
 		q = path_in(target, "ssl/server.key");
-		ok(file_is(q, "KEY\n", 0600), "ssl/server.key is 0600");
+		ok(file_is(q, "KEY\n", 0400), "ssl/server.key is 0400 as packed");
 		free(q);
 		q = path_in(target, "ssl/privkey.pem");
-		ok(file_is(q, "KEY2\n", 0600), "ssl/privkey.pem is 0600");
+		ok(file_is(q, "KEY2\n", 0600), "ssl/privkey.pem, no good line: 0600");
 		free(q);
 		q = path_in(target, "ssl/cert.pem");
-		ok(file_is(q, "CERT\n", 0644), "ssl/cert.pem is 0644");
+		ok(file_is(q, "CERT\n", 0640), "ssl/cert.pem is 0640 as packed");
 		free(q);
 		q = path_in(target, "ssl");
 		ok(stat(q, &st) == 0 && (st.st_mode & 07777) == 0755, "ssl/ is 0755");
 		free(q);
 		ok(count_entries(target) == 3, "only the configuration files (not users.sql, "
 		   "not MANIFEST)");
+		{
+			size_t n = 0;
+			const char *ow = bk_extract_config_owner(&m, "nginx.prod.conf", &n);
+
+			ok(ow && n == 8 && !strncmp(ow, "www-data", n) &&
+			   !bk_extract_config_owner(&m, "ssl/privkey.pem", &n),
+			   "the owner name as packed");
+		}
 		{
 			int n = bk_extract_conflicts(&m, target, &o, &list);
 

@@ -152,10 +152,44 @@ static void test_add(void)
 	bk_manifest_free(&m);
 }
 
+/* 50,000 members: every one found by path, none that is not there, duplicates
+ * refused; the lookup is by hash, so this is fast at any size. */
+static void test_many(void)
+{
+	struct bk_manifest m;
+	char path[64];
+	int all = 1, dup = 1;
+
+	bk_manifest_init(&m);
+	ok(bk_manifest_find(&m, "a.sql") == NULL, "find in an empty manifest");
+	for (int i = 0; i < 50000 && all; i++) {
+		snprintf(path, sizeof(path), "t_%d.sql", i);
+		all = bk_manifest_add(&m, D1, 1, i, path) == 0;
+	}
+	ok(all && m.n_entries == 50000, "50000 members added");
+	for (int i = 0; i < 50000 && all; i++) {
+		const struct bk_manifest_entry *e;
+
+		snprintf(path, sizeof(path), "t_%d.sql", i);
+		e = bk_manifest_find(&m, path);
+		all = e && e == &m.entries[i] && !strcmp(e->path, path) && e->rows == i;
+	}
+	ok(all, "each found by its path");
+	ok(!bk_manifest_find(&m, "t_50000.sql") && !bk_manifest_find(&m, "t_1.sq") &&
+	   !bk_manifest_find(&m, ""), "paths not listed are not found");
+	for (int i = 0; i < 50000 && dup; i += 997) {
+		snprintf(path, sizeof(path), "t_%d.sql", i);
+		dup = bk_manifest_add(&m, D1, 1, 2, path) == -1 && strstr(bk_err(), "listed twice");
+	}
+	ok(dup && m.n_entries == 50000, "a duplicate among many is refused");
+	bk_manifest_free(&m);
+}
+
 int main(void)
 {
 	test_good();
 	test_bad();
 	test_add();
+	test_many();
 	return done_testing();
 }

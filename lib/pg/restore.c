@@ -1386,7 +1386,7 @@ static int run_schema(PGconn *conn, const struct bk_extract_files *files, const 
 	struct bk_sql_lexer lx;
 	struct reader r;
 	size_t pos = 0, batch = sql_batch();	/* pos: from r.start */
-	long first_line = 1;
+	long first_line = 1, queries = 0;
 	int ret = -1;
 
 	if (reader_open(&r, files, name) < 0)
@@ -1404,6 +1404,7 @@ static int run_schema(PGconn *conn, const struct bk_extract_files *files, const 
 			if (ev == BK_SQL_END && (!conn || pos >= batch)) {
 				if (conn && send_batch(conn, r.buf + r.start, pos, name, first_line) < 0)
 					goto out;
+				queries += conn != NULL;
 				r.start += pos;
 				pos = 0;
 				first_line = lx.line;
@@ -1426,9 +1427,14 @@ static int run_schema(PGconn *conn, const struct bk_extract_files *files, const 
 			   name, bk_sql_lexer_open(&lx), lx.quote_line);
 		goto out;
 	}
-	if (conn && r.end > r.start && send_batch(conn, r.buf + r.start, r.end - r.start, name,
-						   first_line) < 0)
-		goto out;
+	if (conn && r.end > r.start) {
+		if (send_batch(conn, r.buf + r.start, r.end - r.start, name, first_line) < 0)
+			goto out;
+		queries++;
+	}
+	if (conn)
+		bk_info("%s: %lld bytes, %ld lines in %ld queries", name, (long long)r.off,
+			lx.line - 1, queries);
 	ret = 0;
 out:
 	reader_close(&r);

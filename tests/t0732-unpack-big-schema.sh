@@ -118,7 +118,8 @@ test_expect_success 'a schema.sql over 256 MiB restores' '
 		-C big.d -cf - $(cat members) | gzip -1 >big.tar.gz &&
 	rm -rf big.d &&
 	pg_psql -d postgres -c "CREATE DATABASE big" &&
-	if [ -x /usr/bin/time ]; then
+	# The sanitizers keep freed memory aside (quarantine): no bound there.
+	if [ -x /usr/bin/time ] && ! grep -q fsanitize "$BK_BUILD_DIR/.build-flags" 2>/dev/null; then
 		POSTGRES_DB=big /usr/bin/time -o rss -f %M bk-unpack --restore big.tar.gz \
 			>stdout 2>err &&
 		echo "# peak RSS of bk-unpack: $(cat rss) KiB" &&

@@ -182,6 +182,19 @@ test_expect_success 'age -r encrypts, bk-unpack restores it (BACKUP_AGE_IDENTITY
 	same_as_source restored2
 '
 
+test_expect_success 'part 0 of docs/BACKUP_RESTORE.md runs as written' '
+	awk '"'"'/^#+ / { on = index($0, "An encrypted backup (.age)") > 0; next }
+		on && /^    \$ / { sub(/^    \$ /, ""); print }'"'"' "$BK_ROOT/docs/BACKUP_RESTORE.md" >part0.sh &&
+	test "$(wc -l <part0.sh)" = 4 &&
+	mkdir doc &&
+	(cd doc && PATH=$PG_BINDIR:$PATH PGHOST=$POSTGRES_HOST PGPORT=$POSTGRES_PORT \
+		PGUSER=$POSTGRES_USER PGPASSWORD=$POSTGRES_PASSWORD KEY=$TRASH/id2.txt \
+		ARCHIVE_AGE=$(cat "$TRASH/path").age ARCHIVE=$TRASH/doc/backup.tar.gz \
+		bash -e "$TRASH/part0.sh" >out 2>err) &&
+	cmp "$(cat path)" doc/backup.tar.gz &&
+	same_as_source smart_ai_hub_from_age
+'
+
 test_expect_success 'a wrong identity is refused: no identity matches, nothing restored' '
 	pg_psql -d postgres -c "CREATE DATABASE wrongid" &&
 	test_expect_code 1 bk-verify -i id3.txt "$(cat path).age" >out 2>err &&

@@ -152,6 +152,28 @@ test_expect_success 'the message holds only ciphertext: no member names, config,
 	! grep -q "^Not encrypted\|WARNING: Not encrypted" parsed/text
 '
 
+test_expect_success 'too large to attach: the link points at the .age' '
+	name=$(basename "$(cat path)").age &&
+	BACKUP_AGE_RECIPIENTS_FILE=$TRASH/recipients.txt BACKUP_MAIL_ATTACH_MAX_MB=0 \
+	BACKUP_LINK_BASE=https://backup.example.com/backups/ \
+	BACKUP_LINK_SECRET=0123456789abcdef0123456789abcdef \
+		bk-mail --backup "$(cat path)" >id 2>err &&
+	last_mail &&
+	! grep -q attachment parsed/structure &&
+	grep -q "^    https://backup.example.com/backups/$name?md5=[A-Za-z0-9_-]*&expires=[0-9]*$" parsed/text &&
+	grep -q "INFO bk-mail\[[0-9]*\]: mailing $name (" err
+'
+
+test_expect_success 'with recipients, a missing .age is an error: the plain archive is never sent' '
+	n=$(smtp_count "$SMTP_TEST_DIR") &&
+	cp "$(cat path)" "$BACKUP_DIR/critical_backup_20250101_000000.tar.gz" &&
+	BACKUP_AGE_RECIPIENTS_FILE=$TRASH/recipients.txt test_expect_code 1 \
+		bk-mail --backup "$BACKUP_DIR/critical_backup_20250101_000000.tar.gz" >out 2>err &&
+	rm "$BACKUP_DIR/critical_backup_20250101_000000.tar.gz" &&
+	grep -q "ERROR bk-mail\[[0-9]*\]: cannot read .*critical_backup_20250101_000000.tar.gz.age: No such file" err &&
+	test "$(smtp_count "$SMTP_TEST_DIR")" = "$n"
+'
+
 test_expect_success 'bk-verify -i reads the .age' '
 	bk-verify -i id2.txt "$(cat path).age" >out 2>err &&
 	grep "^OK $(basename "$(cat path)").age: [0-9]* members, [0-9]* rows" out
@@ -257,9 +279,10 @@ test_expect_success 'a bit flipped in the payload or the header: refused, nothin
 
 test_expect_success 'without recipients the mail says the attachment is unencrypted' '
 	cp path path.encrypted &&
+	n=$(smtp_count "$SMTP_TEST_DIR") &&
 	bk-run >path 2>err &&
 	test_path_is_missing "$(cat path).age" &&
-	test "$(smtp_count "$SMTP_TEST_DIR")" = 2 &&
+	test "$(smtp_count "$SMTP_TEST_DIR")" = $((n + 1)) &&
 	last_mail &&
 	grep -q " application/gzip attachment $(basename "$(cat path)")$" parsed/structure &&
 	grep -x "WARNING: Not encrypted: the archive attached to this mail holds the stack${SQ}s secrets (.env.production, the TLS private key) in clear, readable by anyone who can read this mail on its way or in a mailbox. Set BACKUP_AGE_RECIPIENTS to the administrators${SQ} age public keys to encrypt it (see bk(7))." parsed/text &&

@@ -447,6 +447,7 @@ static int encrypt(struct run *r)
 	    bk_afile_commit(&f) < 0) {
 		fail(r, "encrypt", "cannot encrypt %s: %s", r->pending, bk_err());
 		bk_afile_abort(&f);
+		unlink(dst);	/* named already when only the directory's fsync failed */
 		goto out;
 	}
 	free(f.final_path);

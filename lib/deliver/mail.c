@@ -953,6 +953,9 @@ static const struct {
 	{ "verify", "verif|corrupt|checksum", "The new archive failed verification (disk or "
 	  "memory errors, a full disk while writing); it was not kept as a good backup. "
 	  "Older archives are untouched; check them with bk-verify." },
+	{ "encrypt", "encrypt", "Free space and permissions in BACKUP_DIR (the .age copy is "
+	  "written next to the archive); BACKUP_AGE_RECIPIENTS. The archive was verified but "
+	  "not kept: nothing left the host." },
 	{ "mail", "mail|smtp", "The SMTP settings: SMTP_HOST, SMTP_PORT, SMTP_TLS, SMTP_USER, "
 	  "SMTP_PASS, SMTP_CA_FILE. Check them with: bk-mail --test. The backup itself was "
 	  "made and verified and is in BACKUP_DIR." },

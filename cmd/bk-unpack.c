@@ -28,12 +28,14 @@ static const char *prog = "bk-unpack";
 static void __attribute__((noreturn)) usage(void)
 {
 	printf("usage: bk-unpack [-C DIR] [--restore [--replace | --replace-all]]\n"
-	       "                 [--config-to DIR] [--force] [--dry-run] [--env-file FILE]\n"
-	       "                 FILE\n"
+	       "                 [--config-to DIR] [--force] [--dry-run] [-i IDENTITY]\n"
+	       "                 [--env-file FILE] FILE\n"
 	       "\n"
 	       "Verify the bk archive FILE, then do what the options say and print what\n"
 	       "was made (directories, HOST:PORT/DATABASE); with none of -C, --restore\n"
 	       "and --config-to, print the plan of a restore and change nothing.\n"
+	       "FILE may be age-encrypted (NAME.tar.gz.age): it is decrypted on the way\n"
+	       "in, once to verify and again to extract, never to a file.\n"
 	       "\n"
 	       "  -C, --directory DIR  extract every member into DIR (made 0700 if missing;\n"
 	       "                       if it exists, it must be yours and writable by you\n"
@@ -50,19 +52,22 @@ static void __attribute__((noreturn)) usage(void)
 	       "      --force          replace files that exist in DIR\n"
 	       "  -n, --dry-run        print the plan on standard output, change nothing\n"
 	       "                       (the default when no other option is given)\n"
+	       "  -i, --identity FILE  age identity file for a .age archive (default:\n"
+	       "                       BACKUP_AGE_IDENTITY_FILE)\n"
 	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
 	       "  -h, --help           show this help and exit\n"
 	       "      --version        show the version and exit\n"
 	       "\n"
 	       "Variables: POSTGRES_HOST POSTGRES_PORT POSTGRES_DB POSTGRES_USER\n"
-	       "POSTGRES_PASSWORD DATABASE_URL BACKUP_TMPDIR BACKUP_LOG (see bk-unpack(1)).\n"
+	       "POSTGRES_PASSWORD DATABASE_URL BACKUP_TMPDIR BACKUP_LOG\n"
+	       "BACKUP_AGE_IDENTITY_FILE (see bk-unpack(1)).\n"
 	       "Exit status: 0 done, 1 failed or refused (nothing changed), 2 usage or\n"
 	       "configuration error.\n");
 	exit(bk_finish(BK_EXIT_OK));
 }
 
 struct opts {
-	const char *archive, *dir, *config_to, *env_file;
+	const char *archive, *dir, *config_to, *env_file, *identity;
 	int restore, force, dry_run;
 	enum bk_restore_replace replace;
 };
@@ -537,6 +542,7 @@ int main(int argc, char **argv)
 		{ "config-to", required_argument, NULL, 'G' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "identity", required_argument, NULL, 'i' },
 		BK_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -544,7 +550,7 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "C:nh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "C:ni:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			o.dir = optarg;
@@ -566,6 +572,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			o.dry_run = 1;
+			break;
+		case 'i':
+			o.identity = optarg;
 			break;
 		case 'h':
 			usage();
@@ -593,6 +602,8 @@ int main(int argc, char **argv)
 		bk_usage_error(prog, "empty directory name");
 
 	bk_start(prog, o.env_file);
+	if (bk_ar_use_identity(o.identity) < 0)
+		bk_die(BK_EXIT_USAGE);
 	catch_signals();
 	if (o.dry_run) {
 		if (dry_run(&o) < 0) {

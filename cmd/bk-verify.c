@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "archive_read.h"
 #include "cli.h"
 #include "config.h"
 #include "err.h"
@@ -13,7 +14,7 @@ static const char *prog = "bk-verify";
 
 static void usage(void)
 {
-	printf("usage: %s [--json] [--env-file FILE] FILE\n"
+	printf("usage: %s [--json] [-i IDENTITY] [--env-file FILE] FILE\n"
 	       "\n"
 	       "Check that the backup archive FILE is intact, in one streaming pass:\n"
 	       "the gzip stream to its last byte (CRC-32 and length), MANIFEST as the\n"
@@ -21,9 +22,13 @@ static void usage(void)
 	       "listed in MANIFEST once, with the listed size and sha256; .sql data files\n"
 	       "parsed as COPY blocks and .csv files as CSV, with the listed row counts.\n"
 	       "An archive size outside BACKUP_MIN_SIZE_MB..BACKUP_MAX_SIZE_MB is a warning.\n"
+	       "An age-encrypted archive (NAME.tar.gz.age) is decrypted on the way in,\n"
+	       "every chunk authenticated, with the identity of -i or\n"
+	       "BACKUP_AGE_IDENTITY_FILE.\n"
 	       "Prints a one-line summary, or with --json a JSON report, on stdout.\n"
 	       "\n"
 	       "  -j, --json           print the report as one JSON object\n"
+	       "  -i, --identity FILE  age identity file for a .age archive\n"
 	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
 	       "  -h, --help           show this help\n"
 	       "      --version        show the version\n"
@@ -46,18 +51,22 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "identity", required_argument, NULL, 'i' },
 		BK_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct bk_verify_report rep;
-	const char *env_file = NULL, *path;
+	const char *env_file = NULL, *identity = NULL, *path;
 	int c, json = 0, code;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ji:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
+			break;
+		case 'i':
+			identity = optarg;
 			break;
 		default:
 			bk_common_option(c, prog, argv, usage, &env_file);
@@ -69,6 +78,8 @@ int main(int argc, char **argv)
 		bk_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
 	path = argv[optind];
 	bk_start(prog, env_file);
+	if (bk_ar_use_identity(identity) < 0)
+		bk_die(BK_EXIT_USAGE);
 	bk_info("verifying %s", path);
 
 	if (bk_verify_archive(path, &rep) == 0) {

@@ -238,7 +238,7 @@ test_expect_success 'usage: no archive, two archives, a bad option: exit 2' '
 
 test_expect_success '--help mirrors the man page synopsis' '
 	bk-verify --help >out &&
-	grep -q "^usage: bk-verify \[--json\] \[--env-file FILE\] FILE$" out &&
+	grep -q "^usage: bk-verify \[--json\] \[-i IDENTITY\] \[--env-file FILE\] FILE$" out &&
 	grep -q "^\.B bk-verify$" "$BK_ROOT/man/bk-verify.1" &&
 	grep -q "^\.RB \[ \\\\-\\\\-json \]" "$BK_ROOT/man/bk-verify.1"
 '

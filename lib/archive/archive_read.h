@@ -36,8 +36,32 @@ struct bk_ar_member {
 
 struct bk_ar_reader;
 
-/* Open path; NULL with the error slot set ("cannot read X: ...", "X is not a gzip file"). */
+/*
+ * Open path; NULL with the error slot set ("cannot read X: ...", "X is not a
+ * gzip file"). An age-encrypted archive (NAME.tar.gz.age: the file starts
+ * with the age header, whatever its name) is decrypted on the way in, with
+ * the identities of bk_ar_set_identities; an error of decryption (no identity
+ * matches, a damaged header or chunk, a truncated file) is an error of the
+ * reader like any other, and no byte is passed on before its chunk's tag has
+ * been checked. The last chunk is checked before bk_ar_next returns 0.
+ */
 struct bk_ar_reader *bk_ar_open(const char *path);
+
+/*
+ * The age identities every later bk_ar_open uses for .age archives (copied;
+ * n = 0 forgets them). The one piece of process state of this module: the
+ * programs that read .age files (bk-verify, bk-unpack) set it once, from -i
+ * FILE or BACKUP_AGE_IDENTITY_FILE, before reading any archive. _load reads
+ * an identity file as age-keygen writes it; errors name the line, never its
+ * content. 0, or -1 with the error slot set.
+ */
+struct bk_age_identity;
+int bk_ar_set_identities(const struct bk_age_identity *ids, size_t n);
+int bk_ar_load_identities(const char *path);
+/* The identities of -i FILE (option_path, may be NULL), else of
+ * BACKUP_AGE_IDENTITY_FILE, if either is given; the message names the one
+ * that failed (the caller exits 2). */
+int bk_ar_use_identity(const char *option_path);
 /*
  * Next member: 1 with *m filled, 0 at the end of the archive (the gzip stream
  * has then been read to the end of the file and its trailer checked), -1 on

@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include "age.h"
 #include "config.h"
 #include "err.h"
 #include "fs.h"
@@ -25,7 +26,7 @@ static const char *const known[] = {
 	"SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM", "SMTP_TLS", "SMTP_CA_FILE",
 	"BACKUP_MAIL_ATTACH_MAX_MB", "BACKUP_LINK_BASE", "BACKUP_LINK_SECRET",
 	"BACKUP_LINK_TTL_HOURS", "BACKUP_MAIL_OUTBOX", "BACKUP_WINDOW_TIMEZONE",
-	"BACKUP_DRIFT_DROP_PERCENT", NULL
+	"BACKUP_DRIFT_DROP_PERCENT", "BACKUP_AGE_RECIPIENTS", NULL
 };
 
 const char *bk_config_get(const char *name)
@@ -551,6 +552,31 @@ static int load_mail(struct bk_config *c)
 	return 0;
 }
 
+/* Owned by the last load. */
+static struct bk_age_recipient *age_recipients;
+
+/*
+ * BACKUP_AGE_RECIPIENTS (or the file _FILE named, read into it as `age -R`
+ * reads one): age1... public keys. A secret key among them is refused
+ * without being shown: someone pasted the wrong half of the pair.
+ */
+static int load_crypt(struct bk_config *c)
+{
+	const char *v = bk_config_get("BACKUP_AGE_RECIPIENTS");
+
+	free(age_recipients);
+	age_recipients = NULL;
+	c->age_recipients_var = bk_config_get("BACKUP_AGE_RECIPIENTS_FILE")
+				? "BACKUP_AGE_RECIPIENTS_FILE" : "BACKUP_AGE_RECIPIENTS";
+	c->age_identity_file = bk_config_get("BACKUP_AGE_IDENTITY_FILE");
+	if (!v)
+		return 0;
+	if (bk_age_recipients_parse(v, strlen(v), &age_recipients, &c->n_age_recipients) < 0)
+		return bk_err_prefix("%s", c->age_recipients_var);
+	c->age_recipients = age_recipients;
+	return 0;
+}
+
 int bk_config_load(const char *env_file)
 {
 	struct bk_config *c = &bk_config;
@@ -563,7 +589,7 @@ int bk_config_load(const char *env_file)
 	if (resolve_file_secrets() < 0)
 		return -1;
 	if (load_database(c) < 0 || load_backup(c) < 0 || load_monitor(c) < 0 ||
-	    load_mail(c) < 0)
+	    load_mail(c) < 0 || load_crypt(c) < 0)
 		return -1;
 	bk_log_secret(c->pg_password);
 	bk_log_secret(getenv("PGPASSWORD"));

@@ -6,6 +6,10 @@
 #ifndef BK_CONFIG_H
 #define BK_CONFIG_H
 
+#include <stddef.h>
+
+struct bk_age_recipient;
+
 struct bk_config {
 	/* database: NULL means "let libpq decide" (PG* variables, defaults) */
 	const char *database_url;	/* as libpq takes it: Prisma's parameters dropped */
@@ -29,6 +33,13 @@ struct bk_config {
 	const char *admin_emails, *smtp_host, *smtp_user, *smtp_pass, *smtp_from;
 	const char *smtp_tls, *smtp_ca_file, *link_base, *link_secret, *outbox;
 	int smtp_port, attach_max_mb, link_ttl_hours;
+
+	/* encryption (age): recipients of what leaves the host; NULL/0 = none */
+	const struct bk_age_recipient *age_recipients;
+	size_t n_age_recipients;
+	const char *age_recipients_var;	/* the variable they came from, for messages */
+	const char *age_identity_file;	/* BACKUP_AGE_IDENTITY_FILE: a path, read by
+					 * bk-verify and bk-unpack only */
 };
 
 extern struct bk_config bk_config;

@@ -344,9 +344,10 @@ out:
 	return ret;
 }
 
-/* The message: common headers around the body, the file attached if any.
- * NULL with the error slot set. */
-static struct bk_mime *build(const char *subject, const struct body *b, const char *attach)
+/* The message: common headers around the body, the file attached if any
+ * (as type). NULL with the error slot set. */
+static struct bk_mime *build(const char *subject, const struct body *b, const char *attach,
+			     const char *type)
 {
 	char from[320], display[300], **admins = NULL;
 	struct bk_mime *m = bk_mime_new();
@@ -365,7 +366,7 @@ static struct bk_mime *build(const char *subject, const struct body *b, const ch
 			goto out;
 	bk_mime_set_body(m, bk_mime_buf_str(&b->text), bk_mime_buf_str(&b->html));
 	if (attach && bk_mime_attach(m, attach, strrchr(attach, '/') ? strrchr(attach, '/') + 1
-					: attach, "application/gzip") < 0)
+					: attach, type) < 0)
 		goto out;
 	bk_mime_set_date(m, mail_now());
 	ok = bk_mime_finish(m) == 0;
@@ -404,7 +405,7 @@ static int deliver(struct bk_mime *m, const char *kind, char **product)
 static int send_simple(const char *kind, const char *subject, const struct body *b,
 		       char **product)
 {
-	struct bk_mime *m = build(subject, b, NULL);
+	struct bk_mime *m = build(subject, b, NULL, NULL);
 	int ret;
 
 	if (!m)
@@ -418,9 +419,11 @@ static int send_simple(const char *kind, const char *subject, const struct body 
 
 struct summary {
 	const char *path;		/* the archive */
+	int encrypted;			/* what leaves the host is its .age (BACKUP_AGE_RECIPIENTS) */
+	char *sent;			/* the file mailed or linked: the archive or its .age */
 	const char *name;		/* its base name */
 	char *abs;			/* its absolute path */
-	unsigned long long bytes;
+	unsigned long long bytes;		/* of the file sent */
 	long long mtime;
 	double duration;
 	char sha256[BK_SHA256_HEX];
@@ -545,14 +548,17 @@ static void window_text(const struct bk_info_table *t, const char *window, char 
 }
 
 static void backup_tables(struct body *b, const struct bk_manifest *m,
-			  const struct bk_info_coverage *cov)
+			  const struct bk_info_coverage *cov, int encrypted)
 {
 	size_t i = 0, shown = 0;
 	const char *v;
 
-	bk_mime_buf_add(&b->html, "<table style=\"border-collapse:collapse\">\n<tr>"
-			"<th style=\"text-align:left;padding:2px 16px 2px 0\">File</th>"
-			"<th style=\"text-align:left;padding:2px 16px 2px 0\">Table</th>"
+	/* The names of the archive's members stay inside an encrypted archive. */
+	bk_mime_buf_add(&b->html, "<table style=\"border-collapse:collapse\">\n<tr>");
+	if (!encrypted)
+		bk_mime_buf_add(&b->html, "<th style=\"text-align:left;padding:2px 16px 2px 0\">"
+				"File</th>");
+	bk_mime_buf_add(&b->html, "<th style=\"text-align:left;padding:2px 16px 2px 0\">Table</th>"
 			"<th style=\"text-align:right;padding:2px 16px 2px 0\">Rows</th>"
 			"<th style=\"text-align:left\">Window</th></tr>\n");
 	while ((v = bk_manifest_meta_next(m, "table", &i))) {
@@ -574,20 +580,28 @@ static void backup_tables(struct body *b, const struct bk_manifest *m,
 			}
 		}
 		snprintf(rowtxt, sizeof(rowtxt), "%lld", rows);
-		bk_mime_buf_add(&b->html, "<tr><td style=\"padding:2px 16px 2px 0\">");
-		bk_mime_buf_add_html(&b->html, file);
-		bk_mime_buf_add(&b->html, "</td><td style=\"padding:2px 16px 2px 0\">");
+		bk_mime_buf_add(&b->html, "<tr>");
+		if (!encrypted) {
+			bk_mime_buf_add(&b->html, "<td style=\"padding:2px 16px 2px 0\">");
+			bk_mime_buf_add_html(&b->html, file);
+			bk_mime_buf_add(&b->html, "</td>");
+		}
+		bk_mime_buf_add(&b->html, "<td style=\"padding:2px 16px 2px 0\">");
 		bk_mime_buf_add_html(&b->html, qname);
 		bk_mime_buf_addf(&b->html, "</td><td style=\"text-align:right;padding:2px 16px 2px 0\">"
 				 "%s</td><td>", rowtxt);
 		bk_mime_buf_add_html(&b->html, window);
 		bk_mime_buf_add(&b->html, "</td></tr>\n");
-		bk_mime_buf_addf(&b->text, "  %-26s %-32s %10s%s%s\n", file, qname, rowtxt,
-				 window[0] ? "  " : "", window);
+		if (encrypted)
+			bk_mime_buf_addf(&b->text, "  %-32s %10s%s%s\n", qname, rowtxt,
+					 window[0] ? "  " : "", window);
+		else
+			bk_mime_buf_addf(&b->text, "  %-26s %-32s %10s%s%s\n", file, qname, rowtxt,
+					 window[0] ? "  " : "", window);
 		shown++;
 	}
 	/* a MANIFEST without table lines: its data files and their rows */
-	for (size_t k = 0; !shown && k < m->n_entries; k++) {
+	for (size_t k = 0; !shown && !encrypted && k < m->n_entries; k++) {
 		const struct bk_manifest_entry *e = &m->entries[k];
 		char rowtxt[32];
 
@@ -668,6 +682,43 @@ static void backup_warnings(struct body *b, const struct bk_manifest *m)
 	list_end(b);
 }
 
+/* Without BACKUP_AGE_RECIPIENTS, what leaves the host is the plain archive. */
+static void unencrypted_note(struct body *b, enum delivery how)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "Not encrypted: the archive %s holds the stack's secrets "
+		 "(.env.production, the TLS private key) in clear, readable by anyone who can "
+		 "read %s. Set BACKUP_AGE_RECIPIENTS to the administrators' age public keys "
+		 "to encrypt it (see bk(7)).", how == ATTACHED ? "attached to this mail" :
+		 how == LINKED ? "behind the link" : "named below",
+		 how == ATTACHED ? "this mail on its way or in a mailbox" :
+		 how == LINKED ? "the link" : "it");
+	bk_mime_buf_add(&b->html, "<p style=\"color:#cf222e\"><b>");
+	bk_mime_buf_add_html(&b->html, buf);
+	bk_mime_buf_add(&b->html, "</b></p>\n");
+	bk_mime_buf_addf(&b->text, "WARNING: %s\n\n", buf);
+}
+
+/* The restore of an encrypted archive: decrypt first. Members are not
+ * named: their names stay inside the encrypted file. */
+static void restore_encrypted(struct body *b, const struct summary *s)
+{
+	char buf[700], plain[256];
+	size_t n = strlen(s->name);
+
+	snprintf(plain, sizeof(plain), "%.*s", (int)(n > 4 ? n - 4 : n), s->name);
+	para(b, "The archive is encrypted with age (BACKUP_AGE_RECIPIENTS). Decrypt it "
+	     "with the matching identity file, which is kept off the backup host:");
+	snprintf(buf, sizeof(buf), "age -d -i key.txt %s > %s", s->name, plain);
+	pre(b, buf);
+	snprintf(buf, sizeof(buf), "then follow the restore steps inside %s (or "
+		 "docs/BACKUP_RESTORE.md). With bk installed, no decrypted copy is needed: "
+		 "bk-verify -i key.txt %s, then bk-unpack -i key.txt --restore %s (see "
+		 "bk-unpack(1)).", plain, s->name, s->name);
+	para(b, buf);
+}
+
 static void backup_body(const struct summary *s, enum delivery how, const char *link,
 			long long expires, unsigned long long attached_size, struct body *b)
 {
@@ -687,6 +738,8 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 	heading(b, title, warnings ? "#9a6700" : "#1a7f37");
 	if (warnings)
 		backup_warnings(b, m);
+	if (!s->encrypted)
+		unencrypted_note(b, how);
 	table_start(b);
 	row(b, "File", s->name);
 	human_size(s->bytes, size, sizeof(size));
@@ -707,6 +760,11 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 		row(b, "Duration", buf);
 	}
 	row(b, "Backup host", bk_mime_hostname());
+	if (s->encrypted) {
+		snprintf(buf, sizeof(buf), "age, to %zu recipient%s", bk_config.n_age_recipients,
+			 bk_config.n_age_recipients == 1 ? "" : "s");
+		row(b, "Encrypted", buf);
+	}
 	row(b, "SHA-256", s->sha256);
 	snprintf(buf, sizeof(buf), "%zu", warnings);
 	row(b, "Warnings", warnings ? buf : "none");
@@ -714,7 +772,7 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 
 	bk_info_coverage_read(&cov, m);
 	section(b, "Tables");
-	backup_tables(b, m, &cov);
+	backup_tables(b, m, &cov, s->encrypted);
 	if (cov.complete)
 		not_backed_up(b, &cov);
 	bk_info_coverage_free(&cov);
@@ -760,6 +818,11 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 	para(b, buf);
 
 	section(b, "Restore");
+	if (s->encrypted) {
+		restore_encrypted(b, s);
+		html_end(b);
+		return;
+	}
 	if (s->info) {
 		char *steps = restore_steps(s->info);
 
@@ -772,6 +835,27 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 		 "--restore (see bk-unpack(1)).", s->name, s->name);
 	para(b, buf);
 	html_end(b);
+}
+
+/*
+ * The file that leaves the host: with BACKUP_AGE_RECIPIENTS the archive's
+ * encrypted copy PATH.age, which bk-run wrote after verification (never the
+ * plain archive: a missing .age is an error), else the archive. Its stat in st.
+ */
+static int sent_file(struct summary *s, struct stat *st)
+{
+	s->encrypted = bk_config.n_age_recipients > 0;
+	s->sent = s->encrypted ? bk_asprintf("%s.age", s->path) : bk_xstrdup(s->path);
+	if (stat(s->sent, st) < 0) {
+		bk_err_errno("cannot read %s", s->sent);
+		if (s->encrypted)
+			bk_err_hint("%s is set: only the encrypted copy is mailed (bk-run writes "
+				    "it), never the plain archive", bk_config.age_recipients_var);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode))
+		return bk_err_set("%s is not a regular file", s->sent);
+	return 0;
 }
 
 int bk_mail_send_backup(const char *path, double duration, char **product)
@@ -797,20 +881,23 @@ int bk_mail_send_backup(const char *path, double duration, char **product)
 		bk_err_prefix("cannot read the summary of %s", path);
 		goto out;
 	}
-	s.name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	s.abs = realpath(path, NULL);
+	if (sent_file(&s, &st) < 0)
+		goto out;
+	s.name = strrchr(s.sent, '/') ? strrchr(s.sent, '/') + 1 : s.sent;
+	s.abs = realpath(s.sent, NULL);
 	if (!s.abs)
-		s.abs = bk_xstrdup(path);
+		s.abs = bk_xstrdup(s.sent);
 	s.bytes = (unsigned long long)st.st_size;
 	s.mtime = (long long)st.st_mtime;
 	s.info = info;
-	if (bk_sha256_file(path, s.sha256, &sha_bytes) < 0)
+	if (bk_sha256_file(s.sent, s.sha256, &sha_bytes) < 0)
 		goto out;
 	subject = backup_subject(&s);
 
 	/* What counts is the whole encoded message with the archive in it. */
 	backup_body(&s, ATTACHED, NULL, 0, 0, &b);
-	if (!(msg = build(subject, &b, path)))
+	if (!(msg = build(subject, &b, s.sent, s.encrypted ? "application/octet-stream"
+							   : "application/gzip")))
 		goto out;
 	full_size = bk_mime_size(msg);
 	if (full_size > limit) {
@@ -825,7 +912,7 @@ int bk_mail_send_backup(const char *path, double duration, char **product)
 				goto out;
 		}
 		backup_body(&s, how, link, expires, full_size, &b);
-		if (!(msg = build(subject, &b, NULL)))
+		if (!(msg = build(subject, &b, NULL, NULL)))
 			goto out;
 	}
 	bk_info("mailing %s (%.1f MB; %.1f MB as a mail with it attached, limit %d MB): %s",
@@ -841,6 +928,7 @@ out:
 	free(subject);
 	free(link);
 	free(s.abs);
+	free(s.sent);
 	return ret;
 }
 
@@ -865,6 +953,9 @@ static const struct {
 	{ "verify", "verif|corrupt|checksum", "The new archive failed verification (disk or "
 	  "memory errors, a full disk while writing); it was not kept as a good backup. "
 	  "Older archives are untouched; check them with bk-verify." },
+	{ "encrypt", "encrypt", "Free space and permissions in BACKUP_DIR (the .age copy is "
+	  "written next to the archive); BACKUP_AGE_RECIPIENTS. The archive was verified but "
+	  "not kept: nothing left the host." },
 	{ "mail", "mail|smtp", "The SMTP settings: SMTP_HOST, SMTP_PORT, SMTP_TLS, SMTP_USER, "
 	  "SMTP_PASS, SMTP_CA_FILE. Check them with: bk-mail --test. The backup itself was "
 	  "made and verified and is in BACKUP_DIR." },

@@ -112,12 +112,38 @@ static size_t keep_damaged(const struct archive_file *v, size_t n, char *keep,
 	return extra;
 }
 
+/* An archive's encrypted copy NAME.age (bk-run, BACKUP_AGE_RECIPIENTS) goes
+ * with it; a symlink or directory of that name is not ours either. */
+static void remove_age(const char *path, const struct bk_prune_opts *o, size_t *failed)
+{
+	char *age = bk_asprintf("%s.age", path);
+	struct stat st;
+
+	if (lstat(age, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out;
+	if (o->dry_run) {
+		bk_info("would remove %s with its archive", age);
+	} else if (unlink(age) < 0) {
+		if (errno != ENOENT) {
+			bk_err_errno("cannot remove %s", age);
+			bk_log_err();
+			(*failed)++;
+		}
+	} else {
+		bk_info("removed %s with its archive", age);
+	}
+out:
+	free(age);
+}
+
 static void remove_one(const char *dir, const struct archive_file *a,
 		       const struct bk_prune_opts *o, size_t *failed,
 		       void (*removed)(const char *path, void *ctx), void *ctx)
 {
 	char *path = bk_path_join(dir, a->name);
 
+	/* the copy first: no .age is left behind without its archive */
+	remove_age(path, o, failed);
 	if (o->dry_run) {
 		bk_info("would remove %s (%lld days old)", path, (o->now - a->t) / 86400);
 		removed(path, ctx);

@@ -2,7 +2,8 @@
  * Retention for bk-prune: archives in $BACKUP_DIR past BACKUP_RETENTION_DAYS
  * are removed, except the newest BACKUP_KEEP_MIN that pass verification,
  * whatever their age. Nothing but critical_backup_YYYYMMDD_HHMMSS.tar.gz
- * files is ever touched.
+ * files is ever touched, and the encrypted copy NAME.tar.gz.age of an archive
+ * removed, which goes with it.
  */
 #ifndef BK_PRUNE_H
 #define BK_PRUNE_H

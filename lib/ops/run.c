@@ -1,6 +1,7 @@
 /* The nightly run (see run.h and DESIGN.md "The nightly run"). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "age.h"
 #include "archive_read.h"
 #include "cli.h"
 #include "config.h"
@@ -40,6 +42,7 @@ struct run {
 	char tmp_prefix[32];	/* "bk-run.HHHHHHHH.": the temp dirs of this BACKUP_DIR */
 	char *incoming;		/* BACKUP_DIR/.incoming: archives before verification */
 	char *pending;		/* archive written by bk-pack, not yet verified */
+	char *pending_age;	/* its encrypted copy, not yet published */
 	char *archive;		/* final path */
 	unsigned long long bytes;
 	const char *failed_step;
@@ -65,6 +68,9 @@ static const struct {
 	{ "SMTP_PASS", "bk-mail" }, { "BACKUP_LINK_SECRET", "bk-mail" },
 	{ "AWS_SECRET_ACCESS_KEY", "" }, { "AWS_SESSION_TOKEN", "" },
 	{ "BACKUP_SIGNING_KEY", "" },
+	/* only BACKUP_AGE_IDENTITY_FILE exists: bk-verify and bk-unpack read it
+	 * when run by hand; nothing bk-run starts decrypts anything */
+	{ "BACKUP_AGE_IDENTITY", "" },
 };
 #define N_CHILD_SECRETS (sizeof(child_secrets) / sizeof(child_secrets[0]))
 
@@ -118,6 +124,8 @@ static const char *alert_subject(const struct run *r)
 		return "backup compression failed";
 	if (!strcmp(r->failed_step, "verify"))
 		return "backup verification failed";
+	if (!strcmp(r->failed_step, "encrypt"))
+		return "backup encryption failed";
 	if (!strcmp(r->failed_step, "mail"))
 		return "email delivery failed";
 	return NULL;
@@ -312,7 +320,9 @@ static int check_space(struct run *r, const char *dir, const char *tmpdir)
 		if (h[i].ok && h[i].bytes)
 			last = h[i].bytes;
 	free(h);
-	need_dir = last * 2 > MIN_FREE ? last * 2 : MIN_FREE;
+	/* the archive and, when encrypting, its .age next to it */
+	need_dir = last * (bk_config.n_age_recipients ? 3 : 2);
+	need_dir = need_dir > MIN_FREE ? need_dir : MIN_FREE;
 	need_tmp = last * 10 > MIN_FREE ? last * 10 : MIN_FREE;
 	if (bk_free_bytes(dir, &free_dir) < 0 || bk_free_bytes(tmpdir, &free_tmp) < 0)
 		return fail(r, "space", "%s", bk_err());
@@ -412,10 +422,52 @@ static void read_warnings(struct run *r)
 	bk_manifest_free(&m);
 }
 
-/* Only a verified archive gets the final name. */
+/*
+ * With BACKUP_AGE_RECIPIENTS, the verified archive is encrypted into
+ * .incoming/NAME.tar.gz.age (0600, written under a temp name, fsync'ed,
+ * named only once the last chunk is written), which publish() moves next to
+ * the archive: what leaves the host (bk-mail) is that file. The plain archive
+ * stays, 0600, for bk-prune's verification and bk-monitor.
+ */
+static int encrypt(struct run *r)
+{
+	struct bk_afile f = { .fd = -1 };
+	double t = bk_monotonic();
+	char *dst = bk_asprintf("%s.age", r->pending);
+	int in = -1, ret = -1;
+
+	bk_info("step encrypt started");
+	if ((in = open(r->pending, O_RDONLY | O_CLOEXEC)) < 0) {
+		fail(r, "encrypt", "cannot read %s: %s", r->pending, strerror(errno));
+		goto out;
+	}
+	if (bk_afile_open(&f, dst, 0600) < 0 ||
+	    bk_age_encrypt_fd(bk_config.age_recipients, bk_config.n_age_recipients, in,
+			      f.fd) < 0 ||
+	    bk_afile_commit(&f) < 0) {
+		fail(r, "encrypt", "cannot encrypt %s: %s", r->pending, bk_err());
+		bk_afile_abort(&f);
+		unlink(dst);	/* named already when only the directory's fsync failed */
+		goto out;
+	}
+	free(f.final_path);
+	r->pending_age = dst;
+	dst = NULL;
+	bk_info("step encrypt done in %.1f s: %zu recipient%s", bk_monotonic() - t,
+		bk_config.n_age_recipients, bk_config.n_age_recipients == 1 ? "" : "s");
+	ret = 0;
+out:
+	if (in >= 0)
+		close(in);
+	free(dst);
+	return ret;
+}
+
+/* Only a verified archive gets the final name; its .age follows it. */
 static int publish(struct run *r)
 {
 	struct stat st;
+	char *age = NULL;
 
 	if (stat(r->pending, &st) < 0)
 		return fail(r, "verify", "archive %s vanished: %s", r->pending, strerror(errno));
@@ -425,7 +477,23 @@ static int publish(struct run *r)
 			    strerror(errno));
 	free(r->pending);
 	r->pending = NULL;
-	return 0;
+	if (!r->pending_age)
+		return 0;
+	age = bk_asprintf("%s.age", r->archive);
+	if (rename(r->pending_age, age) < 0) {
+		fail(r, "encrypt", "cannot rename %s to %s: %s", r->pending_age, age,
+		     strerror(errno));
+		/* a failed run leaves no archive: this one goes back, to be removed */
+		r->pending = bk_asprintf("%s/%s", r->incoming, strrchr(r->archive, '/') + 1);
+		if (rename(r->archive, r->pending) < 0)
+			bk_warn("cannot take back %s: %s", r->archive, strerror(errno));
+		free(age);
+		return -1;
+	}
+	free(r->pending_age);
+	r->pending_age = NULL;
+	free(age);
+	return bk_fsync_dir_of(r->archive) < 0 ? fail(r, "encrypt", "%s", bk_err()) : 0;
 }
 
 static int deliver(struct run *r)
@@ -466,6 +534,8 @@ static void run_free(struct run *r)
 {
 	if (r->pending)
 		unlink(r->pending);
+	if (r->pending_age)
+		unlink(r->pending_age);
 	if (r->incoming)
 		rmdir(r->incoming);	/* only when empty */
 	if (r->tmp && bk_rm_rf(r->tmp) < 0)
@@ -475,6 +545,7 @@ static void run_free(struct run *r)
 	free(r->tmp);
 	free(r->incoming);
 	free(r->pending);
+	free(r->pending_age);
 	free(r->archive);
 }
 
@@ -653,7 +724,8 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 		fail(&r, "space", "%s", bk_err());
 		goto failed;
 	}
-	if (do_export_pack_verify(&r) < 0 || publish(&r) < 0)
+	if (do_export_pack_verify(&r) < 0 ||
+	    (bk_config.n_age_recipients && encrypt(&r) < 0) || publish(&r) < 0)
 		goto failed;
 	read_warnings(&r);
 	if (bk_status_record_success(bk_config.dir, r.started, r.bytes, bk_monotonic() - r.t0,

@@ -173,6 +173,22 @@ test_expect_success 'the alert of a failed run: bk-mail still holds no database 
 	test_cmp expect actual
 '
 
+test_expect_success 'the alert of bk-monitor: its bk-mail holds no database secret either' '
+	rm -f env.bk-mail &&
+	cp "$BK_BUILD_DIR/bin/bk-monitor" fake/ &&
+	mkdir -p quiet && chmod 0700 quiet &&
+	BACKUP_DIR=$TRASH/quiet ADMIN_EMAILS=admin@example.com SMTP_FROM=backup@example.com \
+	SMTP_USER=backup SMTP_PASS=$SMTP_SECRET BACKUP_MAIL_OUTBOX=$TRASH/outbox \
+	BACKUP_LINK_SECRET=$LINK_SECRET \
+		test_expect_code 1 fake/bk-monitor --alert >out 2>err &&
+	head -n 1 args.bk-mail | cut -d" " -f1 >actual &&
+	echo --alert >expect &&
+	test_cmp expect actual &&
+	secrets_in env.bk-mail | sort -u >actual &&
+	printf "%s\n" BACKUP_LINK_SECRET "BACKUP_LINK_SECRET (value)" SMTP_PASS "SMTP_PASS (value)" >expect &&
+	test_cmp expect actual
+'
+
 # ---- item 9: no secret parameter of DATABASE_URL in pg_dump's argv ----
 
 real_pg_dump=$(command -v pg_dump) || test_skip_all "pg_dump not installed"

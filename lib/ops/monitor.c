@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "config.h"
 #include "err.h"
 #include "fs.h"
@@ -412,7 +413,7 @@ static int send_mail(const char *subject, const char *reason)
 {
 	char *mail = bk_sibling_program("bk-mail"), *out = NULL, why[512] = "";
 	const char *argv[] = { mail, "--alert", subject, "--reason", reason, NULL };
-	int code = bk_run_step(argv, 4096, &out, why, sizeof(why));
+	int code = bk_run_tool(argv, 4096, &out, why, sizeof(why));
 
 	free(out);
 	free(mail);

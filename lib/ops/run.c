@@ -24,6 +24,7 @@
 #include "manifest.h"
 #include "pg.h"
 #include "ping.h"
+#include "child.h"
 #include "run.h"
 #include "scope.h"
 #include "sha256.h"
@@ -50,63 +51,6 @@ struct run {
 	size_t warnings;	/* "# warning:" lines of the verified archive */
 	char note[512];		/* the history's reason for an ok run: "N warnings: FIRST" */
 };
-
-/*
- * The configuration's secrets and the tools that read them: each child of
- * bk-run starts without the others' (nor their NAME_FILE), so a tool that is
- * tricked or crashes cannot give away what it never had. bk-prune verifies
- * archives and bk-verify checks them: neither reads a secret. BACKUP_ENV_FILE
- * goes for every child: bk-run has loaded it, and a child reading it again
- * would get every secret back. Nothing here reads the last three yet; a new
- * secret comes here with its readers.
- */
-static const struct {
-	const char *name, *readers;
-} child_secrets[] = {
-	{ "DATABASE_URL", "bk-export" }, { "POSTGRES_PASSWORD", "bk-export" },
-	{ "PGPASSWORD", "bk-export" }, { "PGPASSFILE", "bk-export" },
-	{ "SMTP_PASS", "bk-mail" }, { "BACKUP_LINK_SECRET", "bk-mail" },
-	{ "AWS_SECRET_ACCESS_KEY", "" }, { "AWS_SESSION_TOKEN", "" },
-	{ "BACKUP_SIGNING_KEY", "" },
-	/* only BACKUP_AGE_IDENTITY_FILE exists: bk-verify and bk-unpack read it
-	 * when run by hand; nothing bk-run starts decrypts anything */
-	{ "BACKUP_AGE_IDENTITY", "" },
-};
-#define N_CHILD_SECRETS (sizeof(child_secrets) / sizeof(child_secrets[0]))
-
-static int reads_secret(const char *readers, const char *tool)
-{
-	size_t n = strlen(tool);
-
-	for (const char *p = readers; (p = strstr(p, tool)) != NULL; p += n)
-		if ((p == readers || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
-			return 1;
-	return 0;
-}
-
-/* bk_run_step for one of our tools, with only the secrets it reads. */
-static int run_tool(const char *const argv[], size_t max, char **out, char *cause,
-		    size_t cause_size)
-{
-	const char *tool = strrchr(argv[0], '/'), *unset[2 * N_CHILD_SECRETS + 2];
-	char *file_vars[N_CHILD_SECRETS];
-	size_t n = 0, nf = 0;
-	int code;
-
-	tool = tool ? tool + 1 : argv[0];
-	for (size_t i = 0; i < N_CHILD_SECRETS; i++) {
-		if (reads_secret(child_secrets[i].readers, tool))
-			continue;
-		unset[n++] = child_secrets[i].name;
-		unset[n++] = file_vars[nf++] = bk_asprintf("%s_FILE", child_secrets[i].name);
-	}
-	unset[n++] = "BACKUP_ENV_FILE";
-	unset[n] = NULL;
-	code = bk_run_step_env(argv, unset, max, out, cause, cause_size);
-	while (nf > 0)
-		free(file_vars[--nf]);
-	return code;
-}
 
 /* Map a failed step to the words of the spec's error table. */
 static const char *alert_subject(const struct run *r)
@@ -145,7 +89,7 @@ static void send_alert(const struct run *r)
 	}
 	snprintf(subject, sizeof(subject), "backup failed at step %s%s%s", r->failed_step,
 		 what ? ": " : "", what ? what : "");
-	code = run_tool(argv, 4096, &out, why, sizeof(why));
+	code = bk_run_tool(argv, 4096, &out, why, sizeof(why));
 	if (code != 0)
 		bk_error("alert could not be sent (bk-mail exit %d): %s", code,
 			 why[0] ? why : bk_err());
@@ -177,7 +121,7 @@ static char *step(struct run *r, const char *name, const char *const argv[])
 	int code;
 
 	bk_info("step %s started", name);
-	code = run_tool(argv, 65536, &out, cause, sizeof(cause));
+	code = bk_run_tool(argv, 65536, &out, cause, sizeof(cause));
 	if (code != 0) {
 		const char *base = strrchr(argv[0], '/');
 
@@ -512,7 +456,7 @@ static void prune(struct run *r)
 {
 	char *prog = bk_sibling_program("bk-prune"), *out = NULL, why[512];
 	const char *argv[] = { prog, NULL };
-	int code = run_tool(argv, 65536, &out, why, sizeof(why));
+	int code = bk_run_tool(argv, 65536, &out, why, sizeof(why));
 
 	if (code != 0)
 		bk_warn("pruning old backups failed (exit %d): %s; the new backup is kept", code,
@@ -596,7 +540,7 @@ static int dry_run_plan(void)
 	const char *table;
 	int code;
 
-	code = run_tool(argv, 1 << 20, &out, cause, sizeof(cause));
+	code = bk_run_tool(argv, 1 << 20, &out, cause, sizeof(cause));
 	if (code != 0) {
 		bk_error("dry run: bk-export --plan failed (exit %d): %s", code,
 			 cause[0] ? cause : code < 0 ? bk_err() : "no reason given");

@@ -6,6 +6,9 @@
 #ifndef BK_CONFIG_H
 #define BK_CONFIG_H
 
+struct bk_minisign_sec;
+struct bk_minisign_pub;
+
 struct bk_config {
 	/* database: NULL means "let libpq decide" (PG* variables, defaults) */
 	const char *database_url;	/* as libpq takes it: Prisma's parameters dropped */
@@ -29,6 +32,11 @@ struct bk_config {
 	const char *admin_emails, *smtp_host, *smtp_user, *smtp_pass, *smtp_from;
 	const char *smtp_tls, *smtp_ca_file, *link_base, *link_secret, *outbox;
 	int smtp_port, attach_max_mb, link_ttl_hours;
+
+	/* trust (minisign.h): parsed at load, so a bad key is exit 2 at start */
+	const struct bk_minisign_sec *signing_key;	/* BACKUP_SIGNING_KEY, or NULL */
+	const struct bk_minisign_pub *verify_key;	/* BACKUP_VERIFY_KEY, --verify-key */
+	const char *verify_key_from;	/* "BACKUP_VERIFY_KEY" or the --verify-key file */
 };
 
 extern struct bk_config bk_config;
@@ -48,6 +56,10 @@ int bk_config_load(const char *env_file);
  */
 int bk_env_parse(const char *text, const char *name,
 		 int (*set)(const char *key, const char *value, void *ctx), void *ctx);
+
+/* --verify-key FILE: a minisign public key file that replaces BACKUP_VERIFY_KEY.
+ * 0, or -1 with "--verify-key FILE: why" in the slot (a usage error). */
+int bk_config_verify_key_file(const char *path);
 
 /* Parse a decimal integer within [min, max] from the variable `name`'s value. */
 int bk_parse_int(const char *name, const char *value, int min, int max, int *out);

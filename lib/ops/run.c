@@ -54,7 +54,7 @@ struct run {
  * tricked or crashes cannot give away what it never had. bk-prune verifies
  * archives and bk-verify checks them: neither reads a secret. BACKUP_ENV_FILE
  * goes for every child: bk-run has loaded it, and a child reading it again
- * would get every secret back. Nothing here reads the last three yet; a new
+ * would get every secret back. Nothing here reads the AWS ones yet; a new
  * secret comes here with its readers.
  */
 static const struct {
@@ -64,7 +64,7 @@ static const struct {
 	{ "PGPASSWORD", "bk-export" }, { "PGPASSFILE", "bk-export" },
 	{ "SMTP_PASS", "bk-mail" }, { "BACKUP_LINK_SECRET", "bk-mail" },
 	{ "AWS_SECRET_ACCESS_KEY", "" }, { "AWS_SESSION_TOKEN", "" },
-	{ "BACKUP_SIGNING_KEY", "" },
+	{ "BACKUP_SIGNING_KEY", "bk-pack" },
 };
 #define N_CHILD_SECRETS (sizeof(child_secrets) / sizeof(child_secrets[0]))
 

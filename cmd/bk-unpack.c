@@ -35,7 +35,9 @@ static void __attribute__((noreturn)) usage(void)
 	       "was made (directories, HOST:PORT/DATABASE); with none of -C, --restore\n"
 	       "and --config-to, print the plan of a restore and change nothing.\n"
 	       "\n"
-	       "  -C, --directory DIR  extract every member into DIR (made 0700 if missing)\n"
+	       "  -C, --directory DIR  extract every member into DIR (made 0700 if missing;\n"
+	       "                       if it exists, it must be yours and writable by you\n"
+	       "                       alone)\n"
 	       "      --restore        restore into the database named by POSTGRES_* or\n"
 	       "                       DATABASE_URL, in one transaction\n"
 	       "      --replace        with --restore: replace the rows of the backed-up\n"
@@ -205,8 +207,8 @@ static void log_refusal(const struct bk_restore_plan *p)
 			bk_error("  %s: %lld rows", p->tables[i].qname, p->tables[i].target_rows);
 }
 
-static int restore(const struct opts *o, const struct bk_manifest *m, const char *dir,
-		   struct times *t)
+static int restore(const struct opts *o, const struct bk_manifest *m,
+		   const struct bk_extract_files *files, struct times *t)
 {
 	struct bk_restore_plan plan;
 	PGconn *conn;
@@ -222,7 +224,7 @@ static int restore(const struct opts *o, const struct bk_manifest *m, const char
 	pg_cancel = PQgetCancel(conn);
 	pg_socket = PQsocket(conn);
 	bk_info("restoring into %s/%s", bk_pg_target(), bk_pg_dbname());
-	rc = stopped() ? -1 : bk_restore(conn, dir, m, o->replace, &plan, &t->r);
+	rc = stopped() ? -1 : bk_restore(conn, files, m, o->replace, &plan, &t->r);
 	pg_socket = -1;
 	{
 		PGcancel *c = pg_cancel;
@@ -519,8 +521,12 @@ static int dry_run(const struct opts *o)
 	if (o->dir) {
 		struct bk_extract_opts eo = { .force = o->force };
 
-		if (plan_files("extract-to", o->dir, &m, &eo, o->force) < 0)
+		if (bk_extract_check_private(o->dir) < 0) {
+			printf("extract-to %s\n  would refuse: %s\n", o->dir, bk_err());
 			ret = -1;
+		} else if (plan_files("extract-to", o->dir, &m, &eo, o->force) < 0) {
+			ret = -1;
+		}
 	}
 	if ((o->restore || (!o->dir && !o->config_to)) && plan_restore(o, &m) < 0)
 		ret = -1;
@@ -545,8 +551,16 @@ static int dry_run(const struct opts *o)
 
 static int unpack(const struct opts *o)
 {
-	struct bk_extract_opts all = { .force = o->force, .sync = 1 };
-	struct bk_extract_opts tmp_opts = { 0 };
+	struct bk_extract_files kept = { 0 };
+	/* The restore reads what was extracted through the descriptors kept
+	 * then, from a directory only we may write. */
+	struct bk_extract_opts all = {
+		.force = o->force, .sync = 1, .private_dir = 1,
+		.keep = o->restore ? bk_restore_keep : NULL, .kept = &kept,
+	};
+	struct bk_extract_opts tmp_opts = {
+		.private_dir = 1, .keep = bk_restore_keep, .kept = &kept,
+	};
 	struct bk_manifest m;
 	struct times t = { 0 };
 	struct origin who;
@@ -555,6 +569,8 @@ static int unpack(const struct opts *o)
 	int ret = -1, restoring = 0;
 
 	bk_manifest_init(&m);
+	if (o->dir && bk_extract_check_private(o->dir) < 0)
+		goto out;
 	if (verify(o->archive, &t.verify, &who) < 0 || stopped())
 		goto out;
 	if (o->restore && check_origin(o, &who) < 0)
@@ -578,7 +594,7 @@ static int unpack(const struct opts *o)
 		goto out;
 	if (o->restore) {
 		restoring = 1;
-		if (restore(o, &m, o->dir ? o->dir : tmp, &t) < 0)
+		if (restore(o, &m, &kept, &t) < 0)
 			goto out;
 		target = bk_asprintf("%s/%s", bk_pg_target(), bk_pg_dbname());
 	}
@@ -599,6 +615,7 @@ static int unpack(const struct opts *o)
 		bk_emit(o->config_to);
 	ret = 0;
 out:
+	bk_extract_files_close(&kept);
 	if (tmp && bk_rm_rf(tmp) < 0)
 		bk_warn("%s", bk_err());
 	if (ret == 0 || restoring)

@@ -311,7 +311,8 @@ test_expect_success 'BACKUP_INFO.txt: the restore commands name the real files a
 	export PGDATABASE=smart_ai_hub_restore
 	psql -v ON_ERROR_STOP=1 -1 -f schema.sql
 	psql -v ON_ERROR_STOP=1 -1 -f users.sql
-	psql -v ON_ERROR_STOP=1 -c "\\copy public.credit_transactions FROM ${SQ}credit_transactions.csv${SQ} WITH (FORMAT csv, HEADER)"
+	$(sed -n "s/^    \\$ \\(printf .* >csv-escape.awk\\)\$/\\1/p" "$BK_ROOT/docs/BACKUP_RESTORE.md")
+	psql -v ON_ERROR_STOP=1 -c "\\copy public.credit_transactions FROM PROGRAM ${SQ}LC_ALL=C awk -f csv-escape.awk credit_transactions.csv${SQ} WITH (FORMAT csv, HEADER, ESCAPE ${SQ}\\${SQ})"
 	psql -v ON_ERROR_STOP=1 -1 -f schema-post.sql
 	install -D -m 0600 .env.production $BACKUP_CONFIG_DIR/.env.production
 	install -D -m 0640 docker-compose.prod.yml $BACKUP_CONFIG_DIR/docker-compose.prod.yml

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct pending {
 	int dfd;		/* its directory */
 	char *tmp, *base, *path;
 	int renamed;
+	int fd;			/* open for reading when kept, else -1 */
 };
 
 /* A directory we created, to remove again on failure. */
@@ -126,8 +128,9 @@ static int walk_parent(struct job *j, const char *path, int create, const char *
 	return dfd;
 }
 
-/* Create a fresh temporary file in dfd; its name in *tmp. */
-static int open_tmp(int dfd, const char *path, char **tmp)
+/* Create a fresh temporary file in dfd (flags: O_WRONLY or O_RDWR); its
+ * name in *tmp. */
+static int open_tmp(int dfd, const char *path, int flags, char **tmp)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		unsigned char rnd[6];
@@ -138,7 +141,7 @@ static int open_tmp(int dfd, const char *path, char **tmp)
 			return bk_err_errno("cannot get random bytes");
 		snprintf(name, sizeof(name), ".bk-unpack.%02x%02x%02x%02x%02x%02x",
 			 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = openat(dfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			*tmp = bk_xstrdup(name);
 			return fd;
@@ -261,6 +264,7 @@ static int extract_file(struct job *j, struct bk_ar_reader *r, const struct bk_a
 	const char *base;
 	int dfd = -1, fd = -1, ret = -1;
 	int is_manifest = !strcmp(mem->path, BK_MANIFEST_NAME);
+	int keep = j->o->keep && j->o->kept && j->o->keep(j->m, mem->path);
 
 	if (!is_manifest) {
 		e = bk_manifest_find(j->m, mem->path);
@@ -279,7 +283,7 @@ static int extract_file(struct job *j, struct bk_ar_reader *r, const struct bk_a
 	dfd = walk_parent(j, mem->path, 1, &base);
 	if (dfd < 0)
 		goto out;
-	fd = open_tmp(dfd, mem->path, &tmp);
+	fd = open_tmp(dfd, mem->path, keep ? O_RDWR : O_WRONLY, &tmp);
 	if (fd < 0)
 		goto out;
 	j->files = grow(j->files, j->n_files, sizeof(*j->files));
@@ -289,6 +293,7 @@ static int extract_file(struct job *j, struct bk_ar_reader *r, const struct bk_a
 	p->base = bk_xstrdup(base);
 	p->path = bk_xstrdup(mem->path);
 	p->renamed = 0;
+	p->fd = -1;
 	dfd = -1;
 	if (is_manifest) {
 		if (bk_write_all(fd, manifest_text, manifest_len) < 0) {
@@ -305,6 +310,11 @@ static int extract_file(struct job *j, struct bk_ar_reader *r, const struct bk_a
 	if (j->o->sync && fsync(fd) < 0) {
 		bk_err_errno("cannot write %s", mem->path);
 		goto out;
+	}
+	if (keep) {
+		/* Read later through this descriptor, never by name again. */
+		p->fd = fd;
+		fd = -1;
 	}
 	ret = 0;
 out:
@@ -467,6 +477,8 @@ static void job_free(struct job *j)
 {
 	for (size_t i = 0; i < j->n_files; i++) {
 		close(j->files[i].dfd);
+		if (j->files[i].fd >= 0)
+			close(j->files[i].fd);
 		free(j->files[i].tmp);
 		free(j->files[i].base);
 		free(j->files[i].path);
@@ -483,6 +495,78 @@ static void job_free(struct job *j)
 	free(j->seen);
 	if (j->root >= 0)
 		close(j->root);
+}
+
+/* The kept descriptors, handed to the caller. */
+static void hand_over(struct job *j)
+{
+	struct bk_extract_files *f = j->o->kept;
+
+	for (size_t i = 0; i < j->n_files; i++) {
+		struct pending *p = &j->files[i];
+
+		if (p->fd < 0)
+			continue;
+		f->paths = grow(f->paths, f->n, sizeof(*f->paths));
+		f->fds = grow(f->fds, f->n, sizeof(*f->fds));
+		f->paths[f->n] = bk_xstrdup(p->path);
+		f->fds[f->n++] = p->fd;
+		p->fd = -1;
+	}
+}
+
+int bk_extract_files_fd(const struct bk_extract_files *f, const char *path)
+{
+	for (size_t i = 0; f && i < f->n; i++)
+		if (!strcmp(f->paths[i], path))
+			return f->fds[i];
+	return -1;
+}
+
+void bk_extract_files_close(struct bk_extract_files *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		close(f->fds[i]);
+		free(f->paths[i]);
+	}
+	free(f->paths);
+	free(f->fds);
+	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * Files in a directory that someone else owns or may write can be swapped
+ * between extraction and use (and removed, renamed or linked meanwhile):
+ * only the caller may write there.
+ */
+static int check_private(const char *dir, const struct stat *st)
+{
+	if (st->st_uid != geteuid()) {
+		struct passwd *pw = getpwuid(st->st_uid);
+
+		bk_err_set("%s: owned by %s%s(uid %u), not by the user running this (uid %u): "
+			   "refusing to extract into it", dir, pw ? pw->pw_name : "", pw ? " " : "",
+			   (unsigned)st->st_uid, (unsigned)geteuid());
+	} else if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		bk_err_set("%s: writable by its group or others (mode %04o): refusing to "
+			   "extract into it", dir, (unsigned)(st->st_mode & 07777));
+	} else {
+		return 0;
+	}
+	bk_err_hint("give a directory that does not exist yet (it is made 0700) or one "
+		    "that only you can write");
+	return -1;
+}
+
+int bk_extract_check_private(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : bk_err_errno("cannot use %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		return bk_err_set("%s is not a directory", dir);
+	return check_private(dir, &st);
 }
 
 static int check_space(const struct job *j, const char *dir)
@@ -524,6 +608,17 @@ int bk_extract(const char *archive, const struct bk_manifest *m, const char *dir
 		bk_err_errno("cannot open directory %s", dir);
 		goto out;
 	}
+	if (j.o->private_dir) {
+		/* The directory we hold, whoever made it (even in a race with us). */
+		if (fstat(j.root, &st) < 0) {
+			bk_err_errno("cannot use %s", dir);
+			goto out;
+		}
+		if (check_private(dir, &st) < 0) {
+			created = 0;	/* not ours to remove */
+			goto out;
+		}
+	}
 	if (check_space(&j, dir) < 0)
 		goto out;
 	if (!j.o->force) {
@@ -542,6 +637,8 @@ int bk_extract(const char *archive, const struct bk_manifest *m, const char *dir
 	}
 	if (read_members(&j, archive) < 0 || commit_files(&j) < 0)
 		goto out;
+	if (j.o->kept)
+		hand_over(&j);
 	ret = 0;
 out:
 	if (ret < 0) {

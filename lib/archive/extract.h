@@ -11,6 +11,15 @@
 
 #include "manifest.h"
 
+/* Files bk_extract() keeps open for reading (opts.keep), so that what is
+ * read later is what was written and checked, whatever happens to the
+ * directory meanwhile. */
+struct bk_extract_files {
+	char **paths;
+	int *fds;
+	size_t n;
+};
+
 struct bk_extract_opts {
 	/* Members to write (path as in MANIFEST; "MANIFEST" itself too). NULL:
 	 * every member. Directories are created as the selected files need them. */
@@ -24,6 +33,12 @@ struct bk_extract_opts {
 	 * followed). Without it, any selected file that exists is refused. */
 	int force;
 	int sync;		/* fsync files and directories before returning */
+	/* Refuse a directory that is not the caller's alone: owned by another
+	 * user, or writable by its group or others. */
+	int private_dir;
+	/* Members to keep open in *kept (NULL: none). */
+	int (*keep)(const struct bk_manifest *m, const char *path);
+	struct bk_extract_files *kept;
 };
 
 /*
@@ -38,6 +53,15 @@ struct bk_extract_opts {
  */
 int bk_extract(const char *archive, const struct bk_manifest *m, const char *dir,
 	       const struct bk_extract_opts *o);
+
+/* The descriptor of path kept by bk_extract(), -1 when it was not kept.
+ * Read it with pread(): its offset is anywhere. */
+int bk_extract_files_fd(const struct bk_extract_files *f, const char *path);
+void bk_extract_files_close(struct bk_extract_files *f);
+
+/* 0 when dir is missing or the caller's alone (see private_dir), else -1
+ * with the error slot set (and a hint). */
+int bk_extract_check_private(const char *dir);
 
 /*
  * The selected members that exist already under dir (as a file, link or

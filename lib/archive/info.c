@@ -179,20 +179,59 @@ static void sh_word(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
-/* psql -c "\copy ..." for a CSV file: psql quoting inside shell double quotes. */
+/*
+ * psql ends COPY data at a line "\." (or "\.\r") even inside a quoted CSV
+ * value, so a .csv file is loaded through this filter: inside quoted fields
+ * it writes '\' as "\\" and '""' as '\"' (for ESCAPE '\'), which leaves no
+ * such line. It splits each line at '"', so it is linear in the line length.
+ */
+#define CSV_FILTER "csv-escape.awk"
+static const char csv_filter[] =
+	"{ n = split($0, a, \"\\\"\"); for (k = 1; k <= n; k++) { if (q) gsub(/\\\\/, \"&&\", a[k]);"
+	" printf \"%s\", a[k]; if (k == n) break; if (q && k + 1 < n && a[k + 1] == \"\")"
+	" { printf \"%s\", \"\\\\\\\"\"; k++ } else { printf \"%s\", \"\\\"\"; q = !q } } print \"\" }";
+
+/* The line that writes the filter, in the directory of the files. */
+static void csv_filter_command(FILE *f)
+{
+	fprintf(f, "    $ printf '%%s\\n' '%s' >%s\n", csv_filter, CSV_FILTER);
+}
+
+/* A word for a POSIX shell, in a new string. */
+static char *sh_word_str(const char *s)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		abort();
+	sh_word(f, s);
+	if (fclose(f) != 0)
+		abort();
+	return out;
+}
+
+/*
+ * psql -c "\copy ... FROM PROGRAM 'awk ...'" for a CSV file: shell quoting
+ * for the program's file name, psql quoting around the program, then all of
+ * it inside shell double quotes.
+ */
 static void copy_command(FILE *f, const char *qname, const char *file)
 {
+	char *word = sh_word_str(file);
+	char *prog = bk_asprintf("LC_ALL=C awk -f " CSV_FILTER " %s", word);
 	char *meta, *p;
-	size_t cap = strlen(qname) + 2 * strlen(file) + 64;
+	size_t cap = strlen(qname) + 2 * strlen(prog) + 96;
 
 	meta = p = bk_xmalloc(cap);
-	p += sprintf(p, "\\copy %s FROM '", qname);
-	for (const char *s = file; *s; s++) {
+	p += sprintf(p, "\\copy %s FROM PROGRAM '", qname);
+	for (const char *s = prog; *s; s++) {
 		if (*s == '\'')
 			*p++ = '\'';
 		*p++ = *s;
 	}
-	strcpy(p, "' WITH (FORMAT csv, HEADER)");
+	strcpy(p, "' WITH (FORMAT csv, HEADER, ESCAPE '\\')");
 	fputs("    $ psql -v ON_ERROR_STOP=1 -c \"", f);
 	/* inside "...", a backslash is literal unless it precedes $ ` " \ */
 	for (p = meta; *p; p++) {
@@ -202,6 +241,8 @@ static void copy_command(FILE *f, const char *qname, const char *file)
 	}
 	fputs("\"\n", f);
 	free(meta);
+	free(prog);
+	free(word);
 }
 
 static void psql_file(FILE *f, const char *file)
@@ -641,7 +682,7 @@ static void print_restore(FILE *f, const struct ctx *c)
 	const struct bk_manifest *m = in->manifest;
 	const char *db = bk_manifest_meta_get(m, "database");
 	char *target = bk_asprintf("%s_restore", db && *db ? db : "bk");
-	int has_seq = 0, has_post = 0, has_schema = 0, any_config = 0;
+	int has_seq = 0, has_post = 0, has_schema = 0, any_config = 0, n_csv = 0;
 
 	fprintf(f, "\n\nHOW TO RESTORE\n==============\n\n");
 	fprintf(f,
@@ -688,8 +729,11 @@ static void print_restore(FILE *f, const struct ctx *c)
 			continue;
 		if (ends_with(p, ".sql"))
 			psql_file(f, p);
-		else if (ends_with(p, ".csv") && (qname = table_of(c, i)) != NULL)
+		else if (ends_with(p, ".csv") && (qname = table_of(c, i)) != NULL) {
+			if (!n_csv++)
+				csv_filter_command(f);
 			copy_command(f, qname, p);
+		}
 	}
 	if (has_seq)
 		psql_file(f, "sequences.sql");
@@ -698,7 +742,13 @@ static void print_restore(FILE *f, const struct ctx *c)
 	fprintf(f, "\n"
 		"   schema.sql creates the tables without keys or indexes, so the data\n"
 		"   files load in any order; schema-post.sql then adds the keys, indexes,\n"
-		"   foreign keys and triggers, and checks the data against them.\n"
+		"   foreign keys and triggers, and checks the data against them.\n");
+	if (n_csv)
+		fprintf(f,
+			"   The .csv files go in through " CSV_FILTER " (the printf line): psql\n"
+			"   would stop at a line \\. inside a quoted value, so the filter writes\n"
+			"   \\\\ and \\\" for \\ and \"\" inside quoted values (hence ESCAPE '\\').\n");
+	fprintf(f,
 		"   Compare the row counts with the list above%s", c->n_tables ? ", for example:\n     psql -c " : ".\n");
 	if (c->n_tables) {
 		char *sql = bk_asprintf("SELECT count(*) FROM %s", c->tables[0].qname);

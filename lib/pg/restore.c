@@ -1,9 +1,13 @@
 /*
- * Restore into PostgreSQL (see restore.h). Data files are streamed: a .sql
- * file's COPY blocks go to the server in large chunks with PQputCopyData, its
- * other statements are run as they come; a .csv file is one COPY ... (FORMAT
- * csv) whose column list is its header line.
+ * Restore into PostgreSQL (see restore.h). Every file is read through the
+ * descriptor the extraction kept. Data files are checked whole first (they
+ * may hold only what bk-export writes), then streamed: a .sql file's COPY
+ * blocks go to the server in large chunks with PQputCopyData, its SET and
+ * setval lines run as they come; a .csv file is one COPY ... (FORMAT csv)
+ * whose column list is its header line. Schema files go in batches that end
+ * where statements end.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,11 +23,15 @@
 #include "log.h"
 #include "pg.h"
 #include "restore.h"
+#include "sqllex.h"
 
 #define CHUNK (1024 * 1024)
 #define MAX_LINE (1024UL * 1024 * 1024)	/* PostgreSQL's limit for a row */
-#define MAX_SQL (256UL * 1024 * 1024)	/* schema files, statements between COPY blocks */
+#define MAX_STMT (1024UL * 1024 * 1024)	/* and for a query: one schema statement */
+#define SQL_BATCH (1024 * 1024)	/* schema text sent at once (then to the next ';') */
+#define MAX_SQL_LINE (1024UL * 1024)	/* a line of a data file outside COPY blocks */
 #define MAX_HEADER (1024 * 1024)	/* a CSV header line */
+#define SHOWN 60		/* bytes of a refused line quoted in the message */
 
 /* ---- names ---- */
 
@@ -354,8 +362,10 @@ static long line_of(const char *text, long pos)
 	return line;
 }
 
-/* Error slot from a failed result: "what line N: primary message". */
-static int sql_error(PGconn *conn, PGresult *res, const char *what, const char *text)
+/* Error slot from a failed result: "what line N: primary message", N
+ * counted from first_line at the start of text. */
+static int sql_error_at(PGconn *conn, PGresult *res, const char *what, const char *text,
+			long first_line)
 {
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
@@ -370,11 +380,16 @@ static int sql_error(PGconn *conn, PGresult *res, const char *what, const char *
 		bk_err_set("%s: lost the connection to the server: %s", what,
 			   msg[0] ? msg : "no reason given");
 	else if (pos && text)
-		bk_err_set("%s line %ld: %s", what, line_of(text, atol(pos)), msg);
+		bk_err_set("%s line %ld: %s", what, line_of(text, atol(pos)) + first_line - 1, msg);
 	else
 		bk_err_set("%s: %s", what, msg[0] ? msg : "server error");
 	PQclear(res);
 	return -1;
+}
+
+static int sql_error(PGconn *conn, PGresult *res, const char *what, const char *text)
+{
+	return sql_error_at(conn, res, what, text, 1);
 }
 
 /* After SQL from the archive: are we still inside our transaction? */
@@ -391,8 +406,9 @@ static int still_in_transaction(PGconn *conn, const char *what)
 	}
 }
 
-/* Run text (any number of statements) as one simple query. */
-static int run_sql(PGconn *conn, const char *text, const char *what)
+/* Run text (any number of statements, from line first_line of what) as one
+ * simple query; we must still be in our transaction after it. */
+static int run_sql(PGconn *conn, const char *text, const char *what, long first_line)
 {
 	PGresult *res = PQexec(conn, text);
 	ExecStatusType st = PQresultStatus(res);
@@ -406,7 +422,7 @@ static int run_sql(PGconn *conn, const char *text, const char *what)
 		return bk_err_set("%s: COPY in a place where it cannot be streamed", what);
 	}
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
-		return sql_error(conn, res, what, text);
+		return sql_error_at(conn, res, what, text, first_line);
 	PQclear(res);
 	return still_in_transaction(conn, what);
 }
@@ -432,45 +448,6 @@ static int is_restrict_line(const char *line, size_t len)
 	return 1;
 }
 
-/* Drop restrict lines from text in place. */
-static void strip_restrict(char *text)
-{
-	char *in = text, *out = text;
-
-	while (*in) {
-		size_t len = strcspn(in, "\n");
-		size_t take = in[len] ? len + 1 : len;
-
-		if (!is_restrict_line(in, len)) {
-			memmove(out, in, take);
-			out += take;
-		}
-		in += take;
-	}
-	*out = '\0';
-}
-
-static int run_sql_file(PGconn *conn, const char *dir, const char *name)
-{
-	char *path = bk_path_join(dir, name), *text;
-	size_t len;
-	int ret;
-
-	if (bk_read_file(path, MAX_SQL, &text, &len) < 0) {
-		free(path);
-		return -1;
-	}
-	free(path);
-	if (memchr(text, '\0', len)) {
-		free(text);
-		return bk_err_set("%s contains a NUL byte: not SQL", name);
-	}
-	strip_restrict(text);
-	ret = run_sql(conn, text, name);
-	free(text);
-	return ret;
-}
-
 /* ---- the restore's state ---- */
 
 /* A foreign key dropped for a data-only load, to be added back. */
@@ -492,7 +469,7 @@ struct seq {
 
 struct job {
 	PGconn *conn;
-	const char *dir;
+	const struct bk_extract_files *files;
 	const struct bk_manifest *m;
 	struct bk_restore_plan *plan;
 	enum bk_restore_replace replace;
@@ -694,35 +671,33 @@ out:
 
 /* ---- streaming a data file ---- */
 
+/* A file read from the start through its kept descriptor (not ours to
+ * close); buf has a spare byte past cap for a terminating NUL. */
 struct reader {
 	const char *name;
 	int fd;
+	off_t off;
 	char *buf;
 	size_t cap, start, end;
 	int eof;
 	long lineno;		/* of the line at start */
 };
 
-static int reader_open(struct reader *r, const char *dir, const char *name)
+static int reader_open(struct reader *r, const struct bk_extract_files *files, const char *name)
 {
-	char *path = bk_path_join(dir, name);
-
 	memset(r, 0, sizeof(*r));
 	r->name = name;
 	r->lineno = 1;
-	r->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	free(path);
+	r->fd = bk_extract_files_fd(files, name);
 	if (r->fd < 0)
-		return bk_err_errno("cannot open %s", name);
+		return bk_err_set("%s was not kept open at extraction: cannot read it", name);
 	r->cap = CHUNK;
-	r->buf = bk_xmalloc(r->cap);
+	r->buf = bk_xmalloc(r->cap + 1);
 	return 0;
 }
 
 static void reader_close(struct reader *r)
 {
-	if (r->fd >= 0)
-		close(r->fd);
 	free(r->buf);
 	r->fd = -1;
 	r->buf = NULL;
@@ -743,18 +718,19 @@ static int reader_fill(struct reader *r, size_t max_line)
 		if (r->cap >= max_line)
 			return bk_err_set("%s line %ld: longer than %zu bytes", r->name, r->lineno,
 					  max_line);
-		r->cap *= 2;
-		r->buf = realloc(r->buf, r->cap);
+		r->cap = r->cap * 2 < max_line ? r->cap * 2 : max_line;
+		r->buf = realloc(r->buf, r->cap + 1);
 		if (!r->buf)
 			abort();
 	}
 	do
-		n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		n = pread(r->fd, r->buf + r->end, r->cap - r->end, r->off);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return bk_err_errno("cannot read %s", r->name);
 	if (n == 0)
 		r->eof = 1;
+	r->off += n;
 	r->end += (size_t)n;
 	return 0;
 }
@@ -827,6 +803,13 @@ static long long copy_end(PGconn *conn, const char *what)
 	return failed ? -1 : rows;
 }
 
+/* Is line (len bytes, without its '\n') the "\." that ends a COPY block?
+ * The check and the load must split a file alike: one rule for both. */
+static int is_end_line(const char *line, size_t len)
+{
+	return (len == 2 || (len == 3 && line[2] == '\r')) && line[0] == '\\' && line[1] == '.';
+}
+
 /* Stream one COPY block (the lines up to "\."): rows loaded, or -1. */
 static long long copy_block(PGconn *conn, struct reader *r, const char *what)
 {
@@ -842,8 +825,7 @@ static long long copy_block(PGconn *conn, struct reader *r, const char *what)
 			if (!nl)
 				break;
 			len = (size_t)(nl - line);
-			if ((len == 2 || (len == 3 && line[2] == '\r')) && line[0] == '\\' &&
-			    line[1] == '.') {
+			if (is_end_line(line, len)) {
 				done = 1;
 				break;
 			}
@@ -859,10 +841,7 @@ static long long copy_block(PGconn *conn, struct reader *r, const char *what)
 			return copy_end(conn, what);
 		}
 		if (r->eof) {
-			size_t left = r->end - r->start;
-
-			if ((left == 2 || (left == 3 && r->buf[r->start + 2] == '\r')) &&
-			    r->buf[r->start] == '\\' && r->buf[r->start + 1] == '.') {
+			if (is_end_line(r->buf + r->start, r->end - r->start)) {
 				r->start = r->end;
 				return copy_end(conn, what);
 			}
@@ -898,16 +877,6 @@ static char *copy_target(const char *line, size_t len)
 	return bk_asprintf("%.*s", (int)(end - start), start);
 }
 
-static int is_copy_line(const char *line, size_t len)
-{
-	static const char tail[] = " FROM stdin;";
-	size_t tl = sizeof(tail) - 1;
-
-	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
-	return len > 5 + tl && !strncmp(line, "COPY ", 5) && !strncmp(line + len - tl, tail, tl);
-}
-
 struct loaded {
 	char *target;		/* COPY target as written */
 	long long rows;
@@ -927,6 +896,180 @@ static void load_result_free(struct load_result *lr)
 	memset(lr, 0, sizeof(*lr));
 }
 
+/* ---- what a data file may hold ---- */
+
+/* What was found, for a message: at most SHOWN bytes of line (cut where a
+ * character starts, "..." after), control characters as '?'. */
+static void show_line(char out[SHOWN + 4], const char *line, size_t len)
+{
+	size_t n = len;
+
+	if (n > SHOWN) {
+		n = SHOWN;
+		while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)line[i] < 0x20 || line[i] == 0x7f ? '?' : line[i];
+	strcpy(out + n, n < len ? "..." : "");
+}
+
+/* s + its length if s starts with prefix, else NULL. */
+static const char *skip(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) ? NULL : s + n;
+}
+
+/* "schema.name" as quote_ident writes each part: past it, or NULL. */
+static const char *skip_qname(const char *s)
+{
+	char *part;
+
+	if (!(s = parse_ident(s, &part)))
+		return NULL;
+	free(part);
+	if (*s != '.' || !(s = parse_ident(s + 1, &part)))
+		return NULL;
+	free(part);
+	return s;
+}
+
+/* "(a, "B c", d)": past it, or NULL. */
+static const char *skip_columns(const char *s)
+{
+	char *col;
+
+	if (*s++ != '(')
+		return NULL;
+	for (;;) {
+		if (!(s = parse_ident(s, &col)))
+			return NULL;
+		free(col);
+		if (*s == ')')
+			return s + 1;
+		if (!(s = skip(s, ", ")))
+			return NULL;
+	}
+}
+
+/* SELECT pg_catalog.setval('public.t_id_seq', 42, true); as setvals() in
+ * export_data.c writes it: a sequence name, an integer, true or false. */
+static int is_setval(const char *s)
+{
+	char *name = bk_xmalloc(strlen(s) + 1), *o = name, *sch, *rel;
+	int digits = 0, ok = 0;
+
+	if (!(s = skip(s, "SELECT pg_catalog.setval('")))
+		goto out;
+	for (; *s && (*s != '\'' || s[1] == '\''); s++) {
+		if (*s == '\'')
+			s++;
+		*o++ = *s;
+	}
+	*o = '\0';
+	if (!(s = skip(s, "', ")) || bk_restore_parse_qname(name, &sch, &rel) < 0)
+		goto out;
+	free(sch);
+	free(rel);
+	if (*s == '-')
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++)
+		digits++;
+	if (digits < 1 || digits > 19 || !(s = skip(s, ", ")))
+		goto out;
+	ok = !strcmp(s, "true);") || !strcmp(s, "false);");
+out:
+	free(name);
+	return ok;
+}
+
+/* Does s start with a word that controls transactions? */
+static int is_transaction_control(const char *s)
+{
+	static const char *const words[] = {
+		"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END", "ABORT",
+		"PREPARE", "SET TRANSACTION", "SET SESSION CHARACTERISTICS", NULL
+	};
+
+	s += strspn(s, " \t");
+	for (int i = 0; words[i]; i++) {
+		size_t n = strlen(words[i]);
+
+		if (!strncasecmp(s, words[i], n) && !isalnum((unsigned char)s[n]) && s[n] != '_')
+			return 1;
+	}
+	return 0;
+}
+
+enum { DL_SKIP, DL_SQL, DL_COPY };
+
+/*
+ * One line of data file name (len bytes from line, with its '\n' if any):
+ * DL_SKIP for a blank or comment line, DL_SQL for the SET and setval lines
+ * bk-export writes, DL_COPY for the "COPY qname (cols) FROM stdin;" of a
+ * table MANIFEST lists in name (*t). Anything else: -1 with the error slot
+ * naming the line and what it holds.
+ */
+static int data_line(const struct bk_restore_plan *p, const char *name, const char *line,
+		     size_t len, long lineno, const struct bk_restore_table **t)
+{
+	char shown[SHOWN + 4], *text;
+	const char *end;
+	size_t blank = 0;
+	int ret = -1;
+
+	*t = NULL;
+	if (len && line[len - 1] == '\n')
+		len--;
+	if (len && line[len - 1] == '\r')
+		len--;
+	while (blank < len && (line[blank] == ' ' || line[blank] == '\t'))
+		blank++;
+	if (blank == len)
+		return DL_SKIP;
+	if (len >= 2 && line[0] == '-' && line[1] == '-' && !memchr(line, '\r', len))
+		return DL_SKIP;
+	show_line(shown, line, len);
+	if (memchr(line, '\0', len))
+		return bk_err_set("%s line %ld: a NUL byte outside a COPY block: refusing the "
+				  "restore", name, lineno);
+	text = bk_asprintf("%.*s", (int)len, line);
+	if (!strcmp(text, "SET client_encoding = 'UTF8';") ||
+	    !strcmp(text, "SET standard_conforming_strings = on;") || is_setval(text)) {
+		ret = DL_SQL;
+	} else if ((end = skip(text, "COPY ")) && (end = skip_qname(end))) {
+		const char *q = text + 5, *rest = end;
+
+		for (size_t i = 0; i < p->n_tables && !*t; i++)
+			if (!strcmp(p->tables[i].file, name) && strlen(p->tables[i].qname) ==
+			    (size_t)(end - q) && !strncmp(p->tables[i].qname, q, (size_t)(end - q)))
+				*t = &p->tables[i];
+		if (*rest == ' ' && rest[1] == '(')
+			rest = skip_columns(rest + 1);
+		if (!rest || strcmp(rest, " FROM stdin;"))
+			bk_err_set("%s line %ld: '%s' is not what bk-export writes in a data file: "
+				   "refusing the restore", name, lineno, shown);
+		else if (!*t)
+			bk_err_set("%s line %ld: COPY into %.*s, which MANIFEST does not list in %s: "
+				   "refusing the restore", name, lineno, (int)(end - q), q, name);
+		else
+			ret = DL_COPY;
+	} else if (text[0] == '\\') {
+		bk_err_set("%s line %ld: a psql meta-command ('%s') in a data file: refusing the "
+			   "restore", name, lineno, shown);
+	} else if (is_transaction_control(text)) {
+		bk_err_set("%s line %ld: transaction control ('%s') in a data file: refusing the "
+			   "restore", name, lineno, shown);
+	} else {
+		bk_err_set("%s line %ld: '%s' is not what bk-export writes in a data file: "
+			   "refusing the restore", name, lineno, shown);
+	}
+	free(text);
+	return ret;
+}
+
 /* Statements collected between COPY blocks. */
 struct sqlbuf {
 	char *s;
@@ -934,10 +1077,8 @@ struct sqlbuf {
 	long first_line;
 };
 
-static int sqlbuf_add(struct sqlbuf *b, const char *line, size_t len, const char *name)
+static void sqlbuf_add(struct sqlbuf *b, const char *line, size_t len)
 {
-	if (b->len + len + 1 > MAX_SQL)
-		return bk_err_set("%s: more than %lu bytes of SQL between COPY blocks", name, MAX_SQL);
 	if (b->len + len + 1 > b->cap) {
 		b->cap = (b->len + len + 1) * 2;
 		b->s = realloc(b->s, b->cap);
@@ -947,19 +1088,14 @@ static int sqlbuf_add(struct sqlbuf *b, const char *line, size_t len, const char
 	memcpy(b->s + b->len, line, len);
 	b->len += len;
 	b->s[b->len] = '\0';
-	return 0;
 }
 
 static int sqlbuf_run(PGconn *conn, struct sqlbuf *b, const char *name)
 {
 	int ret = 0;
 
-	if (b->len && strspn(b->s, " \t\r\n") < b->len) {
-		char *what = bk_asprintf("%s (from line %ld)", name, b->first_line);
-
-		ret = run_sql(conn, b->s, what);
-		free(what);
-	}
+	if (b->len)
+		ret = run_sql(conn, b->s, name, b->first_line);
 	b->len = 0;
 	if (b->s)
 		b->s[0] = '\0';
@@ -1032,7 +1168,8 @@ static int load_copy(struct job *j, struct reader *r, const char *name, size_t l
 	}
 	PQclear(res);
 	rows = copy_block(j->conn, r, what);
-	if (rows < 0 || (staged && stage_merge(j, staged, cols, rows) < 0))
+	if (rows < 0 || still_in_transaction(j->conn, what) < 0 ||
+	    (staged && stage_merge(j, staged, cols, rows) < 0))
 		goto out;
 	lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
 	if (!lr->copies)
@@ -1051,35 +1188,41 @@ out:
 	return ret;
 }
 
-/* A .sql data file: its statements run, its COPY blocks streamed. */
+/* A .sql data file (or sequences.sql): its SET and setval lines run, its
+ * COPY blocks streamed; anything else refused (check_data_file() has
+ * refused it already: this is the same rule, kept where the SQL is sent). */
 static int load_sql(struct job *j, const char *name, struct load_result *lr)
 {
 	struct reader r;
 	struct sqlbuf sql = { 0 };
 	int ret = -1;
 
-	if (reader_open(&r, j->dir, name) < 0)
+	if (reader_open(&r, j->files, name) < 0)
 		return -1;
 	for (;;) {
-		ssize_t len = reader_line(&r, MAX_SQL);
-		const char *line = r.buf + r.start;
+		ssize_t len = reader_line(&r, MAX_SQL_LINE);
+		const struct bk_restore_table *t;
+		int kind;
 
 		if (len < 0)
 			goto out;
 		if (len == 0)
 			break;
-		if (is_restrict_line(line, (size_t)len)) {
-			/* skipped */
-		} else if (is_copy_line(line, (size_t)len)) {
+		kind = data_line(j->plan, name, r.buf + r.start, (size_t)len, r.lineno, &t);
+		if (kind < 0)
+			goto out;
+		if (kind == DL_COPY) {
 			if (sqlbuf_run(j->conn, &sql, name) < 0 ||
 			    load_copy(j, &r, name, (size_t)len, lr) < 0)
 				goto out;
 			continue;
-		} else {
+		}
+		if (kind == DL_SQL) {
+			if (sql.len + (size_t)len > SQL_BATCH && sqlbuf_run(j->conn, &sql, name) < 0)
+				goto out;
 			if (!sql.len)
 				sql.first_line = r.lineno;
-			if (sqlbuf_add(&sql, line, (size_t)len, name) < 0)
-				goto out;
+			sqlbuf_add(&sql, r.buf + r.start, (size_t)len);
 		}
 		r.start += (size_t)len;
 		r.lineno++;
@@ -1089,6 +1232,211 @@ static int load_sql(struct job *j, const char *name, struct load_result *lr)
 	ret = 0;
 out:
 	free(sql.s);
+	reader_close(&r);
+	return ret;
+}
+
+/* Skip one COPY block of r, up to and with its "\." line. */
+static int skip_block(struct reader *r)
+{
+	long first = r->lineno;
+
+	for (;;) {
+		ssize_t len = reader_line(r, MAX_LINE);
+		const char *line = r->buf + r->start;
+
+		if (len < 0)
+			return -1;
+		if (len == 0)
+			return bk_err_set("%s line %ld: the file ends inside the COPY block begun "
+					  "on line %ld (no \\. line)", r->name, r->lineno, first - 1);
+		r->start += (size_t)len;
+		r->lineno++;
+		if (is_end_line(line, (size_t)len - (line[len - 1] == '\n')))
+			return 0;
+	}
+}
+
+/*
+ * Before anything runs: a .sql data file or sequences.sql, read through,
+ * holds only what bk-export writes there, each of its tables' COPY blocks
+ * at most once.
+ */
+static int check_data_file(const struct bk_restore_plan *p, const struct bk_extract_files *files,
+			   const char *name)
+{
+	struct reader r;
+	char *seen = bk_xmalloc(p->n_tables + 1);
+	int ret = -1;
+
+	memset(seen, 0, p->n_tables + 1);
+	if (reader_open(&r, files, name) < 0) {
+		free(seen);
+		return -1;
+	}
+	for (;;) {
+		ssize_t len = reader_line(&r, MAX_SQL_LINE);
+		const struct bk_restore_table *t;
+		int kind;
+
+		if (len < 0)
+			goto out;
+		if (len == 0)
+			break;
+		kind = data_line(p, name, r.buf + r.start, (size_t)len, r.lineno, &t);
+		if (kind < 0)
+			goto out;
+		r.start += (size_t)len;
+		r.lineno++;
+		if (kind != DL_COPY)
+			continue;
+		if (seen[t - p->tables]++) {
+			bk_err_set("%s line %ld: a second COPY into %s: refusing the restore", name,
+				   r.lineno - 1, t->qname);
+			goto out;
+		}
+		if (skip_block(&r) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(seen);
+	reader_close(&r);
+	return ret;
+}
+
+/* ---- schema files ---- */
+
+/* The schema text sent at once; a test may lower it (BK_TEST_SQL_BATCH,
+ * bytes) to make every statement its own query. */
+static size_t sql_batch(void)
+{
+	const char *v = getenv("BK_TEST_SQL_BATCH");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return SQL_BATCH;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	return *end || errno || n == 0 || n > SQL_BATCH ? SQL_BATCH : n;
+}
+
+/* Send text[0..len) (from line first_line of name) as one query. */
+static int send_batch(PGconn *conn, char *text, size_t len, const char *name, long first_line)
+{
+	char saved = text[len];
+	int ret;
+
+	text[len] = '\0';
+	ret = run_sql(conn, text, name, first_line);
+	text[len] = saved;
+	return ret;
+}
+
+/* A backslash at r's buf + r->start + pos, outside quotes and comments:
+ * pg_dump's own "\restrict KEY" and "\unrestrict KEY" lines become blanks
+ * (psql's business, not SQL); anything else is a meta-command psql would
+ * run. 0, 1 when more of the line must be read first, or -1. */
+static int schema_backslash(struct reader *r, const struct bk_sql_lexer *lx, size_t pos)
+{
+	char *line = r->buf + r->start + pos;
+	size_t avail = r->end - r->start - pos;
+	char *nl = memchr(line, '\n', avail);
+	size_t len = nl ? (size_t)(nl - line) : avail;
+	char shown[SHOWN + 4];
+
+	if (!nl && !r->eof && avail < MAX_HEADER)
+		return 1;
+	if (bk_sql_lexer_at_line_start(lx) && is_restrict_line(line, len)) {
+		memset(line, ' ', len);
+		return 0;
+	}
+	show_line(shown, line, len);
+	bk_err_set("%s line %ld: a psql meta-command ('%s'): bk runs the schema through libpq, "
+		   "not psql: refusing the restore", r->name, lx->line, shown);
+	bk_err_hint("nothing was run; pg_dump writes no meta-commands but \\restrict and "
+		    "\\unrestrict lines: this archive was changed after it was made");
+	return -1;
+}
+
+/* Read more of a schema file; the new bytes must hold no NUL (a query
+ * string would end there). */
+static int schema_more(struct reader *r, const struct bk_sql_lexer *lx)
+{
+	size_t had = r->end - r->start;
+
+	r->lineno = lx->line;
+	if (reader_fill(r, MAX_STMT) < 0)
+		return -1;
+	if (memchr(r->buf + r->start + had, '\0', r->end - r->start - had))
+		return bk_err_set("%s: a NUL byte after line %ld: not SQL: refusing the restore",
+				  r->name, lx->line);
+	return 0;
+}
+
+/*
+ * Run schema file name (pg_dump's output, any size) in batches of about
+ * sql_batch() bytes, each ending where a statement ends; with conn NULL,
+ * only read it through, keeping nothing: a meta-command, a NUL byte or an
+ * end inside a quote is refused either way.
+ */
+static int run_schema(PGconn *conn, const struct bk_extract_files *files, const char *name)
+{
+	struct bk_sql_lexer lx;
+	struct reader r;
+	size_t pos = 0, batch = sql_batch();	/* pos: from r.start */
+	long first_line = 1, queries = 0;
+	int ret = -1;
+
+	if (reader_open(&r, files, name) < 0)
+		return -1;
+	bk_sql_lexer_init(&lx);
+	for (;;) {
+		size_t avail = r.end - r.start;
+		enum bk_sql_event ev;
+		int rc = 1;
+
+		if (pos < avail) {
+			ev = bk_sql_lex(&lx, r.buf + r.start, avail, &pos);
+			if (ev == BK_SQL_BACKSLASH && (rc = schema_backslash(&r, &lx, pos)) < 0)
+				goto out;
+			if (ev == BK_SQL_END && (!conn || pos >= batch)) {
+				if (conn && send_batch(conn, r.buf + r.start, pos, name, first_line) < 0)
+					goto out;
+				queries += conn != NULL;
+				r.start += pos;
+				pos = 0;
+				first_line = lx.line;
+			}
+			if (ev == BK_SQL_END || (ev == BK_SQL_BACKSLASH && rc == 0))
+				continue;
+			/* All is lexed, or a backslash's line is not all there yet. */
+		}
+		if (pos == avail && r.eof)
+			break;
+		if (!conn) {
+			r.start += pos;	/* read through: forget what was lexed */
+			pos = 0;
+		}
+		if (schema_more(&r, &lx) < 0)
+			goto out;
+	}
+	if (bk_sql_lexer_open(&lx)) {
+		bk_err_set("%s: the file ends inside %s begun on line %ld: refusing the restore",
+			   name, bk_sql_lexer_open(&lx), lx.quote_line);
+		goto out;
+	}
+	if (conn && r.end > r.start) {
+		if (send_batch(conn, r.buf + r.start, r.end - r.start, name, first_line) < 0)
+			goto out;
+		queries++;
+	}
+	if (conn)
+		bk_info("%s: %lld bytes, %ld lines in %ld queries", name, (long long)r.off,
+			lx.line - 1, queries);
+	ret = 0;
+out:
 	reader_close(&r);
 	return ret;
 }
@@ -1201,7 +1549,7 @@ static int load_csv(struct job *j, const struct bk_restore_table *t, struct load
 	long long rows;
 	int ret = -1;
 
-	if (reader_open(&r, j->dir, t->file) < 0)
+	if (reader_open(&r, j->files, t->file) < 0)
 		return -1;
 	if (reader_fill(&r, CHUNK) < 0 || csv_header(conn, &r, &cols) < 0)
 		goto out;
@@ -1228,7 +1576,8 @@ static int load_csv(struct job *j, const struct bk_restore_table *t, struct load
 		}
 	}
 	rows = copy_end(conn, t->file);
-	if (rows < 0 || (staged && stage_merge(j, t, cols, rows) < 0))
+	if (rows < 0 || still_in_transaction(conn, t->file) < 0 ||
+	    (staged && stage_merge(j, t, cols, rows) < 0))
 		goto out;
 	lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
 	if (!lr->copies)
@@ -1596,7 +1945,7 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 		if (!bk_manifest_find(j->m, "schema.sql"))
 			return bk_err_set("the backup has no schema.sql: cannot create the tables");
 		bk_info("restoring into an empty database: schema, data, post-data");
-		if (run_sql_file(j->conn, j->dir, "schema.sql") < 0)
+		if (run_schema(j->conn, j->files, "schema.sql") < 0)
 			return -1;
 	} else {
 		bk_info("the tables exist: loading data only%s",
@@ -1609,15 +1958,21 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 	for (size_t i = 0; i < j->m->n_entries; i++)
 		if (has_tables(p, j->m->entries[i].path) && load_file(j, &j->m->entries[i]) < 0)
 			return -1;
-	if (bk_manifest_find(j->m, "sequences.sql") && run_sql_file(j->conn, j->dir, "sequences.sql") < 0)
-		return -1;
+	if (bk_manifest_find(j->m, "sequences.sql")) {
+		struct load_result lr = { 0 };
+		int rc = load_sql(j, "sequences.sql", &lr);
+
+		load_result_free(&lr);
+		if (rc < 0)
+			return -1;
+	}
 	if (sequences_past_rows(j) < 0)
 		return -1;
 	t0 = bk_monotonic();
 	times->data = t0 - t1;
 	if (p->mode == BK_RESTORE_FULL) {
 		if (bk_manifest_find(j->m, "schema-post.sql") &&
-		    run_sql_file(j->conn, j->dir, "schema-post.sql") < 0)
+		    run_schema(j->conn, j->files, "schema-post.sql") < 0)
 			return -1;
 	} else if (finish_data_load(j) < 0) {
 		return -1;
@@ -1632,7 +1987,81 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 	return 0;
 }
 
-int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m,
+/* A .csv file: one table, a header of column names. */
+static int check_csv(PGconn *conn, const struct bk_restore_plan *p,
+		     const struct bk_extract_files *files, const char *name)
+{
+	struct reader r;
+	char *cols = NULL;
+	int n = 0, ret;
+
+	for (size_t i = 0; i < p->n_tables; i++)
+		n += !strcmp(p->tables[i].file, name);
+	if (n != 1)
+		return bk_err_set("MANIFEST: %s must hold exactly one table, not %d", name, n);
+	if (reader_open(&r, files, name) < 0)
+		return -1;
+	ret = reader_fill(&r, CHUNK) < 0 || csv_header(conn, &r, &cols) < 0 ? -1 : 0;
+	free(cols);
+	reader_close(&r);
+	return ret;
+}
+
+/*
+ * Before anything runs, every file the restore may read: data files and
+ * sequences.sql hold only what bk-export writes there; schema files, which
+ * may hold any SQL (they are trusted through the archive's signature), no
+ * psql meta-command.
+ */
+static int check_files(struct job *j)
+{
+	static const char *const schema[] = { "schema.sql", "schema-post.sql" };
+	const struct bk_manifest *m = j->m;
+
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const char *path = m->entries[i].path;
+		int rc;
+
+		if (!has_tables(j->plan, path) && strcmp(path, "sequences.sql"))
+			continue;
+		if (ends_with(path, ".csv"))
+			rc = check_csv(j->conn, j->plan, j->files, path);
+		else if (ends_with(path, ".sql"))
+			rc = check_data_file(j->plan, j->files, path);
+		else
+			rc = bk_err_set("%s: a data file must be .sql or .csv", path);
+		if (rc < 0) {
+			if (!*bk_err_hint_text())
+				bk_err_hint("nothing was run; a data file holds only COPY blocks "
+					    "into its tables and bk-export's setval and SET lines: "
+					    "this archive was changed after it was made");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof(schema) / sizeof(*schema); i++)
+		if (bk_manifest_find(m, schema[i]) && run_schema(NULL, j->files, schema[i]) < 0) {
+			if (!*bk_err_hint_text())
+				bk_err_hint("nothing was run");
+			return -1;
+		}
+	return 0;
+}
+
+int bk_restore_keep(const struct bk_manifest *m, const char *path)
+{
+	const char *v;
+	size_t i = 0, n = strlen(path);
+
+	if (!strcmp(path, "schema.sql") || !strcmp(path, "schema-post.sql") ||
+	    !strcmp(path, "sequences.sql"))
+		return 1;
+	while ((v = bk_manifest_meta_next(m, "table", &i)) != NULL)
+		if (!strncmp(v, path, n) && v[n] == ' ')
+			return 1;
+	return 0;
+}
+
+int bk_restore(PGconn *conn, const struct bk_extract_files *files, const struct bk_manifest *m,
 	       enum bk_restore_replace replace, struct bk_restore_plan *plan,
 	       struct bk_restore_times *times)
 {
@@ -1641,13 +2070,15 @@ int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m,
 
 	memset(times, 0, sizeof(*times));
 	j.conn = conn;
-	j.dir = dir;
+	j.files = files;
 	j.m = m;
 	j.plan = plan;
 	j.replace = replace;
 	PQsetNoticeProcessor(conn, notice, NULL);
 	if (PQsetClientEncoding(conn, "UTF8") != 0)
 		return bk_err_set("cannot set the client encoding to UTF8: %s", PQerrorMessage(conn));
+	if (check_files(&j) < 0)
+		return -1;
 	if (exec_fmt(conn, "BEGIN", "%s", "BEGIN") < 0)
 		return -1;
 	ret = restore_in_transaction(&j, times);

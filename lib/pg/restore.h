@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include "extract.h"
 #include "manifest.h"
 
 /* One backed-up table, from a "# table: FILE ROWS QNAME" line of MANIFEST. */
@@ -69,8 +70,20 @@ int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn);
 
 #define BK_RESTORE_REFUSED (-2)
 
+/* Does the restore read path? For bk_extract_opts.keep: the files a restore
+ * reads must be kept open at extraction (bk_restore reads nothing by name). */
+int bk_restore_keep(const struct bk_manifest *m, const char *path);
+
 /*
- * Restore dir (MANIFEST m) into conn's database in one transaction.
+ * Restore the extracted files (MANIFEST m) into conn's database in one
+ * transaction. First, before anything runs, every file it may read is
+ * checked: a data file (.sql) or sequences.sql may hold only what bk-export
+ * writes there -- comments, its SET lines, COPY ... FROM stdin blocks into
+ * the tables MANIFEST lists in that file (each once), setval() lines --
+ * and a schema file no psql meta-command (but pg_dump's \restrict lines);
+ * anything else refuses the restore with nothing run. Schema files are sent
+ * in batches that end where statements end (any size). The transaction
+ * must stay open after each batch and COPY.
  * Into an empty database (no backed-up table exists): schema.sql, data,
  * sequences.sql, schema-post.sql. If the tables exist: data only (foreign
  * keys touching them dropped and re-created, their user triggers disabled
@@ -86,7 +99,7 @@ int bk_restore_probe(struct bk_restore_plan *p, PGconn *conn);
  * reason, and end past the kept rows. Row counts are checked against
  * MANIFEST. 0, or -1 with the error slot set and the transaction rolled back.
  */
-int bk_restore(PGconn *conn, const char *dir, const struct bk_manifest *m,
+int bk_restore(PGconn *conn, const struct bk_extract_files *files, const struct bk_manifest *m,
 	       enum bk_restore_replace replace, struct bk_restore_plan *plan,
 	       struct bk_restore_times *times);
 

@@ -38,7 +38,7 @@ static void __attribute__((noreturn)) usage(void)
 	       "      --version       show the version and exit\n"
 	       "\n"
 	       "Variables: BACKUP_DIR BACKUP_CONFIG_DIR BACKUP_CONFIG_FILES\n"
-	       "BACKUP_GZIP_LEVEL BACKUP_LOG TZ (see bk-pack(1)).\n"
+	       "BACKUP_GZIP_LEVEL BACKUP_SIGNING_KEY BACKUP_LOG TZ (see bk-pack(1)).\n"
 	       "Exit status: 0 archive written, 1 failed, 2 usage or configuration error.\n");
 	exit(bk_finish(BK_EXIT_OK));
 }
@@ -223,6 +223,7 @@ int main(int argc, char **argv)
 		.progress = progress,
 		.progress_ctx = &pr,
 		.stop = &stop,
+		.sign_key = bk_config.signing_key,
 	};
 	rc = bk_pack(&o, &res);
 	if (pr.drawn)
@@ -237,6 +238,10 @@ int main(int argc, char **argv)
 			secs > 0 ? mib(res.in_bytes) / secs : 0.0,
 			res.warnings ? " with warnings" : "");
 	}
+	if (res.key_id[0])
+		bk_info("MANIFEST signed by key ID %s", res.key_id);
+	else
+		bk_info("MANIFEST not signed: BACKUP_SIGNING_KEY is not set");
 	bk_emit(path);
 	free(copy);
 	free(path);

@@ -29,7 +29,7 @@ static void __attribute__((noreturn)) usage(void)
 {
 	printf("usage: bk-unpack [-C DIR] [--restore [--replace | --replace-all]]\n"
 	       "                 [--config-to DIR] [--force] [--dry-run] [-i IDENTITY]\n"
-	       "                 [--env-file FILE] FILE\n"
+	       "                 [--env-file FILE] [--verify-key FILE] [--unsigned] FILE\n"
 	       "\n"
 	       "Verify the bk archive FILE, then do what the options say and print what\n"
 	       "was made (directories, HOST:PORT/DATABASE); with none of -C, --restore\n"
@@ -48,6 +48,11 @@ static void __attribute__((noreturn)) usage(void)
 	       "                       than the backup's window\n"
 	       "      --replace-all    the same, but empty every backed-up table first,\n"
 	       "                       windowed tables too\n"
+	       "      --verify-key FILE\n"
+	       "                       the minisign public key that must have signed the\n"
+	       "                       archive (instead of BACKUP_VERIFY_KEY)\n"
+	       "      --unsigned       with --restore and no verify key: restore an\n"
+	       "                       unsigned archive (nothing proves who made it)\n"
 	       "      --config-to DIR  write the configuration files into DIR\n"
 	       "      --force          replace files that exist in DIR\n"
 	       "  -n, --dry-run        print the plan on standard output, change nothing\n"
@@ -59,7 +64,7 @@ static void __attribute__((noreturn)) usage(void)
 	       "      --version        show the version and exit\n"
 	       "\n"
 	       "Variables: POSTGRES_HOST POSTGRES_PORT POSTGRES_DB POSTGRES_USER\n"
-	       "POSTGRES_PASSWORD DATABASE_URL BACKUP_TMPDIR BACKUP_LOG\n"
+	       "POSTGRES_PASSWORD DATABASE_URL BACKUP_VERIFY_KEY BACKUP_TMPDIR BACKUP_LOG\n"
 	       "BACKUP_AGE_IDENTITY_FILE (see bk-unpack(1)).\n"
 	       "Exit status: 0 done, 1 failed or refused (nothing changed), 2 usage or\n"
 	       "configuration error.\n");
@@ -67,8 +72,8 @@ static void __attribute__((noreturn)) usage(void)
 }
 
 struct opts {
-	const char *archive, *dir, *config_to, *env_file, *identity;
-	int restore, force, dry_run;
+	const char *archive, *dir, *config_to, *env_file, *identity, *verify_key;
+	int restore, force, dry_run, unsigned_ok;
 	enum bk_restore_replace replace;
 };
 
@@ -120,13 +125,21 @@ struct times {
 	struct bk_restore_times r;
 };
 
-static int verify(const char *archive, double *secs)
+/* Who signed the archive, as verification found it. */
+struct origin {
+	enum bk_verify_sig sig;
+	char key_id[BK_MINISIGN_ID_HEX];
+};
+
+static int verify(const char *archive, double *secs, struct origin *who)
 {
 	struct bk_verify_report rep;
 	double t0 = bk_monotonic();
 	int ret;
 
 	ret = bk_verify_archive(archive, &rep);
+	who->sig = rep.sig;
+	memcpy(who->key_id, rep.key_id, sizeof(who->key_id));
 	/* Size bounds are bk-monitor's business: a note here, not a warning. */
 	for (size_t i = 0; i < rep.n_warnings; i++)
 		bk_info("%s: %s", archive, rep.warnings[i]);
@@ -244,6 +257,87 @@ static int restore(const struct opts *o, const struct bk_manifest *m,
 	bk_pg_close(conn);
 	bk_restore_plan_free(&plan);
 	return rc < 0 ? -1 : 0;
+}
+
+/* ---- origin: a restore runs the archive's schema files as they are ---- */
+
+/*
+ * Why a restore of an archive verified as who says must be refused (the
+ * hint in *hint), or NULL. A bad signature, or none with a verify key, did
+ * not pass verification already.
+ */
+static const char *origin_refusal(const struct opts *o, const struct origin *who, char *buf,
+				  size_t size, char *hint, size_t hsize)
+{
+	*hint = '\0';
+	switch (who->sig) {
+	case BK_SIG_OK:
+		return NULL;
+	case BK_SIG_UNCHECKED:
+		snprintf(buf, size, "the archive is signed by key ID %s, and no verify key is "
+			 "configured to check that signature: refusing to restore", who->key_id);
+		snprintf(hint, hsize, "set BACKUP_VERIFY_KEY or --verify-key FILE to the public key "
+			 "of key ID %s, as you keep it off the backup host", who->key_id);
+		return buf;
+	case BK_SIG_NONE:
+		if (o->unsigned_ok)
+			return NULL;
+		snprintf(buf, size, "the archive is unsigned: nothing proves who made it, and a "
+			 "restore runs its schema files: refusing to restore");
+		snprintf(hint, hsize, "restore it with --unsigned only if you know where it comes "
+			 "from; sign the backups with BACKUP_SIGNING_KEY (see bk-pack(1))");
+		return buf;
+	default:
+		snprintf(buf, size, "bad signature: refusing to restore");
+		return buf;
+	}
+}
+
+/* Before a restore: refuse, or say loudly what is trusted. */
+static int check_origin(const struct opts *o, const struct origin *who)
+{
+	char why[512], hint[512];
+
+	if (origin_refusal(o, who, why, sizeof(why), hint, sizeof(hint))) {
+		bk_err_set("%s", why);
+		if (*hint)
+			bk_err_hint("%s", hint);
+		return -1;
+	}
+	if (who->sig == BK_SIG_NONE)
+		bk_warn("RESTORING AN UNSIGNED ARCHIVE (--unsigned): nothing proves who made %s; "
+			"its schema files run as they are", o->archive);
+	else
+		bk_info("%s is signed by key ID %s, checked against %s", o->archive, who->key_id,
+			bk_config.verify_key_from);
+	return 0;
+}
+
+/* The plan's "signature" line, and what a restore would say. */
+static int plan_origin(const struct opts *o, const struct origin *who)
+{
+	char why[512], hint[512];
+	const char *refusal = origin_refusal(o, who, why, sizeof(why), hint, sizeof(hint));
+
+	if (who->sig == BK_SIG_OK)
+		printf("signature  signed by key ID %s (checked against %s)\n", who->key_id,
+		       bk_config.verify_key_from);
+	else if (who->sig == BK_SIG_UNCHECKED)
+		printf("signature  signed by key ID %s (not checked: no verify key)\n", who->key_id);
+	else
+		printf("signature  unsigned%s\n", o->unsigned_ok ? " (--unsigned)" : "");
+	if (!o->restore)
+		return 0;
+	if (refusal) {
+		printf("  --restore would refuse: %s\n", refusal);
+		bk_err_set("%s", refusal);
+		if (*hint)
+			bk_err_hint("%s", hint);
+		return -1;
+	}
+	if (who->sig == BK_SIG_NONE)
+		printf("  --restore would warn: RESTORING AN UNSIGNED ARCHIVE (--unsigned)\n");
+	return 0;
 }
 
 /* ---- the plan (--dry-run) ---- */
@@ -413,15 +507,18 @@ static int plan_files(const char *label, const char *dir, const struct bk_manife
 static int dry_run(const struct opts *o)
 {
 	struct bk_manifest m;
+	struct origin who;
 	double secs;
 	int ret = 0;
 
 	printf("archive    %s\n", o->archive);
-	if (verify(o->archive, &secs) < 0) {
+	if (verify(o->archive, &secs, &who) < 0) {
 		printf("verified   NO: %s\n", bk_err());
 		return -1;
 	}
 	printf("verified   intact\n");
+	if (plan_origin(o, &who) < 0)
+		return -1;
 	if (bk_ar_read_manifest(o->archive, &m, NULL) < 0)
 		return -1;
 	plan_members(&m);
@@ -470,6 +567,7 @@ static int unpack(const struct opts *o)
 	};
 	struct bk_manifest m;
 	struct times t = { 0 };
+	struct origin who;
 	char *tmp = NULL, *target = NULL;
 	double t0 = bk_monotonic(), t1;
 	int ret = -1, restoring = 0;
@@ -477,7 +575,9 @@ static int unpack(const struct opts *o)
 	bk_manifest_init(&m);
 	if (o->dir && bk_extract_check_private(o->dir) < 0)
 		goto out;
-	if (verify(o->archive, &t.verify) < 0 || stopped())
+	if (verify(o->archive, &t.verify, &who) < 0 || stopped())
+		goto out;
+	if (o->restore && check_origin(o, &who) < 0)
 		goto out;
 	if (bk_ar_read_manifest(o->archive, &m, NULL) < 0)
 		goto out;
@@ -532,6 +632,14 @@ out:
 	return ret;
 }
 
+static void check_trust_options(const struct opts *o)
+{
+	if (o->verify_key && !*o->verify_key)
+		bk_usage_error(prog, "--verify-key needs a file name");
+	if (o->unsigned_ok && !o->restore)
+		bk_usage_error(prog, "--unsigned goes with --restore");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -543,6 +651,8 @@ int main(int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "identity", required_argument, NULL, 'i' },
+		{ "verify-key", required_argument, NULL, 'K' },
+		{ "unsigned", no_argument, NULL, 'U' },
 		BK_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -576,6 +686,12 @@ int main(int argc, char **argv)
 		case 'i':
 			o.identity = optarg;
 			break;
+		case 'K':
+			o.verify_key = optarg;
+			break;
+		case 'U':
+			o.unsigned_ok = 1;
+			break;
 		case 'h':
 			usage();
 		case BK_OPT_VERSION:
@@ -600,9 +716,11 @@ int main(int argc, char **argv)
 		bk_usage_error(prog, "--force goes with -C DIR or --config-to DIR");
 	if ((o.dir && !*o.dir) || (o.config_to && !*o.config_to))
 		bk_usage_error(prog, "empty directory name");
+	check_trust_options(&o);
 
 	bk_start(prog, o.env_file);
-	if (bk_ar_use_identity(o.identity) < 0)
+	if (bk_ar_use_identity(o.identity) < 0 ||
+	    (o.verify_key && bk_config_verify_key_file(o.verify_key) < 0))
 		bk_die(BK_EXIT_USAGE);
 	catch_signals();
 	if (o.dry_run) {

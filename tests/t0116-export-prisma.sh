@@ -86,7 +86,7 @@ test_expect_success 'MANIFEST: every omitted table with its rows and rule' '
 
 test_expect_success 'restore into an empty database: every constraint, no error' '
 	pg_psql -d postgres -c "CREATE DATABASE restored" &&
-	POSTGRES_DB=restored bk-unpack --restore "$(cat archive)" >restore.out 2>restore.err &&
+	POSTGRES_DB=restored bk-unpack --restore --unsigned "$(cat archive)" >restore.out 2>restore.err &&
 	q="SELECT count(*) FROM pg_constraint WHERE contype IN (${SQ}f${SQ}, ${SQ}p${SQ}, ${SQ}u${SQ})" &&
 	test "$(pg_psql -d restored -At -c "$q")" = "$(pg_query "$q")"
 '
@@ -140,7 +140,7 @@ test_expect_success '--restore --replace over the live database changes no row' 
 	for t in $(tables full) $(tables window) $(tables omitted); do
 		rows smart_ai_hub "$(qname "$t")"
 	done >before &&
-	bk-unpack --restore --replace "$(cat archive)" >replace.out 2>replace.err &&
+	bk-unpack --restore --unsigned --replace "$(cat archive)" >replace.out 2>replace.err &&
 	for t in $(tables full) $(tables window) $(tables omitted); do
 		rows smart_ai_hub "$(qname "$t")"
 	done >after &&

@@ -28,7 +28,7 @@ test_expect_success 'setup: a good archive' '
 
 test_expect_success 'a good archive is intact: exit 0 and the summary on stdout' '
 	bk-verify good.tar.gz >out 2>err &&
-	echo "OK good.tar.gz: 10 members, 9 rows, 0.0 MB (0.0 MB unpacked)" >expect &&
+	echo "OK good.tar.gz: 10 members, 9 rows, 0.0 MB (0.0 MB unpacked), unsigned" >expect &&
 	test_cmp expect out &&
 	! grep " ERROR " err
 '
@@ -238,7 +238,7 @@ test_expect_success 'usage: no archive, two archives, a bad option: exit 2' '
 
 test_expect_success '--help mirrors the man page synopsis' '
 	bk-verify --help >out &&
-	grep -q "^usage: bk-verify \[--json\] \[-i IDENTITY\] \[--env-file FILE\] FILE$" out &&
+	grep -q "^usage: bk-verify \[--json\] \[-i IDENTITY\] \[--verify-key FILE\] \[--env-file FILE\] FILE$" out &&
 	grep -q "^\.B bk-verify$" "$BK_ROOT/man/bk-verify.1" &&
 	grep -q "^\.RB \[ \\\\-\\\\-json \]" "$BK_ROOT/man/bk-verify.1"
 '

@@ -227,6 +227,7 @@ test_expect_success 'the summary: file, size, date, database, tables, warnings, 
 	Duration           1 min 15 s
 	Backup host        $HOST
 	SHA-256            $sha
+	Signature          Unsigned: anyone could have made this archive; set BACKUP_SIGNING_KEY
 	Warnings           1
 	EOF
 	test_cmp expect actual &&

@@ -34,7 +34,7 @@ refused() {
 	test_expect_code 1 bk-unpack --config-to cfg "$a" >stdout 2>err &&
 	test ! -s stdout &&
 	test_path_is_missing cfg &&
-	test_expect_code 1 bk-unpack --restore "$a" >stdout 2>err &&
+	test_expect_code 1 bk-unpack --restore --unsigned "$a" >stdout 2>err &&
 	test ! -s stdout &&
 	test "$(ls -A "$BACKUP_TMPDIR")" = "" &&
 	test "$(ls -A outside)" = sentinel &&

@@ -45,7 +45,7 @@ test_expect_success 'setup: configuration files, an export and its archive' '
 
 test_expect_success 'restore into a fresh empty database' '
 	pg_psql -d postgres -c "CREATE DATABASE restored" &&
-	POSTGRES_DB=restored bk-unpack --restore "$(cat archive)" >stdout 2>err &&
+	POSTGRES_DB=restored bk-unpack --restore --unsigned "$(cat archive)" >stdout 2>err &&
 	echo "127.0.0.1:$POSTGRES_PORT/restored" >expect &&
 	test_cmp expect stdout
 '
@@ -135,7 +135,7 @@ test_expect_success 'as the application role owning an empty database (not a sup
 	CREATE DATABASE appdb OWNER app;
 	EOF
 	POSTGRES_DB=appdb POSTGRES_USER=app POSTGRES_PASSWORD=app-pw \
-		bk-unpack --restore "$(cat archive)" >stdout 2>err || { cat err; exit 1; }
+		bk-unpack --restore --unsigned "$(cat archive)" >stdout 2>err || { cat err; exit 1; }
 	for t in $full_tables; do
 		rows smart_ai_hub "SELECT * FROM public.$t ORDER BY 1" >expect &&
 		rows appdb "SELECT * FROM public.$t ORDER BY 1" >actual &&
@@ -146,7 +146,7 @@ test_expect_success 'as the application role owning an empty database (not a sup
 
 test_expect_success '-C DIR with --restore keeps the extracted files' '
 	pg_psql -d postgres -c "CREATE DATABASE restored2" &&
-	POSTGRES_DB=restored2 bk-unpack -C kept --restore "$(cat archive)" >stdout 2>err &&
+	POSTGRES_DB=restored2 bk-unpack -C kept --restore --unsigned "$(cat archive)" >stdout 2>err &&
 	printf "%s\n" kept "127.0.0.1:$POSTGRES_PORT/restored2" >expect &&
 	test_cmp expect stdout &&
 	cmp MANIFEST kept/MANIFEST &&

@@ -57,7 +57,7 @@ test_expect_success 'setup: an archive of the fixture; a copy of the source data
 
 test_expect_success 'into the populated database: refused, tables listed with their rows' '
 	dump live >before &&
-	POSTGRES_DB=live test_expect_code 1 bk-unpack --restore backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=live test_expect_code 1 bk-unpack --restore --unsigned backup.tar.gz >stdout 2>err &&
 	test ! -s stdout &&
 	grep -q "ERROR bk-unpack\[[0-9]*\]: 16 of the backed-up tables in live hold rows: refusing to restore over them" err &&
 	sed -n "s/^.* ERROR bk-unpack\[[0-9]*\]:   //p" err >actual &&
@@ -91,7 +91,7 @@ test_expect_success '--dry-run shows the replacement and the refusal, changes no
 	grep -A1 "^  window   public.credit_transactions  *600  *400  *600  credit_transactions.csv$" stdout >actual &&
 	grep -q "^           \[created_at >= .*\]$" actual &&
 	grep -q "^  would refuse: 16 tables hold rows (--replace replaces their rows, --replace-all empties them)$" stdout &&
-	POSTGRES_DB=live bk-unpack --dry-run --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=live bk-unpack --dry-run --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	! grep -q "would refuse" stdout &&
 	grep -q "^nothing changed (dry run)$" stdout &&
 	test "$(ls -A "$BACKUP_TMPDIR")" = "" &&
@@ -116,7 +116,7 @@ test_expect_success '--replace: the backed-up tables become the backup, in one t
 	pg_psql -d live -At -c "SELECT count(*) FROM sessions" >sessions.before &&
 	test "$(cat sessions.before)" -gt 0 &&
 	rows live "SELECT * FROM sessions ORDER BY id" >sessions.rows &&
-	POSTGRES_DB=live bk-unpack --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=live bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	echo "127.0.0.1:$POSTGRES_PORT/live" >expect &&
 	test_cmp expect stdout &&
 	grep -q "the tables exist: loading data only (replacing their rows)" err &&
@@ -143,7 +143,7 @@ test_expect_success '--replace fails and changes nothing when other rows would d
 	INSERT INTO sessions (user_id, token, expires_at) VALUES (md5($$ghost$$)::uuid, $$t-ghost$$, now());
 	EOF
 	dump live >before &&
-	POSTGRES_DB=live test_expect_code 1 bk-unpack --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=live test_expect_code 1 bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	test ! -s stdout &&
 	grep -q "ERROR bk-unpack\[[0-9]*\]: foreign key sessions_user_id_fkey on public.sessions: insert or update on table \"sessions\" violates foreign key constraint" err &&
 	grep -q "hint: rows of the database that are not in the backup refer to rows" err &&
@@ -154,7 +154,7 @@ test_expect_success '--replace fails and changes nothing when other rows would d
 test_expect_success 'tables that exist but are empty get the data without --replace' '
 	pg_psql -d postgres -c "CREATE DATABASE migrated" &&
 	pg_psql -d migrated -f "$FIXTURES/schema.sql" &&
-	POSTGRES_DB=migrated bk-unpack --restore backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=migrated bk-unpack --restore --unsigned backup.tar.gz >stdout 2>err &&
 	grep -q "the tables exist: loading data only$" err &&
 	same_as_backup migrated
 '
@@ -163,7 +163,7 @@ test_expect_success 'a database with only some of the tables: refused, nothing c
 	pg_psql -d postgres -c "CREATE DATABASE partial" &&
 	pg_psql -d partial -c "CREATE TABLE users (id int); CREATE TABLE currencies (code text)" &&
 	dump partial >before &&
-	POSTGRES_DB=partial test_expect_code 1 bk-unpack --restore --replace backup.tar.gz 2>err &&
+	POSTGRES_DB=partial test_expect_code 1 bk-unpack --restore --unsigned --replace backup.tar.gz 2>err &&
 	grep -q "the database has 2 of the 16 backed-up tables; missing: public.user_roles, " err &&
 	dump partial >after &&
 	test_cmp before after

@@ -99,7 +99,7 @@ test_expect_success 'setup: the gate table; an archive with it exported last' '
 
 test_expect_success 'the gate works: without the lock held the restore goes through' '
 	pg_psql -d postgres -c "CREATE DATABASE open" &&
-	POSTGRES_DB=open bk-unpack --restore backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=open bk-unpack --restore --unsigned backup.tar.gz >stdout 2>err &&
 	test "$(pg_psql -d open -At -c "SELECT count(*) FROM users")" = 200
 '
 
@@ -107,7 +107,7 @@ test_expect_success 'server stopped during a restore into an empty database: sti
 	pg_psql -d postgres -c "CREATE DATABASE fresh" &&
 	rm -f stdout err &&
 	hold_gate fresh &&
-	{ POSTGRES_DB=fresh bk-unpack --restore backup.tar.gz >stdout 2>err & } &&
+	{ POSTGRES_DB=fresh bk-unpack --restore --unsigned backup.tar.gz >stdout 2>err & } &&
 	pid=$! &&
 	wait_blocked fresh &&
 	pg_crash &&
@@ -140,7 +140,7 @@ test_expect_success 'server stopped during --replace: old rows and sequences int
 	grep "^SELECT pg_catalog.setval(.public.credit_transactions_id_seq., " before >seq &&
 	! grep -q ", 1000, true);$" seq &&
 	hold_gate live &&
-	{ POSTGRES_DB=live bk-unpack --restore --replace backup.tar.gz >stdout 2>err & } &&
+	{ POSTGRES_DB=live bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err & } &&
 	pid=$! &&
 	wait_blocked live &&
 	pg_crash &&
@@ -156,7 +156,7 @@ test_expect_success 'SIGTERM during --replace: rolled back at once, temp files r
 	rm -f stdout err &&
 	dump live >before &&
 	hold_gate live &&
-	{ POSTGRES_DB=live bk-unpack --restore --replace backup.tar.gz >stdout 2>err & } &&
+	{ POSTGRES_DB=live bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err & } &&
 	pid=$! &&
 	wait_blocked live &&
 	kill -TERM $pid &&
@@ -171,7 +171,7 @@ test_expect_success 'SIGTERM during --replace: rolled back at once, temp files r
 
 test_expect_success 'after all that, --replace goes through' '
 	release_gate &&
-	POSTGRES_DB=live bk-unpack --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=live bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	pg_psql -d live -At -c "SELECT id FROM restore_gate" >actual &&
 	echo 1 >expect &&
 	test_cmp expect actual

@@ -76,7 +76,7 @@ test_expect_success 'setup: a backup of a custom scope' '
 
 test_expect_success 'restore into an empty database: every table identical' '
 	pg_psql -d postgres -c "CREATE DATABASE restored" &&
-	POSTGRES_DB=restored bk-unpack --restore backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=restored bk-unpack --restore --unsigned backup.tar.gz >stdout 2>err &&
 	same restored &&
 	test "$(pg_psql -d restored -At -c "SELECT count(*) FROM users")" = 200
 '
@@ -89,10 +89,10 @@ test_expect_success '--replace over changed rows: identical again, older events 
 	INSERT INTO metrics VALUES ($$2030-01-01$$, 99);
 	DELETE FROM "evil""; DROP TABLE users; --";
 	EOF
-	test_expect_code 1 env POSTGRES_DB=restored bk-unpack --restore backup.tar.gz 2>err &&
+	test_expect_code 1 env POSTGRES_DB=restored bk-unpack --restore --unsigned backup.tar.gz 2>err &&
 	grep -q "^.* ERROR bk-unpack\[[0-9]*\]:   \"Other Schema\".\"Mixed Case\": 2 rows$" err &&
 	! grep -q "evil.*rows$" err &&
-	POSTGRES_DB=restored bk-unpack --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=restored bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	pg_psql -d restored -At -c "SELECT payload FROM events WHERE at < ${SQ}2000-01-01${SQ}" >actual &&
 	echo older >expect &&
 	test_cmp expect actual &&
@@ -102,7 +102,7 @@ test_expect_success '--replace over changed rows: identical again, older events 
 
 test_expect_success '--replace-all: the older events go too' '
 	pg_psql -d restored -c "INSERT INTO events (at, payload) VALUES (${SQ}1990-01-01${SQ}, ${SQ}older${SQ})" &&
-	POSTGRES_DB=restored bk-unpack --restore --replace-all backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=restored bk-unpack --restore --unsigned --replace-all backup.tar.gz >stdout 2>err &&
 	same restored
 '
 

@@ -138,7 +138,7 @@ test_expect_success 'setup: what --replace must leave, from the live copy and th
 '
 
 test_expect_success '--dry-run --replace: rows to delete, keep and load per table' '
-	POSTGRES_DB=live bk-unpack --dry-run --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=live bk-unpack --dry-run --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	sed -n "/^  rows  /,/^nothing changed/p" stdout >actual.plan &&
 	{
 		printf "  %-8s %-36s %9s %9s %9s  %s\n" rows table delete keep load from &&
@@ -195,7 +195,7 @@ test_expect_success 'a restore that fails after the data load changes no row and
 	pg_psql -d failing -At -c "SELECT last_value, is_called FROM credit_transactions_id_seq UNION ALL SELECT last_value, is_called FROM transfers_id_seq" >seq.before &&
 	printf "%s\n" "5000|t" "7000|f" >expect &&
 	test_cmp expect seq.before &&
-	POSTGRES_DB=failing test_expect_code 1 bk-unpack --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=failing test_expect_code 1 bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	grep -q "loaded credit_transactions.csv" err &&
 	grep -q "ERROR bk-unpack\[[0-9]*\]: foreign key sessions_user_id_fkey on public.sessions" err &&
 	pg_psql -d failing -At -c "SELECT last_value, is_called FROM credit_transactions_id_seq UNION ALL SELECT last_value, is_called FROM transfers_id_seq" >seq.after &&
@@ -205,7 +205,7 @@ test_expect_success 'a restore that fails after the data load changes no row and
 '
 
 test_expect_success '--replace: windows are the backup'\''s, older rows stay' '
-	POSTGRES_DB=live bk-unpack --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=live bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	echo "127.0.0.1:$POSTGRES_PORT/live" >expect &&
 	test_cmp expect stdout &&
 	for t in $window_tables; do
@@ -243,13 +243,13 @@ test_expect_success '--replace: full tables are the backup'\''s, sequences past 
 
 test_expect_success '--replace twice: the same result (nothing old is lost on the way)' '
 	rows live "SELECT * FROM credit_transactions WHERE created_at < now() - interval ${SQ}6 months${SQ} ORDER BY id" >old.before &&
-	POSTGRES_DB=live bk-unpack --restore --replace backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=live bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	rows live "SELECT * FROM credit_transactions WHERE created_at < now() - interval ${SQ}6 months${SQ} ORDER BY id" >old.after &&
 	test_cmp old.before old.after
 '
 
 test_expect_success '--replace-all: every backed-up table emptied first (the old rows go)' '
-	POSTGRES_DB=wholly bk-unpack --restore --replace-all backup.tar.gz >stdout 2>err &&
+	POSTGRES_DB=wholly bk-unpack --restore --unsigned --replace-all backup.tar.gz >stdout 2>err &&
 	grep -q "emptied $(tables) tables$" err &&
 	for t in $window_tables; do
 		rows wholly "SELECT * FROM public.$t ORDER BY id" >actual &&
@@ -298,7 +298,7 @@ test_expect_success 'old archives (no window-rows, no omitted lines): no zone, n
 '
 
 test_expect_success '--replace and --replace-all: one or the other, with --restore' '
-	test_expect_code 2 bk-unpack --restore --replace --replace-all backup.tar.gz >stdout 2>err &&
+	test_expect_code 2 bk-unpack --restore --unsigned --replace --replace-all backup.tar.gz >stdout 2>err &&
 	test ! -s stdout &&
 	grep -q "^bk-unpack: --replace and --replace-all: choose one$" err &&
 	test_expect_code 2 bk-unpack --replace-all -C dest backup.tar.gz 2>err &&

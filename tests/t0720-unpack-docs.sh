@@ -1,8 +1,9 @@
 #!/bin/bash
 # The restore guide (docs/BACKUP_RESTORE.md, or its section merged into
 # docs/BACKUP_OPERATIONS.md) works as written: the "$ " lines of each part are
-# run in order with bash -e (ARCHIVE and CONFIG_TARGET set, PG* pointing at the
-# test server), and the databases they make hold what the backup holds.
+# run in order with bash -e (ARCHIVE, VERIFY_KEY and CONFIG_TARGET set, PG*
+# pointing at the test server), and the databases they make hold what the
+# backup, signed as the guide says, holds.
 
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-pg.sh"
@@ -16,6 +17,8 @@ grep -q "One command: bk-unpack" "$DOC" 2>/dev/null ||
 for p in bk-export bk-pack bk-verify; do
 	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built yet"
 done
+command -v minisign >/dev/null ||
+	test_skip_all "minisign is not installed (tools/install-deps installs it)"
 pg_start && pg_load_fixture || exit 1
 
 # doc_part N: the commands of the part whose heading says what part N is.
@@ -74,14 +77,16 @@ test_expect_success 'setup: configuration files, a backup, a copy of the source'
 	echo "CERT" >config/ssl/cert.pem &&
 	echo "KEY" >config/ssl/server.key &&
 	chmod 600 config/.env.production config/ssl/server.key &&
+	minisign -G -W -p bk.pub -s bk.key >/dev/null &&
 	bk-export -o "$TRASH/export" >export.out 2>export.err &&
-	bk-pack -o "$TRASH/backup.tar.gz" "$TRASH/export" >archive 2>pack.err &&
+	BACKUP_SIGNING_KEY_FILE=$TRASH/bk.key \
+		bk-pack -o "$TRASH/backup.tar.gz" "$TRASH/export" >archive 2>pack.err &&
 	tar -xzOf backup.tar.gz MANIFEST >MANIFEST &&
 	pg_psql -d postgres -c "CREATE DATABASE source TEMPLATE smart_ai_hub" &&
 	pg_psql -d postgres -c "CREATE DATABASE planned"
 '
 
-export ARCHIVE=$TRASH/backup.tar.gz CONFIG_TARGET=$TRASH/cfgtarget
+export ARCHIVE=$TRASH/backup.tar.gz CONFIG_TARGET=$TRASH/cfgtarget VERIFY_KEY=$TRASH/bk.pub
 
 test_expect_success 'part 1 (look before you restore) runs and changes nothing' '
 	POSTGRES_DB=planned run_part 1 "$TRASH" >out1 2>err1 &&
@@ -114,10 +119,18 @@ test_expect_success 'part 3 (tar and psql by hand) restores, then swaps the data
 test_expect_success 'the checksum line of part 3 catches a damaged file' '
 	cd manual &&
 	printf "x" >>users.sql &&
-	doc_part 3 | sed -n 2p >check.sh &&
+	doc_part 3 | grep "sha256sum -c" >check.sh &&
 	grep -q "sha256sum -c" check.sh &&
 	test_must_fail bash -e check.sh >err 2>&1 &&
 	grep -q "users.sql: FAILED" err
+'
+
+test_expect_success 'the signature line of part 3 stops a MANIFEST signed by another key' '
+	cd manual &&
+	minisign -G -W -p other.pub -s other.key >/dev/null &&
+	minisign -S -s other.key -m MANIFEST -x MANIFEST.minisig >/dev/null &&
+	doc_part 3 | grep "minisign -Vm" >sig.sh &&
+	test_must_fail bash -e sig.sh >err 2>&1
 '
 
 test_done

@@ -54,7 +54,7 @@ refused() {
 	if [ -f "$name.expect" ]; then
 		bk-verify "$name.tar.gz" >/dev/null 2>"$name.verify"
 	fi &&
-	POSTGRES_DB=$db test_expect_code 1 bk-unpack --restore "$@" "$name.tar.gz" \
+	POSTGRES_DB=$db test_expect_code 1 bk-unpack --restore --unsigned "$@" "$name.tar.gz" \
 		>stdout 2>"$name.err" &&
 	test ! -s stdout &&
 	if [ -f "$name.expect" ]; then
@@ -176,7 +176,7 @@ test_expect_success 'a meta-command after a statement on the same line in schema
 '
 
 test_expect_success 'the good archive restores (the forgeries were refused for what they hold)' '
-	POSTGRES_DB=empty1 bk-unpack --restore good.tar.gz >stdout 2>err &&
+	POSTGRES_DB=empty1 bk-unpack --restore --unsigned good.tar.gz >stdout 2>err &&
 	echo "127.0.0.1:$POSTGRES_PORT/empty1" >expect &&
 	test_cmp expect stdout
 '

@@ -80,7 +80,7 @@ test_expect_success 'setup: a database whose schema is full of traps for a split
 
 test_expect_success 'every statement its own query: the schema comes back identical' '
 	pg_psql -d postgres -c "CREATE DATABASE one_by_one" &&
-	BK_TEST_SQL_BATCH=1 POSTGRES_DB=one_by_one bk-unpack --restore traps.tar.gz \
+	BK_TEST_SQL_BATCH=1 POSTGRES_DB=one_by_one bk-unpack --restore --unsigned traps.tar.gz \
 		>stdout 2>err &&
 	schema traps >expect &&
 	schema one_by_one >actual &&
@@ -94,7 +94,7 @@ test_expect_success 'every statement its own query: the schema comes back identi
 
 test_expect_success 'by default a small schema is one query' '
 	pg_psql -d postgres -c "CREATE DATABASE at_once" &&
-	POSTGRES_DB=at_once bk-unpack --restore traps.tar.gz >stdout 2>err &&
+	POSTGRES_DB=at_once bk-unpack --restore --unsigned traps.tar.gz >stdout 2>err &&
 	schema at_once >actual &&
 	test_cmp expect actual &&
 	test "$(queries schema.sql err)" = 1
@@ -120,12 +120,12 @@ test_expect_success 'a schema.sql over 256 MiB restores' '
 	pg_psql -d postgres -c "CREATE DATABASE big" &&
 	# The sanitizers keep freed memory aside (quarantine): no bound there.
 	if [ -x /usr/bin/time ] && ! grep -q fsanitize "$BK_BUILD_DIR/.build-flags" 2>/dev/null; then
-		POSTGRES_DB=big /usr/bin/time -o rss -f %M bk-unpack --restore big.tar.gz \
+		POSTGRES_DB=big /usr/bin/time -o rss -f %M bk-unpack --restore --unsigned big.tar.gz \
 			>stdout 2>err &&
 		echo "# peak RSS of bk-unpack: $(cat rss) KiB" &&
 		test "$(cat rss)" -lt $((128 * 1024))
 	else
-		POSTGRES_DB=big bk-unpack --restore big.tar.gz >stdout 2>err
+		POSTGRES_DB=big bk-unpack --restore --unsigned big.tar.gz >stdout 2>err
 	fi &&
 	schema big >actual &&
 	test_cmp expect actual &&

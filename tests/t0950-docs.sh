@@ -19,6 +19,11 @@ echo "events {}" >"$BACKUP_CONFIG_DIR/nginx.prod.conf"
 echo "CERT" >"$BACKUP_CONFIG_DIR/ssl/cert.pem"
 export ADMIN_EMAILS=admin@example.com BACKUP_MAIL_OUTBOX=$TRASH/outbox
 export SMTP_FROM=backup@example.com BACKUP_MIN_SIZE_MB=0
+# Signed as the set-up in BACKUP_SYSTEM.md says (minisign -G -W, then the variables).
+command -v minisign >/dev/null ||
+	test_skip_all "minisign is not installed (tools/install-deps installs it)"
+minisign -G -W -p "$TRASH/bk.pub" -s "$TRASH/bk.key" >/dev/null || exit 1
+export BACKUP_SIGNING_KEY_FILE=$TRASH/bk.key BACKUP_VERIFY_KEY_FILE=$TRASH/bk.pub
 
 # Write each ```sh block of $1 to blocks/NAME-N.sh.
 extract_blocks() {

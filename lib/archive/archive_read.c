@@ -72,6 +72,9 @@ struct bk_ar_reader {
 	int final;			/* the end or an error has been taken: it sticks */
 	int ended;			/* bk_ar_next returned 0 */
 	char *dir_path;			/* a directory's path without its final '/' */
+	unsigned long long headers;	/* member headers read so far */
+	char *sig;			/* MANIFEST.minisig, set aside (see bk_ar_signature) */
+	size_t sig_len;
 	locale_t utf8;			/* C.UTF-8 for libarchive's name conversions, or 0 */
 
 	/* An age-encrypted archive: the file is read through the decrypter,
@@ -552,7 +555,34 @@ fail:
 	return NULL;
 }
 
+/* MANIFEST.minisig as the second member: the signature, not a member. */
+static int is_signature(const struct bk_ar_reader *r, const struct bk_ar_member *m)
+{
+	return r->headers == 2 && m->type == BK_AR_REG && m->size <= BK_MANIFEST_SIG_MAX &&
+	       !strcmp(m->path, BK_MANIFEST_SIG_NAME);
+}
+
+static int next_member(struct bk_ar_reader *r, struct bk_ar_member *m);
+
 int bk_ar_next(struct bk_ar_reader *r, struct bk_ar_member *m)
+{
+	int got = next_member(r, m);
+
+	if (got == 1 && is_signature(r, m)) {
+		if (bk_ar_read_all(r, m, BK_MANIFEST_SIG_MAX, &r->sig, &r->sig_len) < 0)
+			return -1;
+		got = next_member(r, m);
+	}
+	return got;
+}
+
+const char *bk_ar_signature(const struct bk_ar_reader *r, size_t *len)
+{
+	*len = r->sig ? r->sig_len : 0;
+	return r->sig;
+}
+
+static int next_member(struct bk_ar_reader *r, struct bk_ar_member *m)
 {
 	struct archive_entry *e;
 	const char *path;
@@ -588,6 +618,7 @@ int bk_ar_next(struct bk_ar_reader *r, struct bk_ar_member *m)
 	 */
 	if (ret != ARCHIVE_OK && ret != ARCHIVE_WARN)
 		return ar_fail(r);
+	r->headers++;
 	path = archive_entry_pathname_utf8(e);
 	if (!path)
 		path = archive_entry_pathname(e);
@@ -681,6 +712,7 @@ void bk_ar_close(struct bk_ar_reader *r)
 		free(r->buf[i]);
 	free(r->path);
 	free(r->dir_path);
+	free(r->sig);
 	free(r);
 }
 
@@ -723,6 +755,11 @@ int bk_ar_read_all(struct bk_ar_reader *r, const struct bk_ar_member *m, size_t 
 
 int bk_ar_read_manifest(const char *path, struct bk_manifest *m, char **info_text)
 {
+	return bk_ar_read_head(path, m, info_text, NULL);
+}
+
+int bk_ar_read_head(const char *path, struct bk_manifest *m, char **info_text, char **sig_text)
+{
 	struct bk_ar_reader *r;
 	struct bk_ar_member mem;
 	char *text = NULL;
@@ -732,6 +769,8 @@ int bk_ar_read_manifest(const char *path, struct bk_manifest *m, char **info_tex
 	bk_manifest_init(m);
 	if (info_text)
 		*info_text = NULL;
+	if (sig_text)
+		*sig_text = NULL;
 	if (!(r = bk_ar_open(path)))
 		return -1;
 	/* Only the head is read: a bomb further on must not be inflated here. */
@@ -750,16 +789,21 @@ int bk_ar_read_manifest(const char *path, struct bk_manifest *m, char **info_tex
 	if (bk_ar_read_all(r, &mem, BK_MANIFEST_MAX, &text, &len) < 0 ||
 	    bk_manifest_parse(m, text, len) < 0)
 		goto out;
-	if (info_text) {
-		got = bk_ar_next(r, &mem);
+	if (info_text || sig_text) {
+		size_t slen;
+
+		got = bk_ar_next(r, &mem);	/* past the signature, if any */
 		if (got < 0)
 			goto out;
-		if (got == 1 && !strcmp(mem.path, BK_INFO_NAME) && mem.type == BK_AR_REG) {
+		if (info_text && got == 1 && !strcmp(mem.path, BK_INFO_NAME) &&
+		    mem.type == BK_AR_REG) {
 			size_t ilen;
 
 			if (bk_ar_read_all(r, &mem, BK_INFO_MAX, info_text, &ilen) < 0)
 				goto out;
 		}
+		if (sig_text && bk_ar_signature(r, &slen))
+			*sig_text = bk_xstrdup(bk_ar_signature(r, &slen));
 	}
 	ret = 0;
 out:
@@ -768,6 +812,10 @@ out:
 		if (info_text) {
 			free(*info_text);
 			*info_text = NULL;
+		}
+		if (sig_text) {
+			free(*sig_text);
+			*sig_text = NULL;
 		}
 	}
 	free(text);

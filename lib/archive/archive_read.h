@@ -69,6 +69,16 @@ int bk_ar_use_identity(const char *option_path);
  * Unread data of the previous member is skipped (decompressed, not stored).
  */
 int bk_ar_next(struct bk_ar_reader *r, struct bk_ar_member *m);
+/*
+ * MANIFEST.minisig as the second member (a regular file of at most
+ * BK_MANIFEST_SIG_MAX bytes) is the signature of MANIFEST, which MANIFEST
+ * cannot list: bk_ar_next() reads it aside instead of returning it, so
+ * every member it returns is one MANIFEST must list. Its text (NUL-terminated,
+ * *len bytes) once bk_ar_next() has gone past the second member; NULL when
+ * the archive has none there. Anywhere else it is a member like any other
+ * (and not listed in MANIFEST).
+ */
+const char *bk_ar_signature(const struct bk_ar_reader *r, size_t *len);
 /* Up to len bytes of the current member: bytes read, 0 at its end, -1 on error. */
 ssize_t bk_ar_read(struct bk_ar_reader *r, void *buf, size_t len);
 /* Fail once more than limit uncompressed bytes have come out of the gzip
@@ -91,10 +101,13 @@ int bk_ar_read_all(struct bk_ar_reader *r, const struct bk_ar_member *m, size_t 
 /*
  * Read only the head of the archive: MANIFEST (must be the first member, at
  * most BK_MANIFEST_MAX bytes) parsed into m (initialised here), and, when
- * info_text is not NULL, BACKUP_INFO.txt if it is the second member (else
+ * info_text is not NULL, BACKUP_INFO.txt if it comes next (else
  * *info_text = NULL; at most BK_INFO_MAX bytes). Nothing is verified beyond
  * that: use bk_verify_archive() for that. 0, or -1 with the error slot set.
  */
 int bk_ar_read_manifest(const char *path, struct bk_manifest *m, char **info_text);
+/* The same, and the signature's text in *sig_text when sig_text is not NULL
+ * (NULL when unsigned; caller frees). Nothing is checked: bk_verify_archive(). */
+int bk_ar_read_head(const char *path, struct bk_manifest *m, char **info_text, char **sig_text);
 
 #endif

@@ -718,7 +718,8 @@ static void cfg_add_top(struct cfg_list *l, const char *name)
 
 static int is_reserved(const char *name)
 {
-	return !strcmp(name, BK_MANIFEST_NAME) || !strcmp(name, BK_INFO_NAME);
+	return !strcmp(name, BK_MANIFEST_NAME) || !strcmp(name, BK_MANIFEST_SIG_NAME) ||
+	       !strcmp(name, BK_INFO_NAME);
 }
 
 static int cfg_collect(struct cfg_list *l, const char *names, const struct bk_manifest *data)
@@ -921,12 +922,37 @@ static int too_big(const char *member, size_t len, size_t max, const struct bk_m
 	return -1;
 }
 
+/*
+ * MANIFEST's signature, its trusted comment saying when and under which name:
+ * minisign -V prints it, and a signed MANIFEST replayed under another name
+ * can be told apart. A name that is not one printable line is left out.
+ */
+static int sign_manifest(const struct bk_minisign_sec *key, const char *mtext,
+			 const char *name, long long when, char **sig)
+{
+	char *comment;
+	int ret, printable = 1;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			printable = 0;
+	if (printable && strlen(name) < 1024)
+		comment = bk_asprintf("timestamp:%lld\tfile:%s", when, name);
+	else
+		comment = bk_asprintf("timestamp:%lld", when);
+	ret = bk_minisign_sign(key, mtext, strlen(mtext), comment, sig);
+	free(comment);
+	if (ret < 0)
+		return bk_err_prefix("cannot sign MANIFEST");
+	return 0;
+}
+
 int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
 {
 	struct bk_manifest exp, man;
 	struct cfg_list cfg = { .dir = o->config_dir };
 	struct bk_aw *w = NULL;
-	char *info = NULL, *mtext = NULL, *base_copy = NULL;
+	char *info = NULL, *mtext = NULL, *base_copy = NULL, *sig = NULL;
 	unsigned long long data_bytes;
 	struct bk_info in;
 	struct stat st;
@@ -958,16 +984,19 @@ int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
 	if (too_big(BK_MANIFEST_NAME, strlen(mtext), BK_MANIFEST_MAX, &exp) < 0 ||
 	    too_big(BK_INFO_NAME, strlen(info), BK_INFO_MAX, &exp) < 0)
 		goto out;
+	if (o->sign_key && sign_manifest(o->sign_key, mtext, in.archive_name, o->when, &sig) < 0)
+		goto out;
 
 	w = bk_aw_open(o->archive_path, o->gzip_level, o->when, o->progress, o->progress_ctx,
 		       o->stop);
 	if (!w)
 		goto out;
-	r->in_bytes = strlen(mtext) + strlen(info) + data_bytes;
+	r->in_bytes = strlen(mtext) + (sig ? strlen(sig) : 0) + strlen(info) + data_bytes;
 	for (size_t i = 0; i < cfg.n; i++)
 		r->in_bytes += cfg.v[i].bytes;
 	bk_aw_expect(w, r->in_bytes);
 	if (bk_aw_add_data(w, BK_MANIFEST_NAME, mtext, strlen(mtext)) < 0 ||
+	    (sig && bk_aw_add_data(w, BK_MANIFEST_SIG_NAME, sig, strlen(sig)) < 0) ||
 	    bk_aw_add_data(w, BK_INFO_NAME, info, strlen(info)) < 0)
 		goto out;
 	for (size_t i = 0; i < exp.n_entries; i++) {
@@ -986,8 +1015,10 @@ int bk_pack(const struct bk_pack_opts *o, struct bk_pack_result *r)
 			   : bk_aw_add_dir(w, c->name))
 			goto out;
 	}
-	r->members = man.n_entries + 1;
+	r->members = man.n_entries + 1 + (sig != NULL);
 	r->warnings = cfg.n_warn;
+	if (sig)
+		bk_minisign_id_hex(o->sign_key->id, r->key_id);
 	ret = bk_aw_commit(w);
 	w = NULL;
 	if (ret == 0 && stat(o->archive_path, &st) == 0)
@@ -999,6 +1030,7 @@ out:
 	cfg_free(&cfg);
 	free(info);
 	free(mtext);
+	free(sig);
 	free(base_copy);
 	return ret;
 }

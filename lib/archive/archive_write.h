@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "minisign.h"
 #include "sha256.h"
 
 #define BK_INFO_NAME "BACKUP_INFO.txt"
@@ -79,6 +80,8 @@ struct bk_pack_opts {
 	bk_aw_progress_fn *progress;
 	void *progress_ctx;
 	volatile sig_atomic_t *stop;
+	/* BACKUP_SIGNING_KEY, or NULL: MANIFEST is signed as member MANIFEST.minisig */
+	const struct bk_minisign_sec *sign_key;
 };
 
 struct bk_pack_result {
@@ -86,13 +89,16 @@ struct bk_pack_result {
 	unsigned long long out_bytes;	/* size of the archive */
 	size_t members;			/* regular members, MANIFEST included */
 	size_t warnings;		/* warnings added by packing (config files) */
+	char key_id[BK_MINISIGN_ID_HEX];	/* signed by this key; "" unsigned */
 };
 
 /*
  * Read export_dir/MANIFEST, collect the configuration files (warnings for
  * missing or unusable ones: logged and recorded), write MANIFEST,
  * BACKUP_INFO.txt, the data files (each checked against MANIFEST while it is
- * streamed) and the configuration files into archive_path.
+ * streamed) and the configuration files into archive_path; with sign_key,
+ * MANIFEST's signature as the second member (trusted comment
+ * "timestamp:WHEN\tfile:ARCHIVE_NAME").
  * Returns 0; -1 on failure (no file left behind); -2 when config_files names
  * an unsafe path (a configuration error). The message is in the error slot.
  */

@@ -18,6 +18,10 @@
  * archive can make us allocate. 64 MiB is some 400,000 tables (one member
  * line and one "# table:" line each); bk-pack refuses to write more. */
 #define BK_MANIFEST_MAX (64 << 20)
+/* The signature of MANIFEST (minisign format), the archive's second member
+ * when it is signed. MANIFEST cannot list it: it is not one of its lines. */
+#define BK_MANIFEST_SIG_NAME "MANIFEST.minisig"
+#define BK_MANIFEST_SIG_MAX 16384	/* four lines; a trusted comment is at most 8 KiB */
 
 struct bk_manifest_entry {
 	char sha256[BK_SHA256_HEX];

@@ -40,6 +40,7 @@ void bk_verify_report_free(struct bk_verify_report *rep)
 		free(rep->warnings[i]);
 	free(rep->members);
 	free(rep->warnings);
+	free(rep->trusted_comment);
 	bk_verify_report_init(rep);
 }
 
@@ -261,7 +262,8 @@ static void index_free(struct man_index *ix)
 /* The most the tar stream may decompress to: members, their directories, overhead. */
 static unsigned long long stream_limit(const struct bk_manifest *m, size_t manifest_len)
 {
-	unsigned long long sum = manifest_len + TAR_TAIL + MEMBER_OVERHEAD;
+	unsigned long long sum = manifest_len + TAR_TAIL + 2 * MEMBER_OVERHEAD +
+				 BK_MANIFEST_SIG_MAX;
 
 	for (size_t i = 0; i < m->n_entries; i++) {
 		sum += m->entries[i].bytes + MEMBER_OVERHEAD;
@@ -386,11 +388,10 @@ out:
 
 /* The first member: MANIFEST, parsed into man. */
 static int read_manifest(struct bk_verify_report *rep, struct bk_ar_reader *r,
-			 struct bk_manifest *man, size_t *len)
+			 struct bk_manifest *man, char **text, size_t *len)
 {
 	struct bk_ar_member m;
 	struct bk_verify_member *vm;
-	char *text = NULL;
 	int got = bk_ar_next(r, &m);
 
 	if (got < 0)
@@ -404,13 +405,13 @@ static int read_manifest(struct bk_verify_report *rep, struct bk_ar_reader *r,
 		free(shown);
 		return -1;
 	}
-	if (bk_ar_read_all(r, &m, BK_MANIFEST_MAX, &text, len) < 0)
+	if (bk_ar_read_all(r, &m, BK_MANIFEST_MAX, text, len) < 0)
 		return fail(rep, "%s", bk_err());
-	if (bk_manifest_parse(man, text, *len) < 0) {
-		free(text);
+	if (bk_manifest_parse(man, *text, *len) < 0)
 		return fail(rep, "%s", bk_err());
-	}
-	free(text);
+	if (bk_manifest_find(man, BK_MANIFEST_SIG_NAME))
+		return fail(rep, "MANIFEST lists %s, the name of its own signature",
+			    BK_MANIFEST_SIG_NAME);
 	vm = add_member(rep, m.path, 0, -1);
 	vm->bytes = *len;
 	vm->ok = 1;
@@ -445,8 +446,87 @@ static void check_size_bounds(struct bk_verify_report *rep)
 		     bk_config.max_size_mb);
 }
 
+/* The verify key's name in messages: the variable or the file it came from. */
+static const char *key_source(void)
+{
+	return bk_config.verify_key_from ? bk_config.verify_key_from : "the verify key";
+}
+
+/* minisign.h's "signature: why" as "bad signature: why". */
+static int bad_signature(struct bk_verify_report *rep)
+{
+	const char *why = bk_err();
+
+	rep->sig = BK_SIG_BAD;
+	if (!strncmp(why, "signature: ", 11))
+		why += 11;
+	if (!strncmp(why, "bad signature", 13))
+		return fail(rep, "%s (verify key from %s)", why, key_source());
+	if (!strncmp(why, "made by key", 11))
+		return fail(rep, "bad signature: %s (from %s)", why, key_source());
+	return fail(rep, "bad signature: %s: %s", BK_MANIFEST_SIG_NAME, why);
+}
+
+/*
+ * MANIFEST against its signature, which the reader set aside as the second
+ * member: checked before any other member is read, so that a forged archive
+ * gets no further. Every member is then checked against the signed MANIFEST.
+ */
+static int check_signature(struct bk_verify_report *rep, struct bk_ar_reader *r,
+			   const char *mtext, size_t mlen)
+{
+	const struct bk_minisign_pub *key = bk_config.verify_key;
+	struct bk_minisign_sig parsed;
+	struct bk_verify_member *vm;
+	size_t len;
+	const char *sig = bk_ar_signature(r, &len);
+	char *comment = NULL;
+
+	if (!sig) {
+		rep->sig = BK_SIG_NONE;
+		if (key)
+			return fail(rep, "unsigned: the archive has no %s, and a verify key is "
+				    "configured (%s)", BK_MANIFEST_SIG_NAME, key_source());
+		return 0;
+	}
+	vm = add_member(rep, BK_MANIFEST_SIG_NAME, 0, -1);
+	vm->bytes = len;
+	rep->n_files++;
+	rep->unpacked_bytes += len;
+	if (!key) {
+		if (bk_minisign_sig_parse(&parsed, sig, len) < 0)
+			return bad_signature(rep);
+		bk_minisign_id_hex(parsed.id, rep->key_id);
+		bk_minisign_sig_free(&parsed);
+		rep->sig = BK_SIG_UNCHECKED;
+		vm->ok = 1;
+		return 0;
+	}
+	if (bk_minisign_verify(key, mtext, mlen, sig, len, rep->key_id, &comment) < 0)
+		return bad_signature(rep);
+	for (char *t = comment; *t; t++)
+		if (*t == '\t')
+			*t = ' ';	/* minisign's "timestamp:N<TAB>file:NAME", readable */
+	rep->trusted_comment = show_path(comment);
+	free(comment);
+	rep->sig = BK_SIG_OK;
+	vm->ok = 1;
+	return 0;
+}
+
+/* A MANIFEST.minisig the reader did not take as the signature. */
+static int misplaced_signature(struct bk_verify_report *rep)
+{
+	if (rep->n_members == 1)
+		return fail(rep, "member %s: not a signature (a regular file of at most %d "
+			    "bytes)", BK_MANIFEST_SIG_NAME, BK_MANIFEST_SIG_MAX);
+	return fail(rep, "member %s: a signature must be the second member, right after "
+		    "MANIFEST", BK_MANIFEST_SIG_NAME);
+}
+
 static int verify_members(struct bk_verify_report *rep, struct bk_ar_reader *r,
-			  const struct bk_manifest *man, const struct man_index *ix)
+			  const struct bk_manifest *man, const struct man_index *ix,
+			  char **mtext, size_t mlen)
 {
 	unsigned char *buf = bk_xmalloc(BUF_SIZE);
 	char *seen = calloc(man->n_entries + 1, 1);
@@ -462,9 +542,18 @@ static int verify_members(struct bk_verify_report *rep, struct bk_ar_reader *r,
 	}
 	while ((got = bk_ar_next(r, &m)) == 1) {
 		const struct bk_manifest_entry *e;
-		char *shown = show_path(m.path);
+		char *shown;
 		int bad = 0;
 
+		if (*mtext) {
+			int rc = check_signature(rep, r, *mtext, mlen);
+
+			free(*mtext);
+			*mtext = NULL;
+			if (rc < 0)
+				goto out;
+		}
+		shown = show_path(m.path);
 		if (!bk_manifest_path_ok(m.path))
 			bad = fail(rep, "member %s: unsafe path", shown);
 		else if (m.type != BK_AR_REG && m.type != BK_AR_DIR)
@@ -483,6 +572,8 @@ static int verify_members(struct bk_verify_report *rep, struct bk_ar_reader *r,
 			}
 		} else if (!strcmp(m.path, BK_MANIFEST_NAME)) {
 			bad = fail(rep, "member MANIFEST appears twice");
+		} else if (!strcmp(m.path, BK_MANIFEST_SIG_NAME)) {
+			bad = misplaced_signature(rep);
 		} else if (!(e = bk_manifest_find(man, m.path))) {
 			bad = fail(rep, "member %s is not listed in MANIFEST", shown);
 		} else if (seen[e - man->entries]) {
@@ -503,6 +594,8 @@ static int verify_members(struct bk_verify_report *rep, struct bk_ar_reader *r,
 		fail(rep, "%s", bk_err());
 		goto out;
 	}
+	if (*mtext && check_signature(rep, r, *mtext, mlen) < 0)
+		goto out;
 	for (size_t i = 0; i < man->n_entries; i++) {
 		if (!seen[i]) {
 			char *shown = show_path(man->entries[i].path);
@@ -527,6 +620,7 @@ int bk_verify_archive(const char *path, struct bk_verify_report *rep)
 	struct bk_ar_reader *r = NULL;
 	struct stat st;
 	size_t manifest_len = 0;
+	char *mtext = NULL;
 	double t0 = bk_monotonic();
 	int ret = -1;
 
@@ -547,11 +641,11 @@ int bk_verify_archive(const char *path, struct bk_verify_report *rep)
 		goto out;
 	}
 	bk_ar_set_limit(r, HEAD_LIMIT);
-	if (read_manifest(rep, r, &man, &manifest_len) < 0)
+	if (read_manifest(rep, r, &man, &mtext, &manifest_len) < 0)
 		goto out;
 	bk_ar_set_limit(r, stream_limit(&man, manifest_len));
 	index_build(&ix, &man);
-	if (verify_members(rep, r, &man, &ix) < 0)
+	if (verify_members(rep, r, &man, &ix, &mtext, manifest_len) < 0)
 		goto out;
 	check_size_bounds(rep);
 	rep->ok = 1;
@@ -564,6 +658,7 @@ out:
 	rep->seconds = bk_monotonic() - t0;
 	index_free(&ix);
 	bk_manifest_free(&man);
+	free(mtext);
 	return ret;
 }
 
@@ -616,5 +711,36 @@ void bk_verify_report_json(const struct bk_verify_report *rep, const char *path,
 			fputs(", ", f);
 		json_str(f, rep->warnings[i]);
 	}
-	fputs("]}\n", f);
+	fputs("],\n \"signature\": {\"status\": ", f);
+	json_str(f, rep->sig == BK_SIG_BAD ? "bad signature" : rep->sig == BK_SIG_NONE ? "unsigned"
+		 : "signed");
+	fputs(", \"key_id\": ", f);
+	if (rep->key_id[0])
+		json_str(f, rep->key_id);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"checked\": %s, \"trusted_comment\": ",
+		bk_config.verify_key ? "true" : "false");
+	if (rep->trusted_comment)
+		json_str(f, rep->trusted_comment);
+	else
+		fputs("null", f);
+	fputs("}}\n", f);
+}
+
+void bk_verify_sig_text(const struct bk_verify_report *rep, char *buf, size_t size)
+{
+	switch (rep->sig) {
+	case BK_SIG_OK:
+		snprintf(buf, size, "signed by key ID %s", rep->key_id);
+		break;
+	case BK_SIG_UNCHECKED:
+		snprintf(buf, size, "signed by key ID %s (not checked: no verify key)", rep->key_id);
+		break;
+	case BK_SIG_BAD:
+		snprintf(buf, size, "bad signature");
+		break;
+	default:
+		snprintf(buf, size, "unsigned");
+	}
 }

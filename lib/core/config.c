@@ -12,6 +12,8 @@
 #include "err.h"
 #include "fs.h"
 #include "log.h"
+#include "minisign.h"
+#include "prim.h"
 
 struct bk_config bk_config;
 
@@ -26,7 +28,8 @@ static const char *const known[] = {
 	"SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM", "SMTP_TLS", "SMTP_CA_FILE",
 	"BACKUP_MAIL_ATTACH_MAX_MB", "BACKUP_LINK_BASE", "BACKUP_LINK_SECRET",
 	"BACKUP_LINK_TTL_HOURS", "BACKUP_MAIL_OUTBOX", "BACKUP_WINDOW_TIMEZONE",
-	"BACKUP_DRIFT_DROP_PERCENT", "BACKUP_AGE_RECIPIENTS", NULL
+	"BACKUP_DRIFT_DROP_PERCENT", "BACKUP_AGE_RECIPIENTS", "BACKUP_SIGNING_KEY",
+	"BACKUP_VERIFY_KEY", NULL
 };
 
 const char *bk_config_get(const char *name)
@@ -577,6 +580,112 @@ static int load_crypt(struct bk_config *c)
 	return 0;
 }
 
+/* ---- keys ---- */
+
+static struct bk_minisign_sec signing_key;
+static struct bk_minisign_pub verify_key;
+static char *verify_key_path;
+
+/* The variable to name in a message: NAME_FILE when the value came from a file. */
+static const char *key_var(const char *name, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s_FILE", name);
+	return bk_config_get(buf) ? buf : name;
+}
+
+/* The key's base64 line is as secret as its whole text: masked alone too. */
+static void register_key_secret(const char *text)
+{
+	const char *p = text, *longest = NULL;
+	size_t best = 0;
+
+	bk_log_secret(text);
+	while (*p) {
+		size_t n = strcspn(p, "\r\n");
+
+		if (n > best) {
+			best = n;
+			longest = p;
+		}
+		p += n;
+		p += strspn(p, "\r\n");
+	}
+	if (longest && best < strlen(text)) {
+		char *line = bk_xmalloc(best + 1);
+
+		memcpy(line, longest, best);
+		line[best] = '\0';
+		bk_log_secret(line);
+		bk_wipe(line, best);
+		free(line);
+	}
+}
+
+static int key_error(const char *var, const char *name)
+{
+	const char *path = bk_config_get(var);
+	int from_file = strcmp(var, name) != 0;
+
+	if (from_file)
+		bk_err_prefix("%s: %s", var, path);
+	else
+		bk_err_prefix("%s", var);
+	if (!*bk_err_hint_text())
+		bk_err_hint("make a key pair with: minisign -G -W -p /etc/bk/bk.pub -s /etc/bk/bk.key");
+	return -1;
+}
+
+static int load_keys(struct bk_config *c)
+{
+	const char *sk = bk_config_get("BACKUP_SIGNING_KEY");
+	const char *pk = bk_config_get("BACKUP_VERIFY_KEY");
+	char buf[64];
+
+	bk_minisign_sec_wipe(&signing_key);
+	free(verify_key_path);
+	verify_key_path = NULL;
+	if (sk) {
+		register_key_secret(sk);
+		if (bk_minisign_sec_parse(&signing_key, sk, strlen(sk)) < 0)
+			return key_error(key_var("BACKUP_SIGNING_KEY", buf, sizeof(buf)),
+					 "BACKUP_SIGNING_KEY");
+		c->signing_key = &signing_key;
+	}
+	if (pk) {
+		if (bk_minisign_pub_parse(&verify_key, pk, strlen(pk)) < 0)
+			return key_error(key_var("BACKUP_VERIFY_KEY", buf, sizeof(buf)),
+					 "BACKUP_VERIFY_KEY");
+		c->verify_key = &verify_key;
+		c->verify_key_from = "BACKUP_VERIFY_KEY";
+	}
+	/* bk-run verifies what it signs: with another key, every night would fail. */
+	if (sk && pk && (memcmp(signing_key.id, verify_key.id, 8) ||
+			 memcmp(signing_key.pk, verify_key.pk, 32))) {
+		char a[BK_MINISIGN_ID_HEX], b[BK_MINISIGN_ID_HEX];
+
+		bk_minisign_id_hex(verify_key.id, a);
+		bk_minisign_id_hex(signing_key.id, b);
+		bk_err_set("BACKUP_VERIFY_KEY: key %s is not the public key of BACKUP_SIGNING_KEY "
+			   "(key %s)", a, b);
+		bk_err_hint("set BACKUP_VERIFY_KEY to the .pub file minisign -G wrote with the key");
+		return -1;
+	}
+	return 0;
+}
+
+int bk_config_verify_key_file(const char *path)
+{
+	if (bk_minisign_pub_load(&verify_key, path) < 0) {
+		bk_err_prefix("--verify-key");
+		return -1;
+	}
+	free(verify_key_path);
+	verify_key_path = bk_xstrdup(path);
+	bk_config.verify_key = &verify_key;
+	bk_config.verify_key_from = verify_key_path;
+	return 0;
+}
+
 int bk_config_load(const char *env_file)
 {
 	struct bk_config *c = &bk_config;
@@ -589,7 +698,7 @@ int bk_config_load(const char *env_file)
 	if (resolve_file_secrets() < 0)
 		return -1;
 	if (load_database(c) < 0 || load_backup(c) < 0 || load_monitor(c) < 0 ||
-	    load_mail(c) < 0 || load_crypt(c) < 0)
+	    load_mail(c) < 0 || load_crypt(c) < 0 || load_keys(c) < 0)
 		return -1;
 	bk_log_secret(c->pg_password);
 	bk_log_secret(getenv("PGPASSWORD"));

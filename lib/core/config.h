@@ -9,6 +9,8 @@
 #include <stddef.h>
 
 struct bk_age_recipient;
+struct bk_minisign_sec;
+struct bk_minisign_pub;
 
 struct bk_config {
 	/* database: NULL means "let libpq decide" (PG* variables, defaults) */
@@ -40,6 +42,10 @@ struct bk_config {
 	const char *age_recipients_var;	/* the variable they came from, for messages */
 	const char *age_identity_file;	/* BACKUP_AGE_IDENTITY_FILE: a path, read by
 					 * bk-verify and bk-unpack only */
+	/* trust (minisign.h): parsed at load, so a bad key is exit 2 at start */
+	const struct bk_minisign_sec *signing_key;	/* BACKUP_SIGNING_KEY, or NULL */
+	const struct bk_minisign_pub *verify_key;	/* BACKUP_VERIFY_KEY, --verify-key */
+	const char *verify_key_from;	/* "BACKUP_VERIFY_KEY" or the --verify-key file */
 };
 
 extern struct bk_config bk_config;
@@ -59,6 +65,10 @@ int bk_config_load(const char *env_file);
  */
 int bk_env_parse(const char *text, const char *name,
 		 int (*set)(const char *key, const char *value, void *ctx), void *ctx);
+
+/* --verify-key FILE: a minisign public key file that replaces BACKUP_VERIFY_KEY.
+ * 0, or -1 with "--verify-key FILE: why" in the slot (a usage error). */
+int bk_config_verify_key_file(const char *path);
 
 /* Parse a decimal integer within [min, max] from the variable `name`'s value. */
 int bk_parse_int(const char *name, const char *value, int min, int max, int *out);

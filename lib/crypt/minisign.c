@@ -85,12 +85,19 @@ void bk_minisign_id_hex(const unsigned char id[8], char out[BK_MINISIGN_ID_HEX])
 	static const char hex[] = "0123456789ABCDEF";
 	int i;
 
-	/* minisign prints the ID as a little-endian 64-bit number. */
+	size_t skip;
+
+	/* minisign prints the ID as a little-endian 64-bit number, "%" PRIX64:
+	 * without leading zeros, so that the ID reads as in its .pub file. */
 	for (i = 0; i < 8; i++) {
 		out[2 * i] = hex[id[7 - i] >> 4];
 		out[2 * i + 1] = hex[id[7 - i] & 15];
 	}
 	out[16] = '\0';
+	skip = strspn(out, "0");
+	if (skip == 16)
+		skip = 15;
+	memmove(out, out + skip, 17 - skip);
 }
 
 int bk_minisign_pub_parse(struct bk_minisign_pub *pk, const char *text, size_t len)

@@ -48,7 +48,7 @@ void bk_minisign_sec_wipe(struct bk_minisign_sec *sk);
 /* The public key of a secret key. */
 void bk_minisign_pub_of(struct bk_minisign_pub *pk, const struct bk_minisign_sec *sk);
 
-/* "79E7D326BA310C6B": the key ID the way minisign prints it. */
+/* "79E7D326BA310C6B": the key ID the way minisign prints it (hex, no leading zeros). */
 void bk_minisign_id_hex(const unsigned char id[8], char out[BK_MINISIGN_ID_HEX]);
 
 /* Sign data in the prehashed form ("ED", minisign 0.10+'s default). trusted_comment:

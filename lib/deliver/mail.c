@@ -22,6 +22,7 @@
 #include "mail.h"
 #include "manifest.h"
 #include "mime.h"
+#include "minisign.h"
 #include "sha256.h"
 #include "smtp.h"
 #include "status.h"
@@ -429,6 +430,7 @@ struct summary {
 	char sha256[BK_SHA256_HEX];
 	const struct bk_manifest *m;
 	const char *info;		/* BACKUP_INFO.txt, or NULL */
+	char signature[256];		/* the "Signature" row */
 };
 
 enum delivery { ATTACHED, LINKED, ON_SERVER };
@@ -766,6 +768,7 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 		row(b, "Encrypted", buf);
 	}
 	row(b, "SHA-256", s->sha256);
+	row(b, "Signature", s->signature);
 	snprintf(buf, sizeof(buf), "%zu", warnings);
 	row(b, "Warnings", warnings ? buf : "none");
 	table_end(b);
@@ -858,11 +861,35 @@ static int sent_file(struct summary *s, struct stat *st)
 	return 0;
 }
 
+/*
+ * Who signed the archive, from its MANIFEST.minisig: the key ID lets an admin
+ * tell a mail about a forged archive from ours (bk-verify checked it before
+ * bk-run mails it; a reader checks it against the public key they keep).
+ */
+static void signature_row(const char *sig, char *buf, size_t size)
+{
+	struct bk_minisign_sig parsed;
+	char id[BK_MINISIGN_ID_HEX];
+
+	if (!sig) {
+		snprintf(buf, size, "Unsigned: anyone could have made this archive; set "
+			 "BACKUP_SIGNING_KEY");
+		return;
+	}
+	if (bk_minisign_sig_parse(&parsed, sig, strlen(sig)) < 0) {
+		snprintf(buf, size, "Bad signature: MANIFEST.minisig cannot be read");
+		return;
+	}
+	bk_minisign_id_hex(parsed.id, id);
+	bk_minisign_sig_free(&parsed);
+	snprintf(buf, size, "Signed by key ID %s", id);
+}
+
 int bk_mail_send_backup(const char *path, double duration, char **product)
 {
 	struct bk_manifest m;
 	struct summary s = { .path = path, .duration = duration, .m = &m };
-	char *info = NULL, *subject = NULL, *link = NULL;
+	char *info = NULL, *subject = NULL, *link = NULL, *sig = NULL;
 	unsigned long long limit = (unsigned long long)bk_config.attach_max_mb << 20;
 	unsigned long long full_size = 0, sha_bytes;
 	long long expires = 0;
@@ -877,7 +904,7 @@ int bk_mail_send_backup(const char *path, double duration, char **product)
 		return bk_err_errno("cannot read %s", path);
 	if (!S_ISREG(st.st_mode))
 		return bk_err_set("%s is not a regular file", path);
-	if (bk_ar_read_manifest(path, &m, &info) < 0) {
+	if (bk_ar_read_head(path, &m, &info, &sig) < 0) {
 		bk_err_prefix("cannot read the summary of %s", path);
 		goto out;
 	}
@@ -885,6 +912,7 @@ int bk_mail_send_backup(const char *path, double duration, char **product)
 		goto out;
 	s.name = strrchr(s.sent, '/') ? strrchr(s.sent, '/') + 1 : s.sent;
 	s.abs = realpath(s.sent, NULL);
+	signature_row(sig, s.signature, sizeof(s.signature));
 	if (!s.abs)
 		s.abs = bk_xstrdup(s.sent);
 	s.bytes = (unsigned long long)st.st_size;
@@ -925,6 +953,7 @@ out:
 	body_free(&b);
 	bk_manifest_free(&m);
 	free(info);
+	free(sig);
 	free(subject);
 	free(link);
 	free(s.abs);

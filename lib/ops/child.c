@@ -22,7 +22,7 @@ static const struct {
 	{ "PGPASSWORD", "bk-export" }, { "PGPASSFILE", "bk-export" },
 	{ "SMTP_PASS", "bk-mail" }, { "BACKUP_LINK_SECRET", "bk-mail" },
 	{ "AWS_SECRET_ACCESS_KEY", "" }, { "AWS_SESSION_TOKEN", "" },
-	{ "BACKUP_SIGNING_KEY", "" },
+	{ "BACKUP_SIGNING_KEY", "bk-pack" },
 	/* only BACKUP_AGE_IDENTITY_FILE exists: bk-verify and bk-unpack read it
 	 * when run by hand; nothing bk-run starts decrypts anything */
 	{ "BACKUP_AGE_IDENTITY", "" },

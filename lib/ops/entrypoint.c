@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "minisign.h"
 #include "cron.h"
 #include "entrypoint.h"
 #include "err.h"
@@ -621,6 +622,21 @@ static int run_schedule(struct job *jobs, size_t n)
 	return 0;
 }
 
+/* The key was parsed at load (a bad one is exit 2 there, named): say which. */
+static void log_signing(void)
+{
+	char id[BK_MINISIGN_ID_HEX];
+
+	if (!bk_config.signing_key) {
+		bk_warn("BACKUP_SIGNING_KEY is not set: the backups are unsigned, and nothing "
+			"proves to whoever restores one that it came from here");
+		return;
+	}
+	bk_minisign_id_hex(bk_config.signing_key->id, id);
+	bk_info("backups are signed by key ID %s%s", id, bk_config.verify_key ?
+		" and checked against BACKUP_VERIFY_KEY" : "");
+}
+
 int bk_entrypoint(void)
 {
 	const char *dir = bk_config_get("BACKUP_RUN_DIR");
@@ -660,6 +676,7 @@ int bk_entrypoint(void)
 		free(crontab_path);
 		return BK_EXIT_USAGE;
 	}
+	log_signing();
 	bk_info("configuration ok: database %s/%s, backups in %s, mail %s",
 		bk_pg_target(), bk_pg_dbname(), bk_config.dir,
 		bk_config.outbox ? "to the outbox" : "by SMTP");

@@ -68,6 +68,16 @@ static void test_keys(void)
 	ok(bk_minisign_pub_parse(&pk, pub_file, strlen(pub_file)) == 0, "a .pub file parses");
 	bk_minisign_id_hex(pk.id, id);
 	ok(!strcmp(id, "3DCF91DEF6D837C2"), "its key ID reads as minisign prints it");
+	{
+		/* minisign prints "%" PRIX64: an ID with leading zero digits loses them */
+		unsigned char small[8] = { 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x03, 0x00 };
+		unsigned char zero[8] = { 0 };
+
+		bk_minisign_id_hex(small, id);
+		ok(!strcmp(id, "3456789ABCDEF"), "a key ID has no leading zeros (as minisign's)");
+		bk_minisign_id_hex(zero, id);
+		ok(!strcmp(id, "0"), "key ID 0 is 0");
+	}
 	ok(bk_minisign_pub_parse(&pk2, PUB_B64, strlen(PUB_B64)) == 0 &&
 	   !memcmp(&pk, &pk2, sizeof(pk)), "the base64 line alone (minisign -P) parses the same");
 	ok(bk_minisign_pub_parse(&pk2, PUB_B64 "\r\n\n", strlen(PUB_B64) + 3) == 0,

@@ -15,7 +15,8 @@ static const char *prog = "bk-verify";
 
 static void usage(void)
 {
-	printf("usage: %s [--json] [-i IDENTITY] [--verify-key FILE] [--env-file FILE] FILE\n"
+	printf("usage: %s [--json] [-i IDENTITY] [--verify-key FILE]\n"
+	       "                 [--env-file FILE] FILE\n"
 	       "\n"
 	       "Check that the backup archive FILE is intact, in one streaming pass:\n"
 	       "the gzip stream to its last byte (CRC-32 and length), MANIFEST as the\n"

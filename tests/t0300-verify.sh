@@ -238,7 +238,8 @@ test_expect_success 'usage: no archive, two archives, a bad option: exit 2' '
 
 test_expect_success '--help mirrors the man page synopsis' '
 	bk-verify --help >out &&
-	grep -q "^usage: bk-verify \[--json\] \[-i IDENTITY\] \[--verify-key FILE\] \[--env-file FILE\] FILE$" out &&
+	grep -q "^usage: bk-verify \[--json\] \[-i IDENTITY\] \[--verify-key FILE\]$" out &&
+	grep -q "^                 \[--env-file FILE\] FILE$" out &&
 	grep -q "^\.B bk-verify$" "$BK_ROOT/man/bk-verify.1" &&
 	grep -q "^\.RB \[ \\\\-\\\\-json \]" "$BK_ROOT/man/bk-verify.1"
 '

@@ -14,7 +14,7 @@ test_description 'age encryption of what leaves the host'
 for p in bk-run bk-export bk-pack bk-verify bk-mail bk-unpack bk-prune; do
 	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
 done
-for t in age age-keygen; do
+for t in age age-keygen minisign; do
 	command -v $t >/dev/null || test_skip_all "$t is not installed (tools/install-deps)"
 done
 smtp_check_deps
@@ -32,6 +32,10 @@ echo "KEY $MARKER" >"$BACKUP_CONFIG_DIR/ssl/server.key"
 chmod 600 "$BACKUP_CONFIG_DIR/.env.production" "$BACKUP_CONFIG_DIR/ssl/server.key"
 
 smtp_start
+
+# The archives are signed, as the docs set them up: restores check the key.
+minisign -G -W -p "$TRASH/bk.pub" -s "$TRASH/bk.key" >/dev/null || exit 1
+export BACKUP_SIGNING_KEY_FILE=$TRASH/bk.key VERIFY_KEY=$TRASH/bk.pub
 
 full_tables='users user_roles organizations agencies referrals exchange_rates system_settings plans currencies _prisma_migrations "UserProfile" "ข้อมูล"'
 
@@ -181,7 +185,8 @@ test_expect_success 'bk-verify -i reads the .age' '
 
 test_expect_success 'bk-unpack -i --restore restores the .age: the database equals the source' '
 	pg_psql -d postgres -c "CREATE DATABASE restored" &&
-	POSTGRES_DB=restored bk-unpack -i id1.txt --restore "$(cat path).age" >stdout 2>err &&
+	POSTGRES_DB=restored bk-unpack -i id1.txt --verify-key bk.pub --restore "$(cat path).age" \
+		>stdout 2>err &&
 	echo "127.0.0.1:$POSTGRES_PORT/restored" >expect &&
 	test_cmp expect stdout &&
 	same_as_source restored
@@ -198,7 +203,7 @@ test_expect_success 'age -r encrypts, bk-unpack restores it (BACKUP_AGE_IDENTITY
 	age -r "$(age-keygen -y id3.txt)" -o by-age.tar.gz.age "$(cat path)" &&
 	pg_psql -d postgres -c "CREATE DATABASE restored2" &&
 	POSTGRES_DB=restored2 BACKUP_AGE_IDENTITY_FILE=$TRASH/id3.txt \
-		bk-unpack --restore by-age.tar.gz.age >stdout 2>err &&
+		bk-unpack --verify-key bk.pub --restore by-age.tar.gz.age >stdout 2>err &&
 	echo "127.0.0.1:$POSTGRES_PORT/restored2" >expect &&
 	test_cmp expect stdout &&
 	same_as_source restored2

@@ -141,7 +141,7 @@ test_expect_success 'the mail with warnings: WARNING subject, amber, warnings fi
 	echo "[bk] Backup WARNING 2026-11-30 smart_ai_hub $size (2 warnings)" >expect &&
 	test_cmp expect new.mail/subject &&
 	sed -n "1,/^File /p" new.mail/text >actual &&
-	cat >expect <<-\EOF &&
+	cat >expect <<-EOF &&
 	Backup done with warnings: new.tar.gz
 
 
@@ -149,7 +149,7 @@ test_expect_success 'the mail with warnings: WARNING subject, amber, warnings fi
 	--------
 	  - drift: new table public."ApiKey" since critical_backup_20261129_020000.tar.gz: backed up in full
 	  - drift: public.users fell from 200 to 2 rows since critical_backup_20261129_020000.tar.gz
-	WARNING: Not encrypted: the archive attached to this mail holds the stack's secrets (.env.production, the TLS private key) in clear, readable by anyone who can read this mail on its way or in a mailbox. Set BACKUP_AGE_RECIPIENTS to the administrators' age public keys to encrypt it (see bk(7)).
+	WARNING: Not encrypted: the archive attached to this mail holds the stack${SQ}s secrets (.env.production, the TLS private key) in clear, readable by anyone who can read this mail on its way or in a mailbox. Set BACKUP_AGE_RECIPIENTS to the administrators${SQ} age public keys to encrypt it (see bk(7)).
 
 	File               new.tar.gz
 	EOF

@@ -382,7 +382,9 @@ int ex_session_setup(PGconn *conn)
 		       " SET extra_float_digits = 3; SET statement_timeout = 0;"
 		       " SET idle_in_transaction_session_timeout = 0;"
 		       " SET lock_timeout = '" EX_LOCK_WAIT "'; SET synchronize_seqscans = off;"
-		       " SET row_security = off", "cannot set up the session");
+		       " SET row_security = off;"
+		       /* our connections are the parallelism: no extra backends for a count */
+		       " SET max_parallel_workers_per_gather = 0", "cannot set up the session");
 }
 
 /* ---- the whole export ---- */

@@ -695,7 +695,9 @@ static void print_restore(FILE *f, const struct ctx *c)
 		"   --replace replaces the backed-up tables of a database that holds them\n"
 		"   (a windowed table keeps its rows older than the window; --replace-all\n"
 		"   empties it too); --config-to DIR puts the configuration files back.\n"
-		"   See bk-unpack(1).\n\n");
+		"   A signed archive is checked with --verify-key bk.pub (your copy of the\n"
+		"   public key, kept off the backup host) or BACKUP_VERIFY_KEY; an unsigned\n"
+		"   one restores only with --unsigned. See bk-unpack(1).\n\n");
 
 	fprintf(f,
 		"B. By hand, with psql\n\n"
@@ -703,7 +705,11 @@ static void print_restore(FILE *f, const struct ctx *c)
 		"   PGUSER and PGPASSWORD for the target server, then run these commands\n"
 		"   in order, in a directory that holds only the archive. Each command\n"
 		"   stops at the first error. The database %s must not\n"
-		"   exist yet; use another name in both lines if you like.\n\n", target);
+		"   exist yet; use another name in both lines if you like. psql runs\n"
+		"   schema.sql as it is: first check where the archive comes from, after\n"
+		"   tar and before any psql, with minisign -Vm MANIFEST -p bk.pub (your\n"
+		"   copy of the public key; bk-verify checks every file against MANIFEST).\n\n",
+		target);
 	fprintf(f, "    $ tar -xzf ");
 	sh_word(f, in->archive_name);
 	fprintf(f, "\n    $ createdb -T template0 ");

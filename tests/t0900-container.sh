@@ -291,8 +291,8 @@ test_expect_success 'BACKUP_SCHEDULE=bad: the container exits 2 at once, naming 
 test_expect_success 'a /backups volume the container user cannot write: exit 2 naming BACKUP_DIR' '
 	mkdir rootowned && chmod 0755 rootowned &&
 	bad_container "$TRASH/rootowned" &&
-	grep -q "ERROR bk-cron\[1\]: configuration: BACKUP_DIR: /backups is not writable by uid $uid" out &&
-	grep -q "hint: a mounted volume must belong to the container${SQ}s user" out
+	grep -q "ERROR bk-cron\[1\]: .*BACKUP_DIR: /backups belongs to uid 0, not to uid $uid that runs bk: refused" out &&
+	grep -q "hint: chown $uid /backups, or set BACKUP_DIR to a directory of uid $uid" out
 '
 
 test_done

@@ -29,20 +29,27 @@ int bk_ct_cmp(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) != 0;
 }
 
-int bk_ed25519_public(unsigned char pk[32], const unsigned char seed[32])
+/* The 32-byte public key of a 32-byte raw private key of type (Ed25519, X25519). */
+static int raw_public(int type, const char *what, unsigned char pub[32],
+		      const unsigned char priv[32])
 {
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(type, NULL, priv, 32);
 	size_t n = 32;
 	int ret = -1;
 
-	if (!k || EVP_PKEY_get_raw_public_key(k, pk, &n) != 1 || n != 32) {
-		bk_err_set("ed25519: cannot derive the public key");
+	if (!k || EVP_PKEY_get_raw_public_key(k, pub, &n) != 1 || n != 32) {
+		bk_err_set("%s: cannot derive the public key", what);
 		goto out;
 	}
 	ret = 0;
 out:
 	EVP_PKEY_free(k);
 	return ret;
+}
+
+int bk_ed25519_public(unsigned char pk[32], const unsigned char seed[32])
+{
+	return raw_public(EVP_PKEY_ED25519, "ed25519", pk, seed);
 }
 
 int bk_ed25519_sign(unsigned char sig[64], const unsigned char seed[32],
@@ -95,18 +102,7 @@ int bk_blake2b512(unsigned char out[64], const void *data, size_t len)
 
 int bk_x25519_base(unsigned char pub[32], const unsigned char sk[32])
 {
-	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sk, 32);
-	size_t n = 32;
-	int ret = -1;
-
-	if (!k || EVP_PKEY_get_raw_public_key(k, pub, &n) != 1 || n != 32) {
-		bk_err_set("x25519: cannot derive the public key");
-		goto out;
-	}
-	ret = 0;
-out:
-	EVP_PKEY_free(k);
-	return ret;
+	return raw_public(EVP_PKEY_X25519, "x25519", pub, sk);
 }
 
 int bk_x25519(unsigned char shared[32], const unsigned char sk[32], const unsigned char peer[32])

@@ -285,7 +285,8 @@ static size_t file_rank(const struct export *x, const struct table *t)
 
 static void add_to_job(struct export *x, struct table *t)
 {
-	struct job *j = find_job(x, t->file);
+	/* a file named after its table holds only it: no search (many tables) */
+	struct job *j = t->entry || t->cls == EX_ADDED ? find_job(x, t->file) : NULL;
 
 	if (!j) {
 		j = new_job(x, t->file);
@@ -309,16 +310,9 @@ static void add_jobs_of_rank(struct export *x, size_t rank)
 {
 	for (size_t i = 0; i < x->nt; i++) {
 		struct table *t = &x->t[i];
-		struct job *j;
 
-		if (!t->file || file_rank(x, t) != rank)
-			continue;
-		j = find_job(x, t->file);
-		if (!j) {
-			j = new_job(x, t->file);
-			j->csv = t->csv;
-		}
-		job_add_table(j, t);
+		if (t->file && file_rank(x, t) == rank)
+			add_to_job(x, t);
 	}
 }
 

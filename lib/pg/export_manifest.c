@@ -136,7 +136,7 @@ static char *plan_detail(const struct export *x, const struct table *t)
 	case EX_OMITTED:
 		return bk_xstrdup(t->why);
 	default:
-		return bk_xstrdup(t->rule ? "" : t->entry ? "" : "");
+		return bk_xstrdup("");
 	}
 }
 

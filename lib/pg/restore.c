@@ -888,6 +888,18 @@ struct load_result {
 	long long rows;		/* all of them */
 };
 
+/* One COPY loaded: its target (taken over) and rows. */
+static void load_result_add(struct load_result *lr, char *target, long long rows)
+{
+	lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
+	if (!lr->copies)
+		abort();
+	lr->copies[lr->n].target = target;
+	lr->copies[lr->n].rows = rows;
+	lr->n++;
+	lr->rows += rows;
+}
+
 static void load_result_free(struct load_result *lr)
 {
 	for (size_t i = 0; i < lr->n; i++)
@@ -1171,14 +1183,8 @@ static int load_copy(struct job *j, struct reader *r, const char *name, size_t l
 	if (rows < 0 || still_in_transaction(j->conn, what) < 0 ||
 	    (staged && stage_merge(j, staged, cols, rows) < 0))
 		goto out;
-	lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
-	if (!lr->copies)
-		abort();
-	lr->copies[lr->n].target = target;
-	lr->copies[lr->n].rows = rows;
+	load_result_add(lr, target, rows);
 	target = NULL;
-	lr->n++;
-	lr->rows += rows;
 	ret = 0;
 out:
 	free(stmt);
@@ -1579,13 +1585,7 @@ static int load_csv(struct job *j, const struct bk_restore_table *t, struct load
 	if (rows < 0 || still_in_transaction(conn, t->file) < 0 ||
 	    (staged && stage_merge(j, t, cols, rows) < 0))
 		goto out;
-	lr->copies = realloc(lr->copies, (lr->n + 1) * sizeof(*lr->copies));
-	if (!lr->copies)
-		abort();
-	lr->copies[lr->n].target = bk_xstrdup(t->qname);
-	lr->copies[lr->n].rows = rows;
-	lr->n++;
-	lr->rows += rows;
+	load_result_add(lr, bk_xstrdup(t->qname), rows);
 	ret = 0;
 out:
 	free(cols);

@@ -152,3 +152,11 @@ pg_load_prisma_fixture() {
 	pg_psql -d "$db" -f "$FIXTURES/prisma/schema.sql" &&
 	pg_psql -d "$db" -f "$FIXTURES/prisma/data.sql"
 }
+
+# pg_dump_text DB: all of DB, schema and rows, as text to compare before and
+# after (no comments, no \restrict lines whose key changes every run).
+pg_dump_text() {
+	PGPASSWORD=$POSTGRES_PASSWORD "$PG_BINDIR/pg_dump" -h "$POSTGRES_HOST" \
+		-p "$POSTGRES_PORT" -U "$POSTGRES_USER" --no-owner "$1" |
+		grep -v -e "^--" -e "^\\\\restrict " -e "^\\\\unrestrict "
+}

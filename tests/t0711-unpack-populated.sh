@@ -22,13 +22,6 @@ rows() {
 	pg_psql -d "$1" -c "COPY ($2) TO STDOUT"
 }
 
-# dump DB: all of it, schema and rows, as text to compare.
-dump() {
-	PGPASSWORD=$POSTGRES_PASSWORD "$PG_BINDIR/pg_dump" -h "$POSTGRES_HOST" \
-		-p "$POSTGRES_PORT" -U "$POSTGRES_USER" --no-owner "$1" |
-		grep -v -e "^--" -e "^\\\\restrict " -e "^\\\\unrestrict "
-}
-
 # same_as_backup DB [kept]: every backed-up table of DB holds what the archive
 # holds; with "kept", windowed tables also their source rows older than the
 # window (what --replace keeps of a copy of the source).
@@ -56,7 +49,7 @@ test_expect_success 'setup: an archive of the fixture; a copy of the source data
 '
 
 test_expect_success 'into the populated database: refused, tables listed with their rows' '
-	dump live >before &&
+	pg_dump_text live >before &&
 	POSTGRES_DB=live test_expect_code 1 bk-unpack --restore --unsigned backup.tar.gz >stdout 2>err &&
 	test ! -s stdout &&
 	grep -q "ERROR bk-unpack\[[0-9]*\]: 16 of the backed-up tables in live hold rows: refusing to restore over them" err &&
@@ -81,7 +74,7 @@ test_expect_success 'into the populated database: refused, tables listed with th
 	EOF
 	test_cmp expect actual &&
 	grep -q "hint: --replace replaces their rows with the backup${SQ}s in one transaction (windowed tables keep their rows older than the window), --replace-all empties them first" err &&
-	dump live >after &&
+	pg_dump_text live >after &&
 	test_cmp before after
 '
 
@@ -95,7 +88,7 @@ test_expect_success '--dry-run shows the replacement and the refusal, changes no
 	! grep -q "would refuse" stdout &&
 	grep -q "^nothing changed (dry run)$" stdout &&
 	test "$(ls -A "$BACKUP_TMPDIR")" = "" &&
-	dump live >after &&
+	pg_dump_text live >after &&
 	test_cmp before after
 '
 
@@ -142,12 +135,12 @@ test_expect_success '--replace fails and changes nothing when other rows would d
 	INSERT INTO users (id, email, updated_at) VALUES (md5($$ghost$$)::uuid, $$ghost@example.com$$, now());
 	INSERT INTO sessions (user_id, token, expires_at) VALUES (md5($$ghost$$)::uuid, $$t-ghost$$, now());
 	EOF
-	dump live >before &&
+	pg_dump_text live >before &&
 	POSTGRES_DB=live test_expect_code 1 bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err &&
 	test ! -s stdout &&
 	grep -q "ERROR bk-unpack\[[0-9]*\]: foreign key sessions_user_id_fkey on public.sessions: insert or update on table \"sessions\" violates foreign key constraint" err &&
 	grep -q "hint: rows of the database that are not in the backup refer to rows" err &&
-	dump live >after &&
+	pg_dump_text live >after &&
 	test_cmp before after
 '
 
@@ -162,10 +155,10 @@ test_expect_success 'tables that exist but are empty get the data without --repl
 test_expect_success 'a database with only some of the tables: refused, nothing changed' '
 	pg_psql -d postgres -c "CREATE DATABASE partial" &&
 	pg_psql -d partial -c "CREATE TABLE users (id int); CREATE TABLE currencies (code text)" &&
-	dump partial >before &&
+	pg_dump_text partial >before &&
 	POSTGRES_DB=partial test_expect_code 1 bk-unpack --restore --unsigned --replace backup.tar.gz 2>err &&
 	grep -q "the database has 2 of the 16 backed-up tables; missing: public.user_roles, " err &&
-	dump partial >after &&
+	pg_dump_text partial >after &&
 	test_cmp before after
 '
 

@@ -62,12 +62,6 @@ pg_restart() {
 	done
 }
 
-dump() {
-	PGPASSWORD=$POSTGRES_PASSWORD "$PG_BINDIR/pg_dump" -h "$POSTGRES_HOST" \
-		-p "$POSTGRES_PORT" -U "$POSTGRES_USER" --no-owner "$1" |
-		grep -v -e "^--" -e "^\\\\restrict " -e "^\\\\unrestrict "
-}
-
 test_expect_success 'setup: the gate table; an archive with it exported last' '
 	pg_psql <<-\EOF &&
 	CREATE FUNCTION restore_gate_check(id integer) RETURNS boolean
@@ -136,7 +130,7 @@ test_expect_success 'setup: a live database that differs from the backup' '
 
 test_expect_success 'server stopped during --replace: old rows and sequences intact' '
 	rm -f stdout err &&
-	dump live >before &&
+	pg_dump_text live >before &&
 	grep "^SELECT pg_catalog.setval(.public.credit_transactions_id_seq., " before >seq &&
 	! grep -q ", 1000, true);$" seq &&
 	hold_gate live &&
@@ -147,14 +141,14 @@ test_expect_success 'server stopped during --replace: old rows and sequences int
 	test_expect_code 1 wait $pid &&
 	grep -q "ERROR bk-unpack\[[0-9]*\]: gate.sql line [0-9]*: lost the connection to the server" err &&
 	pg_restart &&
-	dump live >after &&
+	pg_dump_text live >after &&
 	test_cmp before after &&
 	test "$(ls -A "$BACKUP_TMPDIR")" = ""
 '
 
 test_expect_success 'SIGTERM during --replace: rolled back at once, temp files removed' '
 	rm -f stdout err &&
-	dump live >before &&
+	pg_dump_text live >before &&
 	hold_gate live &&
 	{ POSTGRES_DB=live bk-unpack --restore --unsigned --replace backup.tar.gz >stdout 2>err & } &&
 	pid=$! &&
@@ -164,7 +158,7 @@ test_expect_success 'SIGTERM during --replace: rolled back at once, temp files r
 	grep -q "ERROR bk-unpack\[[0-9]*\]: stopped by a signal: the restore was rolled back" err &&
 	test "$(ls -A "$BACKUP_TMPDIR")" = "" &&
 	wait_for live "SELECT (count(*) = 0)::int FROM pg_stat_activity WHERE application_name = ${SQ}bk-unpack${SQ}" &&
-	dump live >after &&
+	pg_dump_text live >after &&
 	release_gate &&
 	test_cmp before after
 '

@@ -21,12 +21,6 @@ rows() {
 	pg_psql -d "$1" -c "COPY ($2) TO STDOUT"
 }
 
-dump() {
-	PGPASSWORD=$POSTGRES_PASSWORD "$PG_BINDIR/pg_dump" -h "$POSTGRES_HOST" \
-		-p "$POSTGRES_PORT" -U "$POSTGRES_USER" --no-owner "$1" |
-		grep -v -e "^--" -e "^\\\\restrict " -e "^\\\\unrestrict "
-}
-
 # cutoff TABLE: the cutoff of its window in MANIFEST.
 cutoff() {
 	sed -n "s/^# window: $1.csv created_at >= //p" MANIFEST
@@ -191,7 +185,7 @@ test_expect_success 'a restore that fails after the data load changes no row and
 	INSERT INTO sessions (user_id, token, expires_at) VALUES (md5($$ghost$$)::uuid, $$t-ghost$$, now());
 	EOF
 	grep -q "credit_transactions_id_seq.*true" export/sequences.sql &&
-	dump failing >before &&
+	pg_dump_text failing >before &&
 	pg_psql -d failing -At -c "SELECT last_value, is_called FROM credit_transactions_id_seq UNION ALL SELECT last_value, is_called FROM transfers_id_seq" >seq.before &&
 	printf "%s\n" "5000|t" "7000|f" >expect &&
 	test_cmp expect seq.before &&
@@ -200,7 +194,7 @@ test_expect_success 'a restore that fails after the data load changes no row and
 	grep -q "ERROR bk-unpack\[[0-9]*\]: foreign key sessions_user_id_fkey on public.sessions" err &&
 	pg_psql -d failing -At -c "SELECT last_value, is_called FROM credit_transactions_id_seq UNION ALL SELECT last_value, is_called FROM transfers_id_seq" >seq.after &&
 	test_cmp seq.before seq.after &&
-	dump failing >after &&
+	pg_dump_text failing >after &&
 	test_cmp before after
 '
 

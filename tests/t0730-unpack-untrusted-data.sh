@@ -16,13 +16,6 @@ for p in bk-export bk-pack; do
 done
 pg_start && pg_load_fixture || exit 1
 
-# dump DB: all of it, schema and rows, as text to compare.
-dump() {
-	PGPASSWORD=$POSTGRES_PASSWORD "$PG_BINDIR/pg_dump" -h "$POSTGRES_HOST" \
-		-p "$POSTGRES_PORT" -U "$POSTGRES_USER" --no-owner "$1" |
-		grep -v -e "^--" -e "^\\\\restrict " -e "^\\\\unrestrict "
-}
-
 # forge NAME MEMBER: NAME.tar.gz from the good archive with MEMBER replaced
 # by ./MEMBER.new and its MANIFEST line fixed (digest and size), every member
 # in its place.
@@ -50,7 +43,7 @@ shown() {
 refused() {
 	local name=$1 db=$2
 	shift 2
-	dump "$db" >"$name.before" &&
+	pg_dump_text "$db" >"$name.before" &&
 	if [ -f "$name.expect" ]; then
 		bk-verify "$name.tar.gz" >/dev/null 2>"$name.verify"
 	fi &&
@@ -63,7 +56,7 @@ refused() {
 		test_cmp "$name.expect" "$name.actual" &&
 		grep -q "^hint: nothing was run" "$name.reasons"
 	fi &&
-	dump "$db" >"$name.after" &&
+	pg_dump_text "$db" >"$name.after" &&
 	test_cmp "$name.before" "$name.after" &&
 	test_path_is_missing drop/pwned &&
 	test "$(pg_query "SELECT count(*) FROM pg_roles WHERE rolname = ${SQ}intruder${SQ}")" = 0 &&

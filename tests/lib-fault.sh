@@ -239,6 +239,15 @@ fault_check_final_archives() {
 }
 
 # fault_check_lock_free: the kernel released the lock of the dead run.
+# fault_lock_held: some process holds the run lock. Read from /proc/locks, not
+# probed with flock -n: a probe takes the lock for a moment, and a run that
+# starts in that moment fails with "another backup is running".
+fault_lock_held() {
+	local ino
+	ino=$(stat -c %i "$BACKUP_DIR/.lock" 2>/dev/null) || return 1
+	grep -q "^[0-9]*: FLOCK .*:$ino " /proc/locks
+}
+
 fault_check_lock_free() {
 	flock -n "$BACKUP_DIR/.lock" true || {
 		echo "the lock $BACKUP_DIR/.lock is still held" >&2

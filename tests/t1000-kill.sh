@@ -117,7 +117,7 @@ test_expect_success 'kill -9 bk-run as soon as it holds the lock' '
 	fault_gate_hold scope public.users &&
 	fault_start &&
 	run=$FAULT_PID &&
-	fault_poll eval "! flock -n \"\$BACKUP_DIR/.lock\" true" &&
+	fault_poll fault_lock_held &&
 	kill -9 $run &&
 	rc=0 && { wait $run || rc=$?; } &&
 	test $rc = 137 &&

@@ -1,5 +1,6 @@
 /* bk-prune: remove archives past BACKUP_RETENTION_DAYS from BACKUP_DIR, always
- * keeping the newest BACKUP_KEEP_MIN good ones. */
+ * keeping the newest BACKUP_KEEP_MIN good ones and those of the GFS rules
+ * (BACKUP_KEEP_DAILY/WEEKLY/MONTHLY). */
 #include <stdio.h>
 #include <time.h>
 
@@ -18,10 +19,13 @@ static void usage(void)
 	       "\n"
 	       "Remove critical_backup_YYYYMMDD_HHMMSS.tar.gz archives in BACKUP_DIR more\n"
 	       "than BACKUP_RETENTION_DAYS whole days old, but always keep the newest\n"
-	       "BACKUP_KEEP_MIN archives that pass verification. No other file is touched.\n"
+	       "BACKUP_KEEP_MIN archives that pass verification, and the newest good one\n"
+	       "of each of the last BACKUP_KEEP_DAILY days, BACKUP_KEEP_WEEKLY ISO weeks\n"
+	       "and BACKUP_KEEP_MONTHLY months that have one. No other file is touched.\n"
 	       "Prints the path of each archive removed.\n"
 	       "\n"
-	       "  -n, --dry-run      print what would be removed; remove nothing\n"
+	       "  -n, --dry-run      remove nothing; print one line for every archive:\n"
+	       "                     keep|remove TAB PATH TAB why (see bk-prune(1))\n"
 	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
 	       "  -h, --help         show this help\n"
 	       "      --version      show the version\n"
@@ -32,10 +36,20 @@ static void usage(void)
 	       prog);
 }
 
-static void print_path(const char *path, void *ctx)
+static void print_removed(const char *path, int keep, const char *notes, void *ctx)
+{
+	(void)notes;
+	(void)ctx;
+	if (!keep)
+		bk_emit(path);
+}
+
+/* The plan, for scripts too: three fields split by tabs; the first and
+ * the notes' words are fixed (bk-prune(1)). */
+static void print_verdict(const char *path, int keep, const char *notes, void *ctx)
 {
 	(void)ctx;
-	bk_emit(path);
+	printf("%s\t%s\t%s\n", keep ? "keep" : "remove", path, notes);
 }
 
 int main(int argc, char **argv)
@@ -71,7 +85,10 @@ int main(int argc, char **argv)
 	o.now = (long long)time(NULL);
 	o.retention_days = bk_config.retention_days;
 	o.keep_min = bk_config.keep_min;
-	if (bk_prune(bk_config.dir, &o, print_path, NULL) < 0) {
+	o.keep_daily = bk_config.keep_daily;
+	o.keep_weekly = bk_config.keep_weekly;
+	o.keep_monthly = bk_config.keep_monthly;
+	if (bk_prune(bk_config.dir, &o, o.dry_run ? print_verdict : print_removed, NULL) < 0) {
 		bk_log_err();
 		return bk_finish(BK_EXIT_FAIL);
 	}

@@ -115,13 +115,17 @@ test_expect_success 'the default retention is 30 days' '
 	test_cmp expect out
 '
 
-test_expect_success '--dry-run prints the same paths and removes nothing' '
+test_expect_success '--dry-run prints a verdict for every archive and removes nothing' '
 	fresh_dir &&
 	archives $(seq 1 90) &&
 	other_files &&
 	listing >before &&
 	BACKUP_RETENTION_DAYS=30 bk-prune --dry-run >out &&
-	paths $(seq 31 90) >expect &&
+	{
+		paths 1 2 3 | sed "s/.*/keep\t&\tretention, keep-min/" &&
+		paths $(seq 4 30) | sed "s/.*/keep\t&\tretention/" &&
+		paths $(seq 31 90) | sed "s/.*/remove\t&\texpired/"
+	} >expect &&
 	test_cmp expect out &&
 	listing >after &&
 	test_cmp before after

@@ -2,6 +2,8 @@
  * keeping the newest BACKUP_KEEP_MIN good ones and those of the GFS rules
  * (BACKUP_KEEP_DAILY/WEEKLY/MONTHLY). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli.h"
@@ -52,6 +54,23 @@ static void print_verdict(const char *path, int keep, const char *notes, void *c
 	printf("%s\t%s\t%s\n", keep ? "keep" : "remove", path, notes);
 }
 
+/*
+ * "now": an undocumented knob lets tests and the docs' example show a plan
+ * for fixed dates. Only with --dry-run: a real run never trusts it.
+ */
+static long long prune_now(int dry_run)
+{
+	const char *knob = getenv("BK_PRUNE_NOW");
+
+	if (!dry_run || !knob || !*knob)
+		return (long long)time(NULL);
+	if (strspn(knob, "0123456789") != strlen(knob) || strlen(knob) > 12) {
+		bk_error("BK_PRUNE_NOW: '%s' is not unix seconds", knob);
+		exit(bk_finish(BK_EXIT_USAGE));
+	}
+	return atoll(knob);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -82,7 +101,7 @@ int main(int argc, char **argv)
 		bk_log_err();
 		return bk_finish(BK_EXIT_USAGE);
 	}
-	o.now = (long long)time(NULL);
+	o.now = prune_now(o.dry_run);
 	o.retention_days = bk_config.retention_days;
 	o.keep_min = bk_config.keep_min;
 	o.keep_daily = bk_config.keep_daily;

@@ -8,6 +8,9 @@
 test_description 'bk-prune: GFS retention in local time'
 . "$TEST_DIRECTORY/lib-prune.sh"
 
+for zone in Europe/Berlin America/New_York; do
+	[ -f "/usr/share/zoneinfo/$zone" ] || test_skip_all "no time zone $zone (tzdata)"
+done
 prune_make_archives || exit 1
 
 verdict() {

@@ -28,9 +28,20 @@ int bk_mail_config_check(void);
  */
 int bk_mail_send_backup(const char *path, double duration, char **product);
 
-/* An alert "[bk] ALERT: SUBJECT": the reason (may be NULL), the failed step,
- * what to check, the last good backup, the log tail with secrets masked. */
-int bk_mail_send_alert(const char *subject, const char *reason, char **product);
+/*
+ * An alert "[bk] ALERT: SUBJECT": the reason (may be NULL), the failed step,
+ * what to check, the last good backup, the last run's lines of the log with
+ * secrets masked. cause (may be NULL) picks the hints: comma-separated kinds
+ * as bk-monitor's "cause" ("age", "none", "size", "space", "missing", "dir",
+ * "status", "history", "clock", "failed:STEP"); the failed step is the STEP
+ * of "failed:STEP" ("none" without one). The wording is never guessed.
+ */
+int bk_mail_send_alert(const char *subject, const char *reason, const char *cause,
+		       char **product);
+
+/* The end of an incident: "[bk] recovered: SUBJECT" in green, what was wrong
+ * and for how long (reason, from bk-monitor), the last good backup. */
+int bk_mail_send_recovered(const char *subject, const char *reason, char **product);
 
 /* A short message to check the settings. */
 int bk_mail_send_test(char **product);

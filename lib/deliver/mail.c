@@ -1325,6 +1325,7 @@ int bk_mail_send_recovered(const char *subject, const char *reason, char **produ
 	html_start(&b, full);
 	heading(&b, "Backups healthy again", "#1a7f37");
 	para(&b, subj);
+	bk_mime_buf_add(&b.text, "\n");
 	table_start(&b);
 	bk_iso_time(mail_now(), when, sizeof(when));
 	row(&b, "When", when);

@@ -476,8 +476,10 @@ static void fmt_span(long long secs, char *buf, size_t size)
 {
 	if (secs < 3600)
 		snprintf(buf, size, "%lld min", secs < 60 ? 1 : secs / 60);
-	else if (secs < 48 * 3600)
+	else if (secs < 48 * 3600 && secs % 3600 >= 60)
 		snprintf(buf, size, "%lld h %lld min", secs / 3600, secs % 3600 / 60);
+	else if (secs < 48 * 3600)
+		snprintf(buf, size, "%lld h", secs / 3600);
 	else
 		snprintf(buf, size, "%lld days %lld h", secs / 86400, secs % 86400 / 3600);
 }

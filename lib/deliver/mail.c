@@ -698,7 +698,7 @@ static void health_warnings(struct body *b, const struct bk_health *h)
 	list_start(b);
 	for (size_t i = 0; i < h->n_reasons; i++)
 		list_item(b, h->reasons[i]);
-	list_end(b);
+	list_end(b);	bk_mime_buf_add(&b->text, "\n");
 }
 
 static void backup_warnings(struct body *b, const struct bk_manifest *m)

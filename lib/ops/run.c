@@ -277,11 +277,13 @@ static int check_space(struct run *r, const char *dir, const char *tmpdir)
 	if (bk_free_bytes(dir, &free_dir) < 0 || bk_free_bytes(tmpdir, &free_tmp) < 0)
 		return fail(r, "space", "%s", bk_err());
 	if (free_dir < need_dir)
-		return fail(r, "space", "disk full: %s has %llu MB free, the next backup needs about %llu MB",
-			    bk_config.dir, free_dir >> 20, need_dir >> 20);
+		return fail(r, "space", "disk full: %s has %s free, the next backup needs about %s",
+			    bk_config.dir, bk_format_size(free_dir, fd, sizeof(fd)),
+			    bk_format_size(need_dir, ft, sizeof(ft)));
 	if (free_tmp < need_tmp)
-		return fail(r, "space", "disk full: %s has %llu MB free, the export needs about %llu MB",
-			    bk_config.tmpdir, free_tmp >> 20, need_tmp >> 20);
+		return fail(r, "space", "disk full: %s has %s free, the export needs about %s",
+			    bk_config.tmpdir, bk_format_size(free_tmp, ft, sizeof(ft)),
+			    bk_format_size(need_tmp, fd, sizeof(fd)));
 	bk_info("free space: %s in %s, %s in %s", bk_format_size(free_dir, fd, sizeof(fd)),
 		bk_config.dir, bk_format_size(free_tmp, ft, sizeof(ft)), bk_config.tmpdir);
 	return 0;

@@ -19,7 +19,9 @@ int bk_mail_config_check(void);
 
 /*
  * Mail the archive at path: subject "[bk] Backup OK DATE DB SIZE" ("Backup
- * WARNING ... (N warnings)" when its MANIFEST has warnings), a summary
+ * WARNING ... (N warnings)" when its MANIFEST has warnings or, for the newest
+ * archive of BACKUP_DIR, bk_monitor_check finds the backups unhealthy: its
+ * reasons are listed under "Health warnings" and counted), a summary
  * from its MANIFEST and BACKUP_INFO.txt, the restore steps, and the archive
  * attached if the whole encoded message fits in BACKUP_MAIL_ATTACH_MAX_MB,
  * else a signed link (BACKUP_LINK_BASE) or where the file is on this host.

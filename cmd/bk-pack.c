@@ -20,6 +20,7 @@
 #include "err.h"
 #include "fs.h"
 #include "log.h"
+#include "size.h"
 
 static const char *prog = "bk-pack";
 
@@ -232,9 +233,11 @@ int main(int argc, char **argv)
 		bk_die(rc == -2 ? BK_EXIT_USAGE : BK_EXIT_FAIL);
 	{
 		double secs = bk_monotonic() - pr.start;
+		char out_s[BK_SIZE_BUF], in_s[BK_SIZE_BUF];
 
-		bk_info("wrote %s: %.1f MB from %.1f MB in %zu files, %.1f s (%.1f MB/s)%s",
-			path, mib(res.out_bytes), mib(res.in_bytes), res.members, secs,
+		bk_info("wrote %s: %s from %s in %zu files, %.1f s (%.1f MB/s)%s", path,
+			bk_format_size(res.out_bytes, out_s, sizeof(out_s)),
+			bk_format_size(res.in_bytes, in_s, sizeof(in_s)), res.members, secs,
 			secs > 0 ? mib(res.in_bytes) / secs : 0.0,
 			res.warnings ? " with warnings" : "");
 	}

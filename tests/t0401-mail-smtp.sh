@@ -112,7 +112,7 @@ test_expect_success '--alert: reason and log tail arrive, secrets masked' '
 	export POSTGRES_PASSWORD=pg-$(test_random_hex 16) &&
 	echo "2026-11-25T02:00:01+00:00 ERROR bk-export[7]: leaked $POSTGRES_PASSWORD and $SMTP_TEST_PASS" >>"$BACKUP_LOG" &&
 	bk-mail --alert "backup failed at step export: database connection failed" \
-		--reason "cannot connect to postgres:5432 as backup: timeout" >id &&
+		--reason "cannot connect to postgres:5432 as backup: timeout" --cause failed:export >id &&
 	n=$(smtp_count "$MAIN_DIR") &&
 	f=$(printf "%s/msg-%04d" "$MAIN_DIR" "$n") &&
 	mail_parse "$f.eml" parsed &&

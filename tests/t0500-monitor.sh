@@ -90,7 +90,7 @@ test_expect_success 'size 0: unhealthy' '
 	fresh_dir &&
 	ok_run 3600 0 &&
 	test_expect_code 1 bk-monitor >out &&
-	echo "unhealthy: last backup 0 KB, below the minimum 1 MB" >expect &&
+	echo "unhealthy: last backup 0 B, below the minimum 1 MB" >expect &&
 	test_cmp expect out
 '
 
@@ -122,7 +122,7 @@ test_expect_success 'without history, .last_backup_size_mb decides the size' '
 	test_cmp expect out &&
 	echo 0 >"$BACKUP_DIR/.last_backup_size_mb" &&
 	test_expect_code 1 bk-monitor >out &&
-	echo "unhealthy: last backup 0 KB, below the minimum 1 MB" >expect &&
+	echo "unhealthy: last backup 0 B, below the minimum 1 MB" >expect &&
 	test_cmp expect out &&
 	echo 12 >"$BACKUP_DIR/.last_backup_size_mb" &&
 	bk-monitor >out &&
@@ -188,7 +188,7 @@ test_expect_success 'every reason at once, in order, joined by "; "' '
 	rm "$BACKUP_DIR/$(cat newest)" &&
 	fail_run 3600 "verify: users.sql: checksum mismatch" &&
 	test_expect_code 1 bk-monitor >out &&
-	echo "unhealthy: last success 30h ago (max 25h); last backup 0 KB, below the minimum 1 MB; newest archive $(cat newest) is missing from $BACKUP_DIR; last run failed: verify: users.sql: checksum mismatch" >expect &&
+	echo "unhealthy: last success 30h ago (max 25h); last backup 0 B, below the minimum 1 MB; newest archive $(cat newest) is missing from $BACKUP_DIR; last run failed: verify: users.sql: checksum mismatch" >expect &&
 	test_cmp expect out
 '
 
@@ -217,7 +217,7 @@ test_expect_success 'free space below twice the last backup: unhealthy, says so'
 	fi &&
 	ok_run 3600 "$size" &&
 	BACKUP_MAX_SIZE_MB=1000000 test_expect_code 1 bk-monitor >out &&
-	sed -E "s/is [0-9]+ MB, /is N MB, /; s/backup \([0-9]+ MB\)/backup (M MB)/" out >actual &&
+	sed -E "s/is [0-9.]+ [KMGT]?B, /is N MB, /; s/backup \([0-9.]+ [KMGT]?B\)/backup (M MB)/" out >actual &&
 	echo "unhealthy: free space in $BACKUP_DIR is N MB, less than twice the last backup (M MB)" >expect &&
 	test_cmp expect actual
 '

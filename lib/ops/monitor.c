@@ -18,6 +18,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "prune.h"
+#include "size.h"
 #include "spawn.h"
 #include "status.h"
 
@@ -57,12 +58,7 @@ static void fmt_age(long long secs, char *buf, size_t size)
 
 static void fmt_size(unsigned long long bytes, char *buf, size_t size)
 {
-	if (bytes < 1024 * 1024)
-		snprintf(buf, size, "%llu KB", (bytes + 1023) / 1024);
-	else if (bytes < 10 * 1024 * 1024)
-		snprintf(buf, size, "%.1f MB", (double)bytes / MIB);
-	else
-		snprintf(buf, size, "%.0f MB", (double)bytes / MIB);
+	bk_format_size(bytes, buf, size);
 }
 
 static int is_regular(const char *dir, const char *name)
@@ -367,6 +363,7 @@ struct alert_state {
 	int present;
 	char cause[256];
 	long long first, last;
+	char reason[600];	/* the status line first alerted, for the recovery mail */
 };
 
 /* A state file we cannot parse still means "an alert went out": it counts as
@@ -395,24 +392,28 @@ static void state_read(const char *path, struct alert_state *st)
 			st->first = strtoll(line + 6, NULL, 10);
 		else if (!strncmp(line, "last ", 5))
 			st->last = strtoll(line + 5, NULL, 10);
+		else if (!strncmp(line, "reason ", 7))
+			snprintf(st->reason, sizeof(st->reason), "%s", line + 7);
 	}
 	free(text);
 }
 
 static int state_write(const char *path, const struct alert_state *st)
 {
-	char *text = bk_asprintf("cause %s\nfirst %lld\nlast %lld\n", st->cause, st->first,
-				 st->last);
+	char *text = bk_asprintf("cause %s\nfirst %lld\nlast %lld\nreason %s\n", st->cause,
+				 st->first, st->last, st->reason);
 	int ret = bk_write_file_atomic(path, text, strlen(text), 0600);
 
 	free(text);
 	return ret;
 }
 
-static int send_mail(const char *subject, const char *reason)
+/* bk-mail --alert SUBJECT --cause CAUSE, or --recovered SUBJECT when cause is NULL. */
+static int send_mail(const char *subject, const char *reason, const char *cause)
 {
 	char *mail = bk_sibling_program("bk-mail"), *out = NULL, why[512] = "";
-	const char *argv[] = { mail, "--alert", subject, "--reason", reason, NULL };
+	const char *argv[] = { mail, cause ? "--alert" : "--recovered", subject, "--reason", reason,
+			       cause ? "--cause" : NULL, cause, NULL };
 	int code = bk_run_tool(argv, 4096, &out, why, sizeof(why));
 
 	free(out);
@@ -428,7 +429,7 @@ static int send_mail(const char *subject, const char *reason)
 /* The mail body: every reason, then the facts an administrator looks for first. */
 static char *alert_text(const char *dir, const struct bk_health *h)
 {
-	char *buf = NULL, host[256] = "?", when[64], size[32];
+	char *buf = NULL, host[256] = "?", size[32];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -439,14 +440,7 @@ static char *alert_text(const char *dir, const struct bk_health *h)
 	for (size_t i = 0; i < h->n_reasons; i++)
 		fprintf(f, "- %s\n", h->reasons[i]);
 	fputc('\n', f);
-	if (h->last_success) {
-		bk_iso_time(h->last_success, when, sizeof(when));
-		fprintf(f, "last success: %s\n", when);
-	}
-	if (h->size_known) {
-		fmt_size(h->size_bytes, size, sizeof(size));
-		fprintf(f, "last backup size: %s\n", size);
-	}
+	/* the last success and its size are in bk-mail's table */
 	if (h->newest[0])
 		fprintf(f, "newest archive: %s\n", h->newest);
 	if (h->window_runs)
@@ -477,19 +471,39 @@ static char *subject_of(const char *line)
 	return bk_asprintf("%.*s...", (int)cut, line);
 }
 
+/* "3 h 20 min", "2 days 4 h": how long an incident lasted. */
+static void fmt_span(long long secs, char *buf, size_t size)
+{
+	if (secs < 3600)
+		snprintf(buf, size, "%lld min", secs < 60 ? 1 : secs / 60);
+	else if (secs < 48 * 3600 && secs % 3600 >= 60)
+		snprintf(buf, size, "%lld h %lld min", secs / 3600, secs % 3600 / 60);
+	else if (secs < 48 * 3600)
+		snprintf(buf, size, "%lld h", secs / 3600);
+	else
+		snprintf(buf, size, "%lld days %lld h", secs / 86400, secs % 86400 / 3600);
+}
+
 static int alert_recovered(const char *dir, const char *path, const struct bk_health *h,
 			   const struct alert_state *st)
 {
-	char *line = bk_monitor_line(h), *subject, *reason, since[64] = "an unknown time";
+	char *line = bk_monitor_line(h), *subject, *reason, since[64], span[48];
+	const char *now_ok = line + strlen("healthy: ");
 	int ret = -1;
 
-	if (st->first > 0)
+	subject = bk_xstrdup(now_ok);
+	if (st->first > 0 && st->first <= h->now) {
 		bk_iso_time(st->first, since, sizeof(since));
-	subject = bk_asprintf("recovered: %s", line + strlen("healthy: "));
-	reason = bk_asprintf("The backups in %s are healthy again: %s.\n"
-			     "The incident (%s) was first alerted at %s.\n",
-			     dir, line + strlen("healthy: "), st->cause, since);
-	if (send_mail(subject, reason) < 0)
+		fmt_span(h->now - st->first, span, sizeof(span));
+		reason = bk_asprintf("%s\n\nFor at least %s: first alerted at %s.\n"
+				     "Now the backups in %s are healthy: %s.\n",
+				     st->reason[0] ? st->reason : st->cause, span, since, dir, now_ok);
+	} else {
+		reason = bk_asprintf("%s\n\nFor an unknown time (the alert state %s has no "
+				     "start).\nNow the backups in %s are healthy: %s.\n",
+				     st->reason[0] ? st->reason : st->cause, path, dir, now_ok);
+	}
+	if (send_mail(subject, reason, NULL) < 0)
 		goto out;
 	bk_info("recovery mailed: %s", subject);
 	if (unlink(path) < 0 && errno != ENOENT) {
@@ -509,7 +523,7 @@ static int alert_unhealthy(const char *dir, const char *path, const struct bk_he
 {
 	long long repeat = (long long)bk_config.alert_repeat_hours * 3600;
 	int same = st->present && !strcmp(st->cause, h->cause);
-	struct alert_state next = { 1, "", 0, 0 };
+	struct alert_state next = { 1, "", 0, 0, "" };
 	char *line, *subject, *text;
 	int ret = -1;
 
@@ -518,10 +532,11 @@ static int alert_unhealthy(const char *dir, const char *path, const struct bk_he
 	line = bk_monitor_line(h);
 	subject = subject_of(line);
 	text = alert_text(dir, h);
-	if (send_mail(subject, text) < 0)
+	if (send_mail(subject, text, h->cause) < 0)
 		goto out;
 	bk_info("alert mailed: %s", line);
 	snprintf(next.cause, sizeof(next.cause), "%s", h->cause);
+	snprintf(next.reason, sizeof(next.reason), "%s", line);
 	next.first = same && st->first > 0 ? st->first : h->now;
 	next.last = h->now;
 	if (state_write(path, &next) < 0)

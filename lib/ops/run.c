@@ -30,6 +30,8 @@
 #include "sha256.h"
 #include "spawn.h"
 #include "status.h"
+#include "monitor.h"
+#include "size.h"
 
 #define INCOMING ".incoming"
 #define MIN_FREE (64ULL << 20)
@@ -80,7 +82,9 @@ static void send_alert(const struct run *r)
 	char subject[256], *out = NULL, why[512];
 	const char *what = alert_subject(r);
 	char *mail = bk_sibling_program("bk-mail");
-	const char *argv[] = { mail, "--alert", subject, "--reason", r->cause, NULL };
+	char cause[64];
+	const char *argv[] = { mail, "--alert", subject, "--reason", r->cause, "--cause", cause,
+			       NULL };
 	int code;
 
 	if (r->opts->no_mail) {
@@ -89,6 +93,7 @@ static void send_alert(const struct run *r)
 	}
 	snprintf(subject, sizeof(subject), "backup failed at step %s%s%s", r->failed_step,
 		 what ? ": " : "", what ? what : "");
+	snprintf(cause, sizeof(cause), "failed:%s", r->failed_step);
 	code = bk_run_tool(argv, 4096, &out, why, sizeof(why));
 	if (code != 0)
 		bk_error("alert could not be sent (bk-mail exit %d): %s", code,
@@ -256,6 +261,7 @@ static int check_space(struct run *r, const char *dir, const char *tmpdir)
 {
 	struct bk_history_entry *h = NULL;
 	unsigned long long last = 0, need_dir, need_tmp, free_dir, free_tmp;
+	char fd[BK_SIZE_BUF], ft[BK_SIZE_BUF];
 	size_t n = 0;
 
 	if (bk_history_read(bk_config.dir, 30, &h, &n) < 0)
@@ -271,13 +277,15 @@ static int check_space(struct run *r, const char *dir, const char *tmpdir)
 	if (bk_free_bytes(dir, &free_dir) < 0 || bk_free_bytes(tmpdir, &free_tmp) < 0)
 		return fail(r, "space", "%s", bk_err());
 	if (free_dir < need_dir)
-		return fail(r, "space", "disk full: %s has %llu MB free, the next backup needs about %llu MB",
-			    bk_config.dir, free_dir >> 20, need_dir >> 20);
+		return fail(r, "space", "disk full: %s has %s free, the next backup needs about %s",
+			    bk_config.dir, bk_format_size(free_dir, fd, sizeof(fd)),
+			    bk_format_size(need_dir, ft, sizeof(ft)));
 	if (free_tmp < need_tmp)
-		return fail(r, "space", "disk full: %s has %llu MB free, the export needs about %llu MB",
-			    bk_config.tmpdir, free_tmp >> 20, need_tmp >> 20);
-	bk_info("free space: %llu MB in %s, %llu MB in %s", free_dir >> 20, bk_config.dir,
-		free_tmp >> 20, bk_config.tmpdir);
+		return fail(r, "space", "disk full: %s has %s free, the export needs about %s",
+			    bk_config.tmpdir, bk_format_size(free_tmp, ft, sizeof(ft)),
+			    bk_format_size(need_tmp, fd, sizeof(fd)));
+	bk_info("free space: %s in %s, %s in %s", bk_format_size(free_dir, fd, sizeof(fd)),
+		bk_config.dir, bk_format_size(free_tmp, ft, sizeof(ft)), bk_config.tmpdir);
 	return 0;
 }
 
@@ -464,6 +472,18 @@ static void prune(struct run *r)
 	free(out);
 	free(prog);
 	(void)r;
+}
+
+/* What bk-monitor will say about the backups now: a run that makes them
+ * unhealthy (below BACKUP_MIN_SIZE_MB, little free space) says so, as the
+ * backup mail does (bk-mail --backup runs the same checks). */
+static void health_warnings(void)
+{
+	struct bk_health h;
+
+	bk_monitor_check(bk_config.dir, (long long)time(NULL), &h);
+	for (size_t i = 0; i < h.n_reasons; i++)
+		bk_warn("health: %s (bk-monitor reports it unhealthy)", h.reasons[i]);
 }
 
 static void record_failure(struct run *r)
@@ -682,8 +702,13 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 	prune(&r);
 	if (r.warnings)
 		bk_warn("backup done with %s", r.note);
-	bk_info("backup finished in %.1f s: %s (%.1f MB)", bk_monotonic() - r.t0, r.archive,
-		(double)r.bytes / 1048576.0);
+	health_warnings();
+	{
+		char size[BK_SIZE_BUF];
+
+		bk_info("backup finished in %.1f s: %s (%s)", bk_monotonic() - r.t0, r.archive,
+			bk_format_size(r.bytes, size, sizeof(size)));
+	}
 	bk_ping("success");
 	*archive = r.archive;
 	r.archive = NULL;

@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind == argc)
-		bk_usage_error(prog, "missing the export directory DIR");
+		bk_usage_error(prog, "missing export directory: give the directory bk-export made");
 	if (argc - optind > 1)
 		bk_usage_error(prog, "too many arguments: one export directory");
 	dir = argv[optind];

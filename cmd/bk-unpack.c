@@ -660,7 +660,7 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "C:ni:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":C:ni:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			o.dir = optarg;
@@ -692,19 +692,14 @@ int main(int argc, char **argv)
 		case 'U':
 			o.unsigned_ok = 1;
 			break;
-		case 'h':
-			usage();
-		case BK_OPT_VERSION:
-			bk_print_version(prog);
-		case BK_OPT_ENV_FILE:
-			o.env_file = optarg;
-			break;
 		default:
-			bk_bad_option(prog, argv);
+			bk_common_option(c, prog, argv, usage, &o.env_file);
 		}
 	}
+	if (optind == argc)
+		bk_missing_archive(prog);
 	if (optind != argc - 1)
-		bk_usage_error(prog, optind == argc ? "no archive given" : "one archive at a time");
+		bk_usage_error(prog, "one archive at a time");
 	o.archive = argv[optind];
 	/* Alone, FILE gets the plan: nothing is changed unless asked for. */
 	if (!o.dir && !o.restore && !o.config_to)

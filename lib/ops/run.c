@@ -585,6 +585,7 @@ static int dry_run(struct run *r)
 	char *lockpath = bk_path_join(bk_config.dir, ".lock");
 	char *dir = nearest_existing(bk_config.dir), *tmp = nearest_existing(bk_config.tmpdir);
 	PGconn *conn;
+	char version[32];
 	int code = 1, lock;
 
 	bk_info("dry run: database %s/%s, backups in %s, temp in %s", bk_pg_target(),
@@ -609,7 +610,8 @@ static int dry_run(struct run *r)
 		bk_log_err();
 		goto out;
 	}
-	bk_info("dry run: database reachable, server version %d", PQserverVersion(conn));
+	bk_pg_version_text(PQserverVersion(conn), version, sizeof(version));
+	bk_info("dry run: database reachable, server version %s", version);
 	bk_pg_close(conn);
 	code = dry_run_plan();
 out:

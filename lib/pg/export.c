@@ -435,15 +435,15 @@ static void cleanup(struct export *x, int ok)
 
 static int connect_db(struct export *x)
 {
-	const char *version;
+	char version[32];
 
 	x->conn = bk_pg_connect("bk-export");
 	if (!x->conn)
 		return -1;
 	ex_cancel_handles[0] = PQgetCancel(x->conn);
-	version = PQparameterStatus(x->conn, "server_version");
+	bk_pg_version_text(PQserverVersion(x->conn), version, sizeof(version));
 	bk_info("connected to %s, database %s, server %s", bk_pg_target(), PQdb(x->conn),
-		version ? version : "?");
+		version);
 	if (ex_session_setup(x->conn) < 0)
 		return -1;
 	/* The application's schema (a Prisma URL's schema=): where the scope's

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "fs.h"
 #include "log.h"
+#include "progress.h"
 
 static const char *prog = "bk-pack";
 
@@ -105,7 +106,11 @@ static void progress(void *ctx, const struct bk_aw_progress *p)
 				"or slower than a second, are logged", LOG_EACH);
 		return;
 	}
-	if (!pr->tty || now - pr->last_draw < 0.25)
+	if (!pr->tty) {
+		bk_progress_update(p->done, p->total, 0, 0, NULL);	/* to bk-run, if asked */
+		return;
+	}
+	if (now - pr->last_draw < 0.25)
 		return;
 	pr->last_draw = now;
 	secs = now - pr->start;
@@ -225,6 +230,8 @@ int main(int argc, char **argv)
 		.stop = &stop,
 		.sign_key = bk_config.signing_key,
 	};
+	if (!pr.tty)
+		bk_progress_phase("pack");
 	rc = bk_pack(&o, &res);
 	if (pr.drawn)
 		fputs("\r\033[K", stderr);

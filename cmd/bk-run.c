@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "entrypoint.h"
+#include "progress.h"
 #include "run.h"
 
 static const char *prog = "bk-run";
@@ -67,7 +68,9 @@ int main(int argc, char **argv)
 	bk_start(prog, env_file);
 	if (entrypoint)
 		return bk_finish(bk_entrypoint());
+	bk_progress_relay_begin();
 	code = bk_run(&opts, &archive);
+	bk_progress_end();
 	if (archive)
 		bk_emit(archive);
 	free(archive);

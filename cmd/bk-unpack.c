@@ -20,6 +20,7 @@
 #include "fs.h"
 #include "log.h"
 #include "pg.h"
+#include "progress.h"
 #include "restore.h"
 #include "verify.h"
 
@@ -575,6 +576,8 @@ static int unpack(const struct opts *o)
 	bk_manifest_init(&m);
 	if (o->dir && bk_extract_check_private(o->dir) < 0)
 		goto out;
+	if (o->restore)
+		bk_progress_phase("verify");
 	if (verify(o->archive, &t.verify, &who) < 0 || stopped())
 		goto out;
 	if (o->restore && check_origin(o, &who) < 0)
@@ -589,6 +592,7 @@ static int unpack(const struct opts *o)
 			goto out;
 		bk_info("extracted %zu files into %s", m.n_entries + 1, o->dir);
 	} else if (o->restore) {
+		bk_progress_phase("extract");
 		tmp = bk_mkdtemp(bk_config.tmpdir, "bk-unpack.");
 		if (!tmp || bk_extract(o->archive, &m, tmp, &tmp_opts) < 0)
 			goto out;
@@ -622,6 +626,7 @@ out:
 	bk_extract_files_close(&kept);
 	if (tmp && bk_rm_rf(tmp) < 0)
 		bk_warn("%s", bk_err());
+	bk_progress_end();
 	if (ret == 0 || restoring)
 		bk_info("phase times: verify %.2f s, extract %.2f s, schema %.2f s, data %.2f s, "
 			"post-data %.2f s, total %.2f s", t.verify, t.extract, t.r.schema,

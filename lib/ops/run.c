@@ -24,6 +24,7 @@
 #include "manifest.h"
 #include "pg.h"
 #include "ping.h"
+#include "progress.h"
 #include "child.h"
 #include "run.h"
 #include "scope.h"
@@ -121,7 +122,9 @@ static char *step(struct run *r, const char *name, const char *const argv[])
 	int code;
 
 	bk_info("step %s started", name);
+	bk_progress_phase(name);
 	code = bk_run_tool(argv, 65536, &out, cause, sizeof(cause));
+	bk_progress_end();
 	if (code != 0) {
 		const char *base = strrchr(argv[0], '/');
 

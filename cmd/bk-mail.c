@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	char *product = NULL, *end;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "b:d:a:r:c:R:th", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":b:d:a:r:c:R:th", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			backup = optarg;
@@ -85,6 +85,10 @@ int main(int argc, char **argv)
 		case 't':
 			test = 1;
 			break;
+		case ':':
+			if (optopt == 'b')
+				bk_missing_archive(prog);
+			/* fall through */
 		default:
 			bk_common_option(c, prog, argv, usage, &env_file);
 		}

@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	char *out;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ajp:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ajp:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			alert = 1;

@@ -21,6 +21,7 @@
 #include "fs.h"
 #include "log.h"
 #include "size.h"
+#include "progress.h"
 
 static const char *prog = "bk-pack";
 
@@ -106,7 +107,11 @@ static void progress(void *ctx, const struct bk_aw_progress *p)
 				"or slower than a second, are logged", LOG_EACH);
 		return;
 	}
-	if (!pr->tty || now - pr->last_draw < 0.25)
+	if (!pr->tty) {
+		bk_progress_update(p->done, p->total, 0, 0, NULL);	/* to bk-run, if asked */
+		return;
+	}
+	if (now - pr->last_draw < 0.25)
 		return;
 	pr->last_draw = now;
 	secs = now - pr->start;
@@ -169,7 +174,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -179,7 +184,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind == argc)
-		bk_usage_error(prog, "missing the export directory DIR");
+		bk_usage_error(prog, "missing export directory: give the directory bk-export made");
 	if (argc - optind > 1)
 		bk_usage_error(prog, "too many arguments: one export directory");
 	dir = argv[optind];
@@ -226,6 +231,8 @@ int main(int argc, char **argv)
 		.stop = &stop,
 		.sign_key = bk_config.signing_key,
 	};
+	if (!pr.tty)
+		bk_progress_phase("pack");
 	rc = bk_pack(&o, &res);
 	if (pr.drawn)
 		fputs("\r\033[K", stderr);

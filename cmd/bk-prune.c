@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o.dry_run = 1;

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 	int c, json = 0, code;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ji:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ji:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		bk_usage_error(prog, "missing archive FILE");
+		bk_missing_archive(prog);
 	if (optind + 1 < argc)
 		bk_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
 	path = argv[optind];

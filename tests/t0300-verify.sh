@@ -231,7 +231,7 @@ test_expect_success 'schema files and config files are hashed, not parsed' '
 test_expect_success 'usage: no archive, two archives, a bad option: exit 2' '
 	test_expect_code 2 bk-verify >out 2>err &&
 	test ! -s out &&
-	printf "%s\n" "bk-verify: missing archive FILE" \
+	printf "%s\n" "bk-verify: missing archive: give the path of a backup (.tar.gz or .tar.gz.age)" \
 		"Try ${SQ}bk-verify --help${SQ} for more information." >expect &&
 	test_cmp expect err &&
 	test_expect_code 2 bk-verify a.tar.gz b.tar.gz 2>err &&

@@ -108,6 +108,8 @@ int bk_mail_config_check(void)
 		bk_err_hint("use SMTP_TLS=starttls (port 587) or tls (port 465)");
 		return -1;
 	}
+	if (bk_smtp_config_check() < 0)
+		return -1;
 	if (c->smtp_user && !c->smtp_pass)
 		return bk_err_set("SMTP_PASS is not set, but SMTP_USER is");
 	if (c->smtp_pass && !c->smtp_user)

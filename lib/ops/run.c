@@ -24,6 +24,7 @@
 #include "manifest.h"
 #include "pg.h"
 #include "ping.h"
+#include "progress.h"
 #include "child.h"
 #include "run.h"
 #include "scope.h"
@@ -126,7 +127,9 @@ static char *step(struct run *r, const char *name, const char *const argv[])
 	int code;
 
 	bk_info("step %s started", name);
+	bk_progress_phase(name);
 	code = bk_run_tool(argv, 65536, &out, cause, sizeof(cause));
+	bk_progress_end();
 	if (code != 0) {
 		const char *base = strrchr(argv[0], '/');
 
@@ -605,6 +608,7 @@ static int dry_run(struct run *r)
 	char *lockpath = bk_path_join(bk_config.dir, ".lock");
 	char *dir = nearest_existing(bk_config.dir), *tmp = nearest_existing(bk_config.tmpdir);
 	PGconn *conn;
+	char version[32];
 	int code = 1, lock;
 
 	bk_info("dry run: database %s/%s, backups in %s, temp in %s", bk_pg_target(),
@@ -629,7 +633,8 @@ static int dry_run(struct run *r)
 		bk_log_err();
 		goto out;
 	}
-	bk_info("dry run: database reachable, server version %d", PQserverVersion(conn));
+	bk_pg_version_text(PQserverVersion(conn), version, sizeof(version));
+	bk_info("dry run: database reachable, server version %s", version);
 	bk_pg_close(conn);
 	code = dry_run_plan();
 out:

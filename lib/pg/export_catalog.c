@@ -84,10 +84,13 @@ static const char q_fks[] =
 	" WHERE k.contype = 'f' AND k.conparentid = 0"
 	" ORDER BY k.oid, u.i";
 
+/* pg_partition_tree lists nothing for a table that is not partitioned: its
+ * own size is added (a partitioned table's own is 0). */
 static const char q_describe[] =
 	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
-	" (SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_relation_size(t.relid)), 0)::pg_catalog.int8"
-	"  / 8192 FROM pg_catalog.pg_partition_tree(c.oid) t)"
+	" ((SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_relation_size(t.relid)), 0)::pg_catalog.int8"
+	"  FROM pg_catalog.pg_partition_tree(c.oid) t)"
+	"  + CASE WHEN c.relkind = 'p' THEN 0 ELSE pg_catalog.pg_relation_size(c.oid) END) / 8192"
 	" FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1";
 

@@ -204,6 +204,48 @@ static void reason(PGconn *conn, char *buf, size_t size)
 	bk_log_mask(buf, size);
 }
 
+/* The setting an admin edits to change what: the URL's part or the variable. */
+static const char *source_of(const char *what, const char *var)
+{
+	static char buf[64];
+
+	if (!bk_config.database_url)
+		return var;
+	snprintf(buf, sizeof(buf), "the %s in DATABASE_URL", what);
+	return buf;
+}
+
+/*
+ * The hint for a refused connection, from the server's reason. A password
+ * method answers "password authentication failed" for a role that does not
+ * exist too (PostgreSQL does not tell a client which roles exist), so that
+ * hint names the user as well; "role ... does not exist" is about the user only.
+ */
+static void connect_hint(const struct conn_params *p, const char *why)
+{
+	const char *user = user_of(p);
+	char pw[64];
+
+	if (strstr(why, "password authentication failed")) {
+		snprintf(pw, sizeof(pw), "%s", source_of("password", "POSTGRES_PASSWORD"));
+		bk_err_hint("check %s, and that role \"%s\" exists (%s): the server gives this "
+			    "answer for both", pw, user, source_of("user", "POSTGRES_USER"));
+	} else if (strstr(why, "no password supplied")) {
+		bk_err_hint("set %s", source_of("password", "POSTGRES_PASSWORD"));
+	} else if (strstr(why, "role \"") && strstr(why, "does not exist")) {
+		bk_err_hint("the server has no role \"%s\": check %s", user,
+			    source_of("user", "POSTGRES_USER"));
+	} else if (strstr(why, "database \"") && strstr(why, "does not exist")) {
+		bk_err_hint("check %s", source_of("database", "POSTGRES_DB"));
+	} else if (strstr(why, "pg_hba.conf")) {
+		bk_err_hint("the server's pg_hba.conf admits no connection from this host as "
+			    "\"%s\": check %s, or ask the server's administrator", user,
+			    source_of("user", "POSTGRES_USER"));
+	} else {
+		bk_err_hint("is the server running? check POSTGRES_HOST and POSTGRES_PORT");
+	}
+}
+
 PGconn *bk_pg_connect(const char *application_name)
 {
 	struct conn_params p;
@@ -235,15 +277,20 @@ PGconn *bk_pg_connect(const char *application_name)
 	}
 	if (!conn) {
 		bk_err_set("cannot connect to %s as %s: %s", bk_pg_target(), user_of(&p), why);
-		if (strstr(why, "password"))
-			bk_err_hint("check POSTGRES_PASSWORD (or DATABASE_URL)");
-		else if (strstr(why, "does not exist"))
-			bk_err_hint("check POSTGRES_DB and POSTGRES_USER");
-		else
-			bk_err_hint("is the server running? check POSTGRES_HOST and POSTGRES_PORT");
+		connect_hint(&p, why);
 	}
 	params_free(&p);
 	return conn;
+}
+
+void bk_pg_version_text(int version, char *buf, size_t size)
+{
+	if (version >= 100000)
+		snprintf(buf, size, "%d.%d", version / 10000, version % 10000);
+	else if (version > 0)
+		snprintf(buf, size, "%d.%d.%d", version / 10000, version / 100 % 100, version % 100);
+	else
+		snprintf(buf, size, "unknown");
 }
 
 void bk_pg_close(PGconn *conn)

@@ -12,6 +12,9 @@
  * Returns a connection or NULL with "cannot connect to HOST:PORT as USER: why". */
 PGconn *bk_pg_connect(const char *application_name);
 void bk_pg_close(PGconn *conn);
+/* The server version as people write it: 15.18 (>= 10), 9.6.24 (older), from
+ * PQserverVersion's 150018. Every message that shows the version uses it. */
+void bk_pg_version_text(int version, char *buf, size_t size);
 
 /* "host=... port=... dbname=... user=..." without the password or any other
  * secret parameter (sslpassword); caller frees. */

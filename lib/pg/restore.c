@@ -22,6 +22,7 @@
 #include "fs.h"
 #include "log.h"
 #include "pg.h"
+#include "progress.h"
 #include "restore.h"
 #include "sqllex.h"
 
@@ -479,6 +480,9 @@ struct job {
 	size_t n_trigs;
 	struct seq *seqs;
 	size_t n_seqs;
+	/* the progress line: tables loaded, bytes of their files, of all */
+	size_t tables_done;
+	unsigned long long bytes_done, bytes_all;
 };
 
 static void job_free(struct job *j)
@@ -1909,6 +1913,10 @@ static int load_file(struct job *j, const struct bk_manifest_entry *e)
 		goto out;
 	}
 	bk_info("loaded %s: %lld rows in %.2f s", e->path, lr.rows, bk_monotonic() - t0);
+	j->tables_done += (size_t)n;
+	j->bytes_done += e->bytes;
+	bk_progress_update(j->bytes_done, j->bytes_all, j->tables_done, j->plan->n_tables,
+			   "tables");
 	ret = 0;
 out:
 	load_result_free(&lr);
@@ -1945,6 +1953,7 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 		if (!bk_manifest_find(j->m, "schema.sql"))
 			return bk_err_set("the backup has no schema.sql: cannot create the tables");
 		bk_info("restoring into an empty database: schema, data, post-data");
+		bk_progress_phase("schema");
 		if (run_schema(j->conn, j->files, "schema.sql") < 0)
 			return -1;
 	} else {
@@ -1955,6 +1964,10 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 	}
 	t1 = bk_monotonic();
 	times->schema = t1 - t0;
+	for (size_t i = 0; i < j->m->n_entries; i++)
+		if (j->m->entries[i].rows >= 0)
+			j->bytes_all += j->m->entries[i].bytes;
+	bk_progress_phase("data");
 	for (size_t i = 0; i < j->m->n_entries; i++)
 		if (has_tables(p, j->m->entries[i].path) && load_file(j, &j->m->entries[i]) < 0)
 			return -1;
@@ -1970,6 +1983,7 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 		return -1;
 	t0 = bk_monotonic();
 	times->data = t0 - t1;
+	bk_progress_phase("post-data");
 	if (p->mode == BK_RESTORE_FULL) {
 		if (bk_manifest_find(j->m, "schema-post.sql") &&
 		    run_schema(j->conn, j->files, "schema-post.sql") < 0)

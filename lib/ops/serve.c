@@ -47,14 +47,20 @@ int bk_serve_parse_addr(const char *name, const char *spec, struct sockaddr_stor
 	if (colon) {
 		size_t n = (size_t)(colon - spec);
 
-		if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']') {
-			spec++;
+		const char *h = spec;
+		int bracketed = n >= 2 && spec[0] == '[' && spec[n - 1] == ']';
+
+		if (bracketed) {
+			h++;
 			n -= 2;
 		}
 		if (n == 0 || n >= sizeof(host))
 			return bk_err_set("%s: '%s': no address before the port", name, spec);
-		memcpy(host, spec, n);
+		memcpy(host, h, n);
 		host[n] = '\0';
+		if (!bracketed && strchr(host, ':'))
+			return bk_err_set("%s: '%s': an IPv6 address goes in brackets: "
+					  "[ADDR]:PORT", name, spec);
 	}
 	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;

@@ -107,8 +107,8 @@ int bk_serve_start(void)
 		free(monitor);
 		return 0;
 	}
-	bk_info("started %s %s %s%s%s (pid %ld)", monitor, argv[1], addr ? addr : "",
-		prom ? " --prometheus " : "", prom ? prom : "", (long)pid);
+	bk_info("started %s %s%s%s%s%s (pid %ld)", monitor, argv[1], addr ? " " : "",
+		addr ? addr : "", prom ? " --prometheus " : "", prom ? prom : "", (long)pid);
 	free(monitor);
 	return (int)pid;
 }

@@ -24,6 +24,14 @@ test_expect_success 'a bad BACKUP_HTTP_ADDR: exit 2 at start, naming it, with a 
 	test_path_is_missing "$BACKUP_RUN_DIR"
 '
 
+test_expect_success 'BACKUP_PROMETHEUS_FILE in a missing directory: exit 2 at start, naming it' '
+	BACKUP_PROMETHEUS_FILE=$TRASH/nowhere/bk.prom test_expect_code 2 timeout 60 bk-run --entrypoint 2>err &&
+	grep -q "ERROR bk-cron\[[0-9]*\]: configuration: BACKUP_PROMETHEUS_FILE: cannot write into $TRASH/nowhere: No such file or directory" err &&
+	BACKUP_PROMETHEUS_FILE=$TRASH/prom/ test_expect_code 2 timeout 60 bk-run --entrypoint 2>err &&
+	grep -q "configuration: BACKUP_PROMETHEUS_FILE: ${SQ}$TRASH/prom/${SQ} is not a file name" err &&
+	test_path_is_missing "$BACKUP_RUN_DIR"
+'
+
 # ep_start VAR=VALUE...: the entrypoint in the background with these variables.
 ep_start() {
 	rm -f ep.rc ep.err

@@ -16,9 +16,35 @@
 #include "serve.h"
 #include "spawn.h"
 
+/* The textfile is rewritten by rename in its directory: that must be writable,
+ * or every minute would log the same error instead of one message at start. */
+static int check_textfile(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = strlen(path);
+	char *dir;
+	int ret = 0;
+
+	if (!n || path[n - 1] == '/')
+		return bk_err_set("BACKUP_PROMETHEUS_FILE: '%s' is not a file name", path);
+	if (!slash)
+		dir = bk_xstrdup(".");
+	else if (slash == path)
+		dir = bk_xstrdup("/");
+	else
+		dir = bk_asprintf("%.*s", (int)(slash - path), path);
+	if (access(dir, W_OK | X_OK) < 0) {
+		ret = bk_err_errno("BACKUP_PROMETHEUS_FILE: cannot write into %s", dir);
+		bk_err_hint("the directory must exist and be writable by the user bk runs as");
+	}
+	free(dir);
+	return ret;
+}
+
 int bk_serve_check(void)
 {
 	const char *addr = bk_config_get("BACKUP_HTTP_ADDR");
+	const char *prom = bk_config_get("BACKUP_PROMETHEUS_FILE");
 	struct sockaddr_storage ss;
 	socklen_t len;
 
@@ -27,7 +53,7 @@ int bk_serve_check(void)
 			    "of the container, or [::]:9187");
 		return -1;
 	}
-	return 0;
+	return prom ? check_textfile(prom) : 0;
 }
 
 /* What bk-monitor reads, and nothing else: the database, SMTP and S3

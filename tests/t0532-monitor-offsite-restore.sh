@@ -138,6 +138,8 @@ test_expect_success 'a malformed .last_restore_test is a reason naming it (resto
 	grep -q "^unhealthy: $BACKUP_DIR/.last_restore_test: not ${SQ}epoch ok|fail seconds reason${SQ}: ${SQ}yesterday" out &&
 	printf "1\tmaybe\t2\t-\n" >"$BACKUP_DIR/.last_restore_test" &&
 	BACKUP_RESTORE_TEST=1 test_expect_code 1 bk-monitor >out &&
+	printf "1\tok\tnan\t-\n" >"$BACKUP_DIR/.last_restore_test" &&
+	BACKUP_RESTORE_TEST=1 test_expect_code 1 bk-monitor >out &&
 	bk-monitor --json >out &&
 	json_check "assert o[\"restore_test\"] is None, o"
 '

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,7 +233,8 @@ static int read_restore_test(const char *dir, struct bk_health *h)
 	ret = -1;
 	if (sscanf(text, "%lld\t%7[a-z]\t%lf\t%n", &h->restore_when, result,
 		   &h->restore_seconds, &used) != 3 || !used || h->restore_when < 0 ||
-	    h->restore_seconds < 0 || (strcmp(result, "ok") && strcmp(result, "fail"))) {
+	    /* NaN would make the JSON invalid */
+	    !isfinite(h->restore_seconds) || h->restore_seconds < 0 || (strcmp(result, "ok") && strcmp(result, "fail"))) {
 		bk_err_set("%s: not 'epoch ok|fail seconds reason': '%.40s'", path, text);
 		goto out;
 	}

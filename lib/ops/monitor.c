@@ -231,10 +231,11 @@ static int read_restore_test(const char *dir, struct bk_health *h)
 	}
 	text[strcspn(text, "\r\n")] = '\0';
 	ret = -1;
+	/* a NaN duration would make the JSON invalid */
 	if (sscanf(text, "%lld\t%7[a-z]\t%lf\t%n", &h->restore_when, result,
 		   &h->restore_seconds, &used) != 3 || !used || h->restore_when < 0 ||
-	    /* NaN would make the JSON invalid */
-	    !isfinite(h->restore_seconds) || h->restore_seconds < 0 || (strcmp(result, "ok") && strcmp(result, "fail"))) {
+	    !isfinite(h->restore_seconds) || h->restore_seconds < 0 ||
+	    (strcmp(result, "ok") && strcmp(result, "fail"))) {
 		bk_err_set("%s: not 'epoch ok|fail seconds reason': '%.40s'", path, text);
 		goto out;
 	}

@@ -88,6 +88,19 @@ test_expect_success 'SIGTERM: the entrypoint exits 0, the monitor with it' '
 	test_must_fail curl -s -o /dev/null "http://127.0.0.1:$SERVE_PORT/health"
 '
 
+test_expect_success 'the entrypoint killed (SIGKILL): its monitor child does not outlive it' '
+	port=$(test_free_port) &&
+	ep_start BACKUP_HTTP_ADDR="$port" &&
+	serve_poll curl -s -o /dev/null "http://127.0.0.1:$port/health" &&
+	pid=$(child_pid) &&
+	test -n "$pid" &&
+	kill -KILL "$(cat ep.pid)" &&
+	serve_poll test -s ep.rc &&
+	rm -f ep.pid &&
+	child_gone() { ! kill -0 "$pid" 2>/dev/null; } &&
+	serve_poll child_gone
+'
+
 test_expect_success 'BACKUP_PROMETHEUS_FILE alone: bk-monitor --watch, no HTTP' '
 	rm -f prom/bk.prom &&
 	ep_start BACKUP_PROMETHEUS_FILE="$TRASH/prom/bk.prom" &&

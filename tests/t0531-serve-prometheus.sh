@@ -72,6 +72,12 @@ test_expect_success 'the bk metrics have the values of the status files' '
 	grep -q "\"__name__\":\"bk_backup_dir_free_bytes\"" answer
 '
 
+test_expect_success 'promtool finds nothing to lint in /metrics' '
+	curl -s -o metrics "http://127.0.0.1:$SERVE_PORT/metrics" &&
+	/usr/bin/promtool check metrics <metrics >lint 2>&1 &&
+	test_cmp /dev/null lint
+'
+
 test_expect_success 'unknown values are absent, not 0: no off-site copy, no restore test' '
 	for m in bk_offsite_last_success_timestamp_seconds bk_restore_test_success \
 		bk_restore_test_timestamp_seconds; do

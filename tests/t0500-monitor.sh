@@ -294,7 +294,7 @@ test_expect_success '--prometheus FILE: node_exporter text format, mode 0644' '
 	bk-monitor --prometheus prom/bk.prom >out &&
 	check_prom prom/bk.prom &&
 	test "$(stat -c %a prom/bk.prom)" = 644 &&
-	grep -v "^#" prom/bk.prom >samples &&
+	grep -v "^#" prom/bk.prom | sed -E "s/^(bk_backup_dir_free_bytes) [0-9]+$/\\1 FREE/" >samples &&
 	cat >expect <<-EOF &&
 	bk_last_success_timestamp_seconds $((now - 7200))
 	bk_last_backup_size_bytes $((12 * MB))
@@ -302,6 +302,7 @@ test_expect_success '--prometheus FILE: node_exporter text format, mode 0644' '
 	bk_backup_success_ratio 0.6667
 	bk_backup_runs_total 3
 	bk_backup_runs_failed_total 1
+	bk_backup_dir_free_bytes FREE
 	bk_healthy 1
 	EOF
 	test_cmp expect samples &&
@@ -319,7 +320,7 @@ test_expect_success '--prometheus when unhealthy: bk_healthy 0, still written' '
 	test_expect_code 1 bk-monitor --prometheus bk.prom >out &&
 	check_prom bk.prom &&
 	grep -q "^bk_healthy 0$" bk.prom &&
-	grep -q "^bk_last_success_timestamp_seconds 0$" bk.prom
+	! grep -q "^bk_last_success_timestamp_seconds" bk.prom
 '
 
 test_expect_success '--prometheus into a missing directory: exit 1, status line still printed' '

@@ -226,3 +226,8 @@ int bk_status_read(const char *dir, long long *last_success, long long *size_mb)
 	r = read_number(dir, BK_STATUS_SIZE, size_mb);
 	return r == 1 ? (*size_mb = -1, 0) : r;
 }
+
+int bk_status_read_number(const char *dir, const char *name, long long *out)
+{
+	return read_number(dir, name, out);
+}

@@ -49,5 +49,8 @@ int bk_status_record_failure(const char *dir, long long epoch, double seconds,
 /* Read the two status files. Returns 0, 1 when there is no success yet, -1 on a
  * malformed file (message names it). */
 int bk_status_read(const char *dir, long long *last_success, long long *size_mb);
+/* One non-negative number on one line in dir/name (e.g. .last_offsite_success):
+ * 0, 1 when the file does not exist, -1 when it is malformed (message names it). */
+int bk_status_read_number(const char *dir, const char *name, long long *out);
 
 #endif

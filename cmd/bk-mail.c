@@ -13,7 +13,8 @@ static const char *prog = "bk-mail";
 
 static void usage(void)
 {
-	printf("usage: %s --backup FILE [--duration SECONDS] [--env-file FILE]\n"
+	printf("usage: %s --backup FILE [--duration SECONDS] [--restore-test TEXT]\n"
+	       "                 [--env-file FILE]\n"
 	       "       %s --alert SUBJECT [--reason TEXT] [--env-file FILE]\n"
 	       "       %s --test [--env-file FILE]\n"
 	       "\n"
@@ -24,6 +25,8 @@ static void usage(void)
 	       "\n"
 	       "  -b, --backup FILE       mail this archive and its summary\n"
 	       "  -d, --duration SECONDS  how long the backup took, for the summary\n"
+	       "      --restore-test TEXT the result of bk-run's restore test, for the\n"
+	       "                          summary\n"
 	       "  -a, --alert SUBJECT     mail a failure alert\n"
 	       "  -r, --reason TEXT       what went wrong, for --alert\n"
 	       "  -t, --test              mail a short test message\n"
@@ -40,6 +43,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "backup", required_argument, NULL, 'b' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "restore-test", required_argument, NULL, 'R' },
 		{ "alert", required_argument, NULL, 'a' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "test", no_argument, NULL, 't' },
@@ -47,6 +51,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *backup = NULL, *alert = NULL, *reason = NULL, *env_file = NULL;
+	const char *restore_test = NULL;
 	double duration = -1;
 	int c, test = 0, modes, ret;
 	char *product = NULL, *end;
@@ -62,6 +67,9 @@ int main(int argc, char **argv)
 			if (end == optarg || *end || duration < 0 || duration > 1e9)
 				bk_usage_error(prog, "--duration: '%s' is not a number of seconds",
 					       optarg);
+			break;
+		case 'R':
+			restore_test = optarg;
 			break;
 		case 'a':
 			alert = optarg;
@@ -85,6 +93,8 @@ int main(int argc, char **argv)
 		bk_usage_error(prog, "--reason goes with --alert");
 	if (duration >= 0 && !backup)
 		bk_usage_error(prog, "--duration goes with --backup");
+	if (restore_test && !backup)
+		bk_usage_error(prog, "--restore-test goes with --backup");
 	if (alert && !*alert)
 		bk_usage_error(prog, "--alert: the subject is empty");
 	for (const char *p = alert; p && *p; p++)
@@ -98,7 +108,7 @@ int main(int argc, char **argv)
 		return bk_finish(BK_EXIT_USAGE);
 	}
 	if (backup)
-		ret = bk_mail_send_backup(backup, duration, &product);
+		ret = bk_mail_send_backup_tested(backup, duration, restore_test, &product);
 	else if (alert)
 		ret = bk_mail_send_alert(alert, reason, &product);
 	else

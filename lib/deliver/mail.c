@@ -427,6 +427,7 @@ struct summary {
 	unsigned long long bytes;		/* of the file sent */
 	long long mtime;
 	double duration;
+	const char *restore_test;	/* bk-run's restore-test result, or NULL */
 	char sha256[BK_SHA256_HEX];
 	const struct bk_manifest *m;
 	const char *info;		/* BACKUP_INFO.txt, or NULL */
@@ -761,6 +762,8 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 		human_duration(s->duration, buf, sizeof(buf));
 		row(b, "Duration", buf);
 	}
+	if (s->restore_test)
+		row(b, "Restore-tested", s->restore_test);
 	row(b, "Backup host", bk_mime_hostname());
 	if (s->encrypted) {
 		snprintf(buf, sizeof(buf), "age, to %zu recipient%s", bk_config.n_age_recipients,
@@ -887,8 +890,15 @@ static void signature_row(const char *sig, char *buf, size_t size)
 
 int bk_mail_send_backup(const char *path, double duration, char **product)
 {
+	return bk_mail_send_backup_tested(path, duration, NULL, product);
+}
+
+int bk_mail_send_backup_tested(const char *path, double duration, const char *restore_test,
+			       char **product)
+{
 	struct bk_manifest m;
-	struct summary s = { .path = path, .duration = duration, .m = &m };
+	struct summary s = { .path = path, .duration = duration, .restore_test = restore_test,
+			     .m = &m };
 	char *info = NULL, *subject = NULL, *link = NULL, *sig = NULL;
 	unsigned long long limit = (unsigned long long)bk_config.attach_max_mb << 20;
 	unsigned long long full_size = 0, sha_bytes;

@@ -72,3 +72,24 @@ rtest_last_mail() {
 	        print(part.get_content().replace("\r\n", "\n"))
 	PY
 }
+
+# rtest_fakebin_post SQLFILE: $TRASH/fakebin holds bin/* (bk-run finds its
+# steps next to itself) with a bk-export that appends SQLFILE to the
+# export's schema-post.sql and records its new size and SHA-256 in
+# MANIFEST: a hand-made archive that packs, signs and verifies like any.
+rtest_fakebin_post() {
+	local fb=$TRASH/fakebin
+	mkdir -p "$fb"
+	cp "$BK_BUILD_DIR"/bin/* "$fb/"
+	cat >"$fb/bk-export" <<-WRAP
+	#!/bin/bash
+	out=\$("$BK_BUILD_DIR/bin/bk-export" "\$@") || exit \$?
+	cat "$1" >>"\$out/schema-post.sql"
+	sum=\$(sha256sum <"\$out/schema-post.sql" | cut -d" " -f1)
+	size=\$(stat -c %s "\$out/schema-post.sql")
+	awk -v s="\$sum" -v n="\$size" '\$4 == "schema-post.sql" && !/^#/ { \$1 = s; \$2 = n } { print }' \
+		"\$out/MANIFEST" >"\$out/MANIFEST.new" && mv "\$out/MANIFEST.new" "\$out/MANIFEST"
+	echo "\$out"
+	WRAP
+	chmod +x "$fb/bk-export"
+}

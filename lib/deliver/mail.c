@@ -992,6 +992,10 @@ static const struct {
 	{ "verify", "verif|corrupt|checksum", "The new archive failed verification (disk or "
 	  "memory errors, a full disk while writing); it was not kept as a good backup. "
 	  "Older archives are untouched; check them with bk-verify." },
+	{ "restore-test", "restore test|scratch database", "The archive was made, verified and "
+	  "kept; restoring it into a scratch database failed. Does the role of "
+	  "BACKUP_RESTORE_TEST_URL have CREATEDB? Otherwise the reason names what did not "
+	  "restore: try bk-unpack --restore of the archive into an empty database." },
 	{ "encrypt", "encrypt", "Free space and permissions in BACKUP_DIR (the .age copy is "
 	  "written next to the archive); BACKUP_AGE_RECIPIENTS. The archive was verified but "
 	  "not kept: nothing left the host." },

@@ -300,7 +300,7 @@ int bk_restore_test(const char *archive, const char *tmpdir, const char *hash, l
 		goto failed;
 	}
 	bk_info("restore test: into %s", res->target);
-	if (create_db(admin, name, res->target) < 0)
+	if (create_db(admin, name, bk_pg_target_other(bk_config.restore_test_url)) < 0)
 		goto failed;
 	created = 1;
 	res->ok = restore_and_prove(archive, tmpdir, name) == 0;

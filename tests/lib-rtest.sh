@@ -93,3 +93,35 @@ rtest_fakebin_post() {
 	WRAP
 	chmod +x "$fb/bk-export"
 }
+
+# rtest_tamper TABLE 'ASSIGNMENT': an event trigger in template1 (so every
+# new database inherits it, the scratch database too) gives public.TABLE,
+# when it is created, a BEFORE INSERT trigger that alters the first row the
+# session loads with ASSIGNMENT (plpgsql on NEW): a row altered after load.
+rtest_tamper() {
+	pg_psql -d template1 -v tbl="public.$1" <<-SQL
+	CREATE FUNCTION public.rtest_alter() RETURNS trigger LANGUAGE plpgsql AS \$f\$
+	BEGIN
+		IF current_setting('rtest.altered', true) IS DISTINCT FROM '1' THEN
+			PERFORM set_config('rtest.altered', '1', false);
+			$2;
+		END IF;
+		RETURN NEW;
+	END \$f\$;
+	CREATE FUNCTION public.rtest_arm() RETURNS event_trigger LANGUAGE plpgsql AS \$f\$
+	BEGIN
+		IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
+			   WHERE c.object_type = 'table' AND c.object_identity = '$(printf %s "public.$1")') THEN
+			EXECUTE 'CREATE TRIGGER rtest_alter BEFORE INSERT ON public.$1'
+				' FOR EACH ROW EXECUTE FUNCTION public.rtest_alter()';
+		END IF;
+	END \$f\$;
+	CREATE EVENT TRIGGER rtest_arm ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+		EXECUTE FUNCTION public.rtest_arm();
+	SQL
+}
+
+rtest_untamper() {
+	pg_psql -d template1 -c "DROP EVENT TRIGGER rtest_arm" \
+		-c "DROP FUNCTION public.rtest_arm(), public.rtest_alter()"
+}

@@ -13,8 +13,7 @@ static const char *prog = "bk-mail";
 
 static void usage(void)
 {
-	printf("usage: %s --backup FILE [--duration SECONDS] [--restore-test TEXT]\n"
-	       "                 [--env-file FILE]\n"
+	printf("usage: %s --backup FILE [--duration SECONDS] [--env-file FILE]\n"
 	       "       %s --alert SUBJECT [--reason TEXT] [--env-file FILE]\n"
 	       "       %s --test [--env-file FILE]\n"
 	       "\n"

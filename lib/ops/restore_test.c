@@ -286,6 +286,9 @@ int bk_restore_test(const char *archive, const char *tmpdir, const char *hash, l
 	admin = bk_pg_connect_other(URL_VAR, bk_config.restore_test_url, NULL, APP);
 	if (admin)
 		drop_leftovers(admin, hash);
+	if (!admin)
+		bk_warn("restore test: cannot look for scratch databases left by an interrupted "
+			"run: %s", bk_err());
 	if (!due(epoch, res)) {
 		bk_info("restore test: %s", res->summary);
 		bk_pg_close(admin);

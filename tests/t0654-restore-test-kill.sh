@@ -2,7 +2,8 @@
 # bk-run killed (SIGKILL) in the middle of its restore test leaves a scratch
 # database behind; the next run drops it by name -- only its own
 # installation's (its hash): another installation's is left alone, and so
-# is one whose run is alive (it holds the name's advisory lock).
+# is one whose run is alive (it holds the name's advisory lock). A
+# half-written .last_restore_test of the killed run goes too.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-pg.sh"
 . "$TEST_DIRECTORY/lib-fault.sh"
@@ -47,6 +48,7 @@ test_expect_success 'bk-run stopped at the gate inside its restore test, then ki
 '
 
 test_expect_success 'another installation'\''s scratch database, and a live run'\''s' '
+	echo partial >"$BACKUP_DIR/..last_restore_test.tmp.XyZ123" &&
 	pg_psql -d postgres -c "CREATE DATABASE bk_restore_test_${other}_1700000000 OWNER rtest" \
 		-c "CREATE DATABASE bk_restore_test_${hash}_1700000001 OWNER rtest" &&
 	(PGAPPNAME=rtest-holder pg_psql -d postgres \
@@ -66,7 +68,8 @@ test_expect_success 'the next run drops only the dead run'\''s scratch database'
 		sort >expect &&
 	rtest_scratch_dbs | sort >actual &&
 	test_cmp expect actual &&
-	cut -f2 "$BACKUP_DIR/.last_restore_test" | grep -qx ok
+	cut -f2 "$BACKUP_DIR/.last_restore_test" | grep -qx ok &&
+	test_path_is_missing "$BACKUP_DIR/..last_restore_test.tmp.XyZ123"
 '
 
 test_expect_success 'the killed run'\''s sessions are gone with its database' '

@@ -227,7 +227,8 @@ static void clean_leftovers(const struct run *r)
 			 * is bk-monitor's, which does not take it: not ours to remove. */
 			if (fnmatch(".critical_backup_*.tmp.*", e->d_name, 0) &&
 			    fnmatch("." BK_STATUS_SUCCESS ".tmp.*", e->d_name, 0) &&
-			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0))
+			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0) &&
+			    fnmatch("." BK_STATUS_RESTORE_TEST ".tmp.*", e->d_name, 0))
 				continue;
 			p = bk_path_join(bk_config.dir, e->d_name);
 			bk_info("removing %s left by an interrupted run", p);

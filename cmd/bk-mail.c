@@ -9,6 +9,8 @@
 #include "log.h"
 #include "mail.h"
 
+enum { OPT_RESTORE_TEST = 256 };
+
 static const char *prog = "bk-mail";
 
 static void usage(void)
@@ -25,6 +27,8 @@ static void usage(void)
 	       "\n"
 	       "  -b, --backup FILE       mail this archive and its summary\n"
 	       "  -d, --duration SECONDS  how long the backup took, for the summary\n"
+	       "      --restore-test TEXT the result of bk-run's restore test, for the\n"
+	       "                          summary\n"
 	       "  -a, --alert SUBJECT     mail a failure alert\n"
 	       "  -c, --cause LIST        its kinds, for the hints: age none size space\n"
 	       "                          missing dir status history clock failed:STEP\n"
@@ -44,6 +48,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "backup", required_argument, NULL, 'b' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "restore-test", required_argument, NULL, OPT_RESTORE_TEST },
 		{ "alert", required_argument, NULL, 'a' },
 		{ "reason", required_argument, NULL, 'r' },
 		{ "cause", required_argument, NULL, 'c' },
@@ -54,6 +59,7 @@ int main(int argc, char **argv)
 	};
 	const char *backup = NULL, *alert = NULL, *reason = NULL, *env_file = NULL;
 	const char *cause = NULL, *recovered = NULL;
+	const char *restore_test = NULL;
 	double duration = -1;
 	int c, test = 0, modes, ret;
 	char *product = NULL, *end;
@@ -69,6 +75,9 @@ int main(int argc, char **argv)
 			if (end == optarg || *end || duration < 0 || duration > 1e9)
 				bk_usage_error(prog, "--duration: '%s' is not a number of seconds",
 					       optarg);
+			break;
+		case OPT_RESTORE_TEST:
+			restore_test = optarg;
 			break;
 		case 'a':
 			alert = optarg;
@@ -106,6 +115,8 @@ int main(int argc, char **argv)
 		alert = recovered;
 	if (duration >= 0 && !backup)
 		bk_usage_error(prog, "--duration goes with --backup");
+	if (restore_test && !backup)
+		bk_usage_error(prog, "--restore-test goes with --backup");
 	if (alert && !*alert)
 		bk_usage_error(prog, "%s: the subject is empty", recovered ? "--recovered" : "--alert");
 	for (const char *p = alert; p && *p; p++)
@@ -120,7 +131,7 @@ int main(int argc, char **argv)
 		return bk_finish(BK_EXIT_USAGE);
 	}
 	if (backup)
-		ret = bk_mail_send_backup(backup, duration, &product);
+		ret = bk_mail_send_backup_tested(backup, duration, restore_test, &product);
 	else if (recovered)
 		ret = bk_mail_send_recovered(recovered, reason, &product);
 	else if (alert)

@@ -30,7 +30,8 @@ static const char *const known[] = {
 	"BACKUP_MAIL_ATTACH_MAX_MB", "BACKUP_LINK_BASE", "BACKUP_LINK_SECRET",
 	"BACKUP_LINK_TTL_HOURS", "BACKUP_MAIL_OUTBOX", "BACKUP_WINDOW_TIMEZONE",
 	"BACKUP_DRIFT_DROP_PERCENT", "BACKUP_AGE_RECIPIENTS", "BACKUP_SIGNING_KEY",
-	"BACKUP_VERIFY_KEY", NULL
+	"BACKUP_VERIFY_KEY", "BACKUP_RESTORE_TEST", "BACKUP_RESTORE_TEST_URL",
+	"BACKUP_RESTORE_TEST_EVERY_DAYS", NULL
 };
 
 const char *bk_config_get(const char *name)
@@ -699,6 +700,34 @@ int bk_config_verify_key_file(const char *path)
 	return 0;
 }
 
+/*
+ * The restore test: a server where a scratch database may be created, with
+ * its own credentials (the backup's read-only role cannot create one). The
+ * URL must parse; its password is a secret like DATABASE_URL's.
+ */
+static int load_restore_test(struct bk_config *c)
+{
+	PQconninfoOption *opts;
+	char *why = NULL;
+
+	if (bool_var("BACKUP_RESTORE_TEST", &c->restore_test) < 0 ||
+	    int_var("BACKUP_RESTORE_TEST_EVERY_DAYS", 0, 0, 3650,
+		    &c->restore_test_every_days) < 0)
+		return -1;
+	c->restore_test_url = bk_config_get("BACKUP_RESTORE_TEST_URL");
+	if (!c->restore_test_url)
+		return 0;
+	if (!(opts = PQconninfoParse(c->restore_test_url, &why))) {
+		PQfreemem(why);
+		bk_err_set("BACKUP_RESTORE_TEST_URL: not a valid connection URI or string");
+		bk_err_hint("postgresql://USER:PASSWORD@HOST:PORT/postgres (a role with CREATEDB)");
+		return -1;
+	}
+	register_url_password(c->restore_test_url, opts);
+	PQconninfoFree(opts);
+	return 0;
+}
+
 int bk_config_load(const char *env_file)
 {
 	struct bk_config *c = &bk_config;
@@ -711,7 +740,8 @@ int bk_config_load(const char *env_file)
 	if (resolve_file_secrets() < 0)
 		return -1;
 	if (load_database(c) < 0 || load_backup(c) < 0 || load_monitor(c) < 0 ||
-	    load_mail(c) < 0 || load_crypt(c) < 0 || load_keys(c) < 0)
+	    load_mail(c) < 0 || load_crypt(c) < 0 || load_keys(c) < 0 ||
+	    load_restore_test(c) < 0)
 		return -1;
 	bk_log_secret(c->pg_password);
 	bk_log_secret(getenv("PGPASSWORD"));

@@ -47,6 +47,11 @@ struct bk_config {
 	const struct bk_minisign_sec *signing_key;	/* BACKUP_SIGNING_KEY, or NULL */
 	const struct bk_minisign_pub *verify_key;	/* BACKUP_VERIFY_KEY, --verify-key */
 	const char *verify_key_from;	/* "BACKUP_VERIFY_KEY" or the --verify-key file */
+
+	/* restore test (restore_test.h) */
+	int restore_test;		/* BACKUP_RESTORE_TEST */
+	const char *restore_test_url;	/* NULL: the backed-up server's connection */
+	int restore_test_every_days;	/* 0: every run */
 };
 
 extern struct bk_config bk_config;

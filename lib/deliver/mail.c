@@ -419,6 +419,7 @@ struct summary {
 	unsigned long long bytes;		/* of the file sent */
 	long long mtime;
 	double duration;
+	const char *restore_test;	/* bk-run's restore-test result, or NULL */
 	char sha256[BK_SHA256_HEX];
 	const struct bk_manifest *m;
 	const char *info;		/* BACKUP_INFO.txt, or NULL */
@@ -794,6 +795,8 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 		human_duration(s->duration, buf, sizeof(buf));
 		row(b, "Duration", buf);
 	}
+	if (s->restore_test)
+		row(b, "Restore-tested", s->restore_test);
 	row(b, "Backup host", bk_mime_hostname());
 	if (s->encrypted) {
 		snprintf(buf, sizeof(buf), "age, to %zu recipient%s", bk_config.n_age_recipients,
@@ -920,8 +923,15 @@ static void signature_row(const char *sig, char *buf, size_t size)
 
 int bk_mail_send_backup(const char *path, double duration, char **product)
 {
+	return bk_mail_send_backup_tested(path, duration, NULL, product);
+}
+
+int bk_mail_send_backup_tested(const char *path, double duration, const char *restore_test,
+			       char **product)
+{
 	struct bk_manifest m;
-	struct summary s = { .path = path, .duration = duration, .m = &m };
+	struct summary s = { .path = path, .duration = duration, .restore_test = restore_test,
+			     .m = &m };
 	char *info = NULL, *subject = NULL, *link = NULL, *sig = NULL;
 	char size_s[BK_SIZE_BUF], full_s[BK_SIZE_BUF];
 	unsigned long long limit = (unsigned long long)bk_config.attach_max_mb << 20;
@@ -1016,9 +1026,10 @@ static const struct {
 	{ "verify", "The new archive failed verification (disk or memory errors, a full disk "
 	  "while writing); it was not kept as a good backup. Older archives are untouched; "
 	  "check them with bk-verify." },
-	{ "restore-test", "The archive did not restore into a scratch database: read the "
-	  "reason above; BACKUP_RESTORE_TEST_URL must name a server where the backup role may "
-	  "create a database." },
+	{ "restore-test", "The archive was made, verified and kept; restoring it into a "
+	  "scratch database failed. Does the role of BACKUP_RESTORE_TEST_URL have CREATEDB? "
+	  "Otherwise the reason names what did not restore: try bk-unpack --restore of the "
+	  "archive into an empty database." },
 	{ "encrypt", "Free space and permissions in BACKUP_DIR (the .age copy is written next "
 	  "to the archive); BACKUP_AGE_RECIPIENTS. The archive was verified but not kept: "
 	  "nothing left the host." },

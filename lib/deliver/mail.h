@@ -29,6 +29,10 @@ int bk_mail_config_check(void);
  * the Message-ID or the .eml path (caller frees). 0, or -1 (error slot set).
  */
 int bk_mail_send_backup(const char *path, double duration, char **product);
+/* The same with a "Restore-tested" row saying restore_test (bk-run's
+ * restore-test result: "OK in 4.1 s into HOST:PORT/DB", or why not). */
+int bk_mail_send_backup_tested(const char *path, double duration, const char *restore_test,
+			       char **product);
 
 /*
  * An alert "[bk] ALERT: SUBJECT": the reason (may be NULL), the failed step,

@@ -23,6 +23,8 @@ static const struct {
 	{ "SMTP_PASS", "bk-mail" }, { "BACKUP_LINK_SECRET", "bk-mail" },
 	{ "AWS_SECRET_ACCESS_KEY", "" }, { "AWS_SESSION_TOKEN", "" },
 	{ "BACKUP_SIGNING_KEY", "bk-pack" },
+	/* the restore test runs in bk-run itself */
+	{ "BACKUP_RESTORE_TEST_URL", "" },
 	/* only BACKUP_AGE_IDENTITY_FILE exists: bk-verify and bk-unpack read it
 	 * when run by hand; nothing bk-run starts decrypts anything */
 	{ "BACKUP_AGE_IDENTITY", "" },

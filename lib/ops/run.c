@@ -25,6 +25,7 @@
 #include "pg.h"
 #include "ping.h"
 #include "progress.h"
+#include "restore_test.h"
 #include "child.h"
 #include "run.h"
 #include "scope.h"
@@ -53,6 +54,7 @@ struct run {
 	char cause[1024];
 	size_t warnings;	/* "# warning:" lines of the verified archive */
 	char note[512];		/* the history's reason for an ok run: "N warnings: FIRST" */
+	struct bk_rtest rtest;	/* the restore test's result (BACKUP_RESTORE_TEST) */
 };
 
 /* Map a failed step to the words of the spec's error table. */
@@ -73,6 +75,8 @@ static const char *alert_subject(const struct run *r)
 		return "backup verification failed";
 	if (!strcmp(r->failed_step, "encrypt"))
 		return "backup encryption failed";
+	if (!strcmp(r->failed_step, "restore-test"))
+		return "restore test failed";
 	if (!strcmp(r->failed_step, "mail"))
 		return "email delivery failed";
 	return NULL;
@@ -231,7 +235,8 @@ static void clean_leftovers(const struct run *r)
 			 * is bk-monitor's, which does not take it: not ours to remove. */
 			if (fnmatch(".critical_backup_*.tmp.*", e->d_name, 0) &&
 			    fnmatch("." BK_STATUS_SUCCESS ".tmp.*", e->d_name, 0) &&
-			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0))
+			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0) &&
+			    fnmatch("." BK_STATUS_RESTORE_TEST ".tmp.*", e->d_name, 0))
 				continue;
 			p = bk_path_join(bk_config.dir, e->d_name);
 			bk_info("removing %s left by an interrupted run", p);
@@ -418,6 +423,45 @@ out:
 	return ret;
 }
 
+/*
+ * BACKUP_RESTORE_TEST: the verified archive restored into a scratch database
+ * and proved (restore_test.h). A failure does not stop the run here: the
+ * archive is good as far as bk-verify can tell, so it is published (nothing
+ * is lost) and the run fails after that (restore_test_failed).
+ */
+static int restore_test(struct run *r)
+{
+	char *export_dir = bk_path_join(r->tmp, "export"), hash[9];
+
+	if (!bk_config.restore_test) {
+		free(export_dir);
+		return 0;
+	}
+	/* packed and verified: its room goes to the extraction */
+	if (bk_rm_rf(export_dir) < 0)
+		bk_log_err();
+	free(export_dir);
+	snprintf(hash, sizeof(hash), "%.8s", r->tmp_prefix + strlen("bk-run."));
+	bk_info("step restore-test started");
+	bk_restore_test(r->pending, r->tmp, hash, r->started, &r->rtest);
+	return 0;
+}
+
+static int restore_test_failed(struct run *r)
+{
+	size_t n;
+
+	if (!r->rtest.ran)
+		return 0;
+	if (!r->rtest.ok)
+		return fail(r, "restore-test", "%s (the archive %s is kept)", r->rtest.why,
+			    strrchr(r->archive, '/') + 1);
+	n = strlen(r->note);
+	snprintf(r->note + n, sizeof(r->note) - n, "%srestore-tested OK in %.1f s", n ? "; " : "",
+		 r->rtest.seconds);
+	return 0;
+}
+
 /* Only a verified archive gets the final name; its .age follows it. */
 static int publish(struct run *r)
 {
@@ -454,9 +498,13 @@ static int publish(struct run *r)
 static int deliver(struct run *r)
 {
 	char *mail = bk_sibling_program("bk-mail"), *out, secs[32];
-	const char *argv[] = { mail, "--backup", r->archive, "--duration", secs, NULL };
+	const char *argv[] = { mail, "--backup", r->archive, "--duration", secs, NULL, NULL, NULL };
 
 	snprintf(secs, sizeof(secs), "%.0f", bk_monotonic() - r->t0);
+	if (r->rtest.summary[0]) {
+		argv[5] = "--restore-test";
+		argv[6] = r->rtest.summary;
+	}
 	out = step(r, "mail", argv);
 	free(mail);
 	free(out);
@@ -693,10 +741,12 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 		fail(&r, "space", "%s", bk_err());
 		goto failed;
 	}
-	if (do_export_pack_verify(&r) < 0 ||
+	if (do_export_pack_verify(&r) < 0 || restore_test(&r) < 0 ||
 	    (bk_config.n_age_recipients && encrypt(&r) < 0) || publish(&r) < 0)
 		goto failed;
 	read_warnings(&r);
+	if (restore_test_failed(&r) < 0)
+		goto failed;
 	if (bk_status_record_success(bk_config.dir, r.started, r.bytes, bk_monotonic() - r.t0,
 				     r.archive, r.note) < 0) {
 		fail(&r, "status", "%s", bk_err());

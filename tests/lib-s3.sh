@@ -96,7 +96,7 @@ s3_start() {
 		[ $tries -lt 3 ] ||
 			test_skip_all "radosgw did not start: $(tail -n 1 "$S3_DIR/rgw.stderr")"
 	done
-	export S3_ENDPOINT S3_PORT S3_AK S3_SK S3_NAME
+	export S3_ENDPOINT S3_PORT S3_NAME  # not the keys: tests look for the secret in children
 	test_diag "radosgw at $S3_ENDPOINT (container $S3_NAME)"
 }
 

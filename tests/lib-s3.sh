@@ -68,6 +68,8 @@ s3_start() {
 	opts="$opts --dbstore-db-dir=/d -c /dev/null --rgw-data=/d --run-dir=/d --log-file=/d/rgw.log"
 	# The smallest part S3 allows is 5 MiB; tests use smaller ones.
 	opts="$opts --rgw-multipart-min-part-size=4096"
+	# BUCKET.localhost:PORT is virtual-host style (libcurl resolves *.localhost)
+	opts="$opts --rgw-dns-name=localhost"
 	while :; do
 		tries=$((tries + 1))
 		S3_PORT=$(test_free_port) || test_skip_all "cannot find a free port for radosgw"

@@ -1033,8 +1033,10 @@ static const struct {
 	{ "encrypt", "Free space and permissions in BACKUP_DIR (the .age copy is written next "
 	  "to the archive); BACKUP_AGE_RECIPIENTS. The archive was verified but not kept: "
 	  "nothing left the host." },
-	{ "upload", "The S3 settings (BACKUP_S3_URL, BACKUP_S3_ENDPOINT, the access keys) and "
-	  "the network to the bucket. The backup itself was made and is in BACKUP_DIR." },
+	{ "upload", "The off-site copy: BACKUP_S3_URL, BACKUP_S3_ENDPOINT, BACKUP_S3_REGION, "
+	  "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (the reason quotes the store). The backup "
+	  "itself was made, verified and mailed and is in BACKUP_DIR; bk-run --dry-run shows "
+	  "where it uploads." },
 	{ "mail", "The SMTP settings: SMTP_HOST, SMTP_PORT, SMTP_TLS, SMTP_USER, SMTP_PASS, "
 	  "SMTP_CA_FILE. Check them with: bk-mail --test. The backup itself was made and "
 	  "verified and is in BACKUP_DIR." },

@@ -28,12 +28,14 @@
 #include "restore_test.h"
 #include "child.h"
 #include "run.h"
+#include "s3.h"
 #include "scope.h"
 #include "sha256.h"
 #include "spawn.h"
 #include "status.h"
 #include "monitor.h"
 #include "size.h"
+#include "upload.h"
 
 #define INCOMING ".incoming"
 #define MIN_FREE (64ULL << 20)
@@ -79,6 +81,8 @@ static const char *alert_subject(const struct run *r)
 		return "restore test failed";
 	if (!strcmp(r->failed_step, "mail"))
 		return "email delivery failed";
+	if (!strcmp(r->failed_step, "upload"))
+		return "off-site copy failed";
 	return NULL;
 }
 
@@ -236,7 +240,8 @@ static void clean_leftovers(const struct run *r)
 			if (fnmatch(".critical_backup_*.tmp.*", e->d_name, 0) &&
 			    fnmatch("." BK_STATUS_SUCCESS ".tmp.*", e->d_name, 0) &&
 			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0) &&
-			    fnmatch("." BK_STATUS_RESTORE_TEST ".tmp.*", e->d_name, 0))
+			    fnmatch("." BK_STATUS_RESTORE_TEST ".tmp.*", e->d_name, 0) &&
+			    fnmatch("." BK_STATUS_OFFSITE ".tmp.*", e->d_name, 0))
 				continue;
 			p = bk_path_join(bk_config.dir, e->d_name);
 			bk_info("removing %s left by an interrupted run", p);
@@ -511,6 +516,30 @@ static int deliver(struct run *r)
 	return out ? 0 : -1;
 }
 
+/* The off-site copy (BACKUP_S3_URL): what leaves the host, so the .age file
+ * when encrypting. A failure keeps the local backup and its success status;
+ * the run still mails the backup, then records the failure (exit 1). */
+static int upload(struct run *r)
+{
+	char *path = bk_config.n_age_recipients ? bk_asprintf("%s.age", r->archive)
+						: bk_xstrdup(r->archive);
+	double t = bk_monotonic();
+	int ret = 0;
+
+	bk_info("step upload started");
+	if (bk_upload_offsite(path) < 0) {
+		char *why = bk_xstrdup(bk_err()), *hint = bk_xstrdup(bk_err_hint_text());
+
+		ret = fail(r, "upload", "%s%s%s", why, *hint ? "; hint: " : "", hint);
+		free(why);
+		free(hint);
+	} else {
+		bk_info("step upload done in %.1f s", bk_monotonic() - t);
+	}
+	free(path);
+	return ret;
+}
+
 static void prune(struct run *r)
 {
 	char *prog = bk_sibling_program("bk-prune"), *out = NULL, why[512];
@@ -684,6 +713,8 @@ static int dry_run(struct run *r)
 	bk_pg_version_text(PQserverVersion(conn), version, sizeof(version));
 	bk_info("dry run: database reachable, server version %s", version);
 	bk_pg_close(conn);
+	bk_upload_describe(bk_config.n_age_recipients ? "critical_backup_YYYYMMDD_HHMMSS.tar.gz.age"
+						      : "critical_backup_YYYYMMDD_HHMMSS.tar.gz");
 	code = dry_run_plan();
 out:
 	free(lockpath);
@@ -695,12 +726,14 @@ out:
 int bk_run(const struct bk_run_opts *opts, char **archive)
 {
 	struct run r = { .opts = opts, .tmp_lock = -1 };
-	int lock, code = 1;
+	int lock, code = 1, upload_failed = 0;
+	char upload_cause[sizeof(r.cause)];
 
 	r.started = (long long)time(NULL);
 	r.t0 = bk_monotonic();
 	*archive = NULL;
 	if (check_config() < 0 || (!opts->no_mail && bk_mail_config_check() < 0) ||
+	    bk_s3_config_check() < 0 ||
 	    bk_dir_check_private("BACKUP_DIR", bk_config.dir) < 0) {
 		bk_err_prefix("configuration");
 		bk_log_err();
@@ -752,9 +785,21 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 		fail(&r, "status", "%s", bk_err());
 		goto failed;
 	}
-	if (!opts->no_mail && deliver(&r) < 0)
+	upload_failed = bk_s3_configured() && upload(&r) < 0;
+	if (upload_failed)
+		snprintf(upload_cause, sizeof(upload_cause), "%s", r.cause);
+	if (!opts->no_mail && deliver(&r) < 0) {
+		if (upload_failed)	/* both in the history and the alert */
+			snprintf(r.cause + strlen(r.cause), sizeof(r.cause) - strlen(r.cause),
+				 "; the off-site copy failed too: %s", upload_cause);
 		goto failed;
+	}
 	prune(&r);
+	if (upload_failed) {
+		r.failed_step = "upload";
+		snprintf(r.cause, sizeof(r.cause), "%s", upload_cause);
+		goto failed;
+	}
 	if (r.warnings)
 		bk_warn("backup done with %s", r.note);
 	health_warnings();

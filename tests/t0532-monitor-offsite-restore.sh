@@ -148,7 +148,7 @@ test_expect_success 'both rules at once, in order, with the other reasons' '
 	serve_fresh_dir &&
 	serve_ok_run 3600 $((12 * MB)) &&
 	serve_restore_test 3500 fail 12.0 "constraint users_pkey violated" &&
-	BACKUP_S3_URL=s3://b/p/ BACKUP_RESTORE_TEST=1 test_expect_code 1 bk-monitor >out &&
+	BACKUP_S3_URL=s3://bkt/p/ BACKUP_RESTORE_TEST=1 test_expect_code 1 bk-monitor >out &&
 	echo "unhealthy: no off-site copy yet (BACKUP_S3_URL is set); last restore test failed: constraint users_pkey violated" >expect &&
 	test_cmp expect out
 '

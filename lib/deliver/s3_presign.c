@@ -1,0 +1,170 @@
+/* S3 presigned GET URLs: SigV4 query-string signing (see s3_presign.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "fs.h"
+#include "prim.h"
+#include "s3_presign.h"
+#include "sha256.h"
+
+static int unreserved(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+char *bk_s3_uri_encode(const char *s, int keep_slash)
+{
+	char *out = bk_xmalloc(3 * strlen(s) + 1), *e = out;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (unreserved(*p) || (keep_slash && *p == '/'))
+			*e++ = (char)*p;
+		else
+			e += sprintf(e, "%%%02X", *p);
+	}
+	*e = '\0';
+	return out;
+}
+
+/* The host[:port] after "https://" or "http://", or NULL. */
+static const char *endpoint_host(const char *endpoint)
+{
+	const char *h;
+
+	if (!strncmp(endpoint, "https://", 8))
+		h = endpoint + 8;
+	else if (!strncmp(endpoint, "http://", 7))
+		h = endpoint + 7;
+	else
+		return NULL;
+	if (!*h || h[strcspn(h, "/?#@ ")] != '\0')
+		return NULL;
+	return h;
+}
+
+/* A bucket that can be the first label of a host name (virtual-host style). */
+static int dns_bucket(const char *b)
+{
+	size_t n = strlen(b);
+
+	if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-')
+		return 0;
+	for (const char *p = b; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+	return 1;
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* The SigV4 signing key: HMAC chain over date, region, "s3", "aws4_request". */
+static int signing_key(unsigned char key[32], const char *secret, const char *day,
+		       const char *region)
+{
+	char *k0 = bk_asprintf("AWS4%s", secret);
+	int ret = -1;
+
+	if (bk_hmac_sha256(key, k0, strlen(k0), day, strlen(day)) < 0 ||
+	    bk_hmac_sha256(key, key, 32, region, strlen(region)) < 0 ||
+	    bk_hmac_sha256(key, key, 32, "s3", 2) < 0 ||
+	    bk_hmac_sha256(key, key, 32, "aws4_request", 12) < 0)
+		goto out;
+	ret = 0;
+out:
+	bk_wipe(k0, strlen(k0));
+	free(k0);
+	return ret;
+}
+
+static void sha256_hex(const char *s, char out[BK_SHA256_HEX])
+{
+	struct bk_sha256 *h = bk_sha256_new();
+
+	if (!h) {
+		out[0] = '\0';
+		return;
+	}
+	bk_sha256_update(h, s, strlen(s));
+	bk_sha256_final(h, out);
+	bk_sha256_free(h);
+}
+
+char *bk_s3_presign_get(const struct bk_s3_presign *p)
+{
+	const char *ephost = endpoint_host(p->endpoint);
+	char amz_date[17], day[9], hash[BK_SHA256_HEX], sig_hex[65];
+	char *host = NULL, *path = NULL, *enc_key = NULL, *cred = NULL, *query = NULL;
+	char *canon = NULL, *to_sign = NULL, *url = NULL;
+	unsigned char key[32], sig[32];
+	time_t t = (time_t)p->now;
+	struct tm tm;
+
+	if (!ephost) {
+		bk_err_set("S3 endpoint '%s' is not http(s)://host[:port]", p->endpoint);
+		return NULL;
+	}
+	if (p->expires < 1 || p->expires > BK_S3_PRESIGN_MAX_SECONDS) {
+		bk_err_set("a presigned link must expire within 1..%ld seconds (not %ld)",
+			   BK_S3_PRESIGN_MAX_SECONDS, p->expires);
+		return NULL;
+	}
+	if (!p->path_style && !dns_bucket(p->bucket)) {
+		bk_err_set("bucket '%s' cannot be a host name: virtual-host style needs "
+			   "3..63 of a-z 0-9 -", p->bucket);
+		bk_err_hint("set BACKUP_S3_PATH_STYLE=1");
+		return NULL;
+	}
+	gmtime_r(&t, &tm);
+	strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
+	memcpy(day, amz_date, 8);
+	day[8] = '\0';
+
+	enc_key = bk_s3_uri_encode(p->key, 1);
+	if (p->path_style) {
+		host = bk_xstrdup(ephost);
+		path = bk_asprintf("/%s/%s", p->bucket, enc_key);
+	} else {
+		host = bk_asprintf("%s.%s", p->bucket, ephost);
+		path = bk_asprintf("/%s", enc_key);
+	}
+	{
+		char *c = bk_asprintf("%s/%s/%s/s3/aws4_request", p->access_key, day, p->region);
+
+		cred = bk_s3_uri_encode(c, 0);
+		free(c);
+	}
+	/* Parameters in byte order of their names, as the canonical form wants. */
+	query = bk_asprintf("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%s"
+			    "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=host",
+			    cred, amz_date, p->expires);
+	canon = bk_asprintf("GET\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", path, query, host);
+	sha256_hex(canon, hash);
+	to_sign = bk_asprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, day,
+			      p->region, hash);
+	if (!hash[0] || signing_key(key, p->secret_key, day, p->region) < 0 ||
+	    bk_hmac_sha256(sig, key, sizeof(key), to_sign, strlen(to_sign)) < 0) {
+		bk_err_prefix("cannot sign the S3 link");
+		goto out;
+	}
+	hex(sig, sizeof(sig), sig_hex);
+	url = bk_asprintf("%.*s%s%s?%s&X-Amz-Signature=%s", (int)(ephost - p->endpoint),
+			  p->endpoint, host, path, query, sig_hex);
+out:
+	bk_wipe(key, sizeof(key));
+	free(host);
+	free(path);
+	free(enc_key);
+	free(cred);
+	free(query);
+	free(canon);
+	free(to_sign);
+	return url;
+}

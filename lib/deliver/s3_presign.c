@@ -7,44 +7,9 @@
 #include "err.h"
 #include "fs.h"
 #include "prim.h"
+#include "s3.h"
 #include "s3_presign.h"
 #include "sha256.h"
-
-static int unreserved(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-char *bk_s3_uri_encode(const char *s, int keep_slash)
-{
-	char *out = bk_xmalloc(3 * strlen(s) + 1), *e = out;
-
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (unreserved(*p) || (keep_slash && *p == '/'))
-			*e++ = (char)*p;
-		else
-			e += sprintf(e, "%%%02X", *p);
-	}
-	*e = '\0';
-	return out;
-}
-
-/* The host[:port] after "https://" or "http://", or NULL. */
-static const char *endpoint_host(const char *endpoint)
-{
-	const char *h;
-
-	if (!strncmp(endpoint, "https://", 8))
-		h = endpoint + 8;
-	else if (!strncmp(endpoint, "http://", 7))
-		h = endpoint + 7;
-	else
-		return NULL;
-	if (!*h || h[strcspn(h, "/?#@ ")] != '\0')
-		return NULL;
-	return h;
-}
 
 /* A bucket that can be the first label of a host name (virtual-host style). */
 static int dns_bucket(const char *b)
@@ -97,28 +62,23 @@ static void sha256_hex(const char *s, char out[BK_SHA256_HEX])
 	bk_sha256_free(h);
 }
 
-char *bk_s3_presign_get(const struct bk_s3_presign *p)
+char *bk_s3_presign_get(const struct bk_s3 *s, const char *key, long long now, long expires)
 {
-	const char *ephost = endpoint_host(p->endpoint);
 	char amz_date[17], day[9], hash[BK_SHA256_HEX], sig_hex[65];
 	char *host = NULL, *path = NULL, *enc_key = NULL, *cred = NULL, *query = NULL;
-	char *canon = NULL, *to_sign = NULL, *url = NULL;
-	unsigned char key[32], sig[32];
-	time_t t = (time_t)p->now;
+	char *canon = NULL, *to_sign = NULL, *signed_query = NULL, *url = NULL;
+	unsigned char key_mac[32], sig[32];
+	time_t t = (time_t)now;
 	struct tm tm;
 
-	if (!ephost) {
-		bk_err_set("S3 endpoint '%s' is not http(s)://host[:port]", p->endpoint);
-		return NULL;
-	}
-	if (p->expires < 1 || p->expires > BK_S3_PRESIGN_MAX_SECONDS) {
+	if (expires < 1 || expires > BK_S3_PRESIGN_MAX_SECONDS) {
 		bk_err_set("a presigned link must expire within 1..%ld seconds (not %ld)",
-			   BK_S3_PRESIGN_MAX_SECONDS, p->expires);
+			   BK_S3_PRESIGN_MAX_SECONDS, expires);
 		return NULL;
 	}
-	if (!p->path_style && !dns_bucket(p->bucket)) {
+	if (!s->path_style && !dns_bucket(s->bucket)) {
 		bk_err_set("bucket '%s' cannot be a host name: virtual-host style needs "
-			   "3..63 of a-z 0-9 -", p->bucket);
+			   "3..63 of a-z 0-9 -", s->bucket);
 		bk_err_hint("set BACKUP_S3_PATH_STYLE=1");
 		return NULL;
 	}
@@ -127,16 +87,15 @@ char *bk_s3_presign_get(const struct bk_s3_presign *p)
 	memcpy(day, amz_date, 8);
 	day[8] = '\0';
 
-	enc_key = bk_s3_uri_encode(p->key, 1);
-	if (p->path_style) {
-		host = bk_xstrdup(ephost);
-		path = bk_asprintf("/%s/%s", p->bucket, enc_key);
-	} else {
-		host = bk_asprintf("%s.%s", p->bucket, ephost);
+	/* The path and host bk_s3_url() puts in the URL. */
+	host = bk_s3_host(s);
+	enc_key = bk_s3_uri_encode(key, 1);
+	if (s->path_style)
+		path = bk_asprintf("/%s/%s", s->bucket, enc_key);
+	else
 		path = bk_asprintf("/%s", enc_key);
-	}
 	{
-		char *c = bk_asprintf("%s/%s/%s/s3/aws4_request", p->access_key, day, p->region);
+		char *c = bk_asprintf("%s/%s/%s/s3/aws4_request", s->access_key, day, s->region);
 
 		cred = bk_s3_uri_encode(c, 0);
 		free(c);
@@ -144,21 +103,21 @@ char *bk_s3_presign_get(const struct bk_s3_presign *p)
 	/* Parameters in byte order of their names, as the canonical form wants. */
 	query = bk_asprintf("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%s"
 			    "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=host",
-			    cred, amz_date, p->expires);
+			    cred, amz_date, expires);
 	canon = bk_asprintf("GET\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", path, query, host);
 	sha256_hex(canon, hash);
 	to_sign = bk_asprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, day,
-			      p->region, hash);
-	if (!hash[0] || signing_key(key, p->secret_key, day, p->region) < 0 ||
-	    bk_hmac_sha256(sig, key, sizeof(key), to_sign, strlen(to_sign)) < 0) {
+			      s->region, hash);
+	if (!hash[0] || signing_key(key_mac, s->secret_key, day, s->region) < 0 ||
+	    bk_hmac_sha256(sig, key_mac, sizeof(key_mac), to_sign, strlen(to_sign)) < 0) {
 		bk_err_prefix("cannot sign the S3 link");
 		goto out;
 	}
 	hex(sig, sizeof(sig), sig_hex);
-	url = bk_asprintf("%.*s%s%s?%s&X-Amz-Signature=%s", (int)(ephost - p->endpoint),
-			  p->endpoint, host, path, query, sig_hex);
+	signed_query = bk_asprintf("%s&X-Amz-Signature=%s", query, sig_hex);
+	url = bk_s3_url(s, key, signed_query);
 out:
-	bk_wipe(key, sizeof(key));
+	bk_wipe(key_mac, sizeof(key_mac));
 	free(host);
 	free(path);
 	free(enc_key);
@@ -166,5 +125,6 @@ out:
 	free(query);
 	free(canon);
 	free(to_sign);
+	free(signed_query);
 	return url;
 }

@@ -9,6 +9,8 @@
 #include "fs.h"
 #include "log.h"
 #include "prune.h"
+#include "s3.h"
+#include "s3_prune.h"
 
 static const char *prog = "bk-prune";
 
@@ -19,7 +21,9 @@ static void usage(void)
 	       "Remove critical_backup_YYYYMMDD_HHMMSS.tar.gz archives in BACKUP_DIR more\n"
 	       "than BACKUP_RETENTION_DAYS whole days old, but always keep the newest\n"
 	       "BACKUP_KEEP_MIN archives that pass verification. No other file is touched.\n"
-	       "Prints the path of each archive removed.\n"
+	       "With BACKUP_S3_URL, the same in the bucket: archives directly under its\n"
+	       "prefix past BACKUP_S3_RETENTION_DAYS are deleted (never other objects).\n"
+	       "Prints the path (s3://BUCKET/KEY) of each archive removed.\n"
 	       "\n"
 	       "  -n, --dry-run      print what would be removed; remove nothing\n"
 	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
@@ -38,6 +42,28 @@ static void print_path(const char *path, void *ctx)
 	bk_emit(path);
 }
 
+/* The bucket's archives, when S3 is configured: the same decision, the
+ * bucket's own retention (BACKUP_S3_RETENTION_DAYS). */
+static int prune_bucket(const struct bk_prune_opts *local)
+{
+	struct bk_s3_prune_opts o = {
+		.dry_run = local->dry_run,
+		.now = local->now,
+		.policy = { .retention_days = bk_config.s3_retention_days,
+			    .keep_min = bk_config.keep_min },
+	};
+	struct bk_s3 s;
+	int ret;
+
+	if (!bk_s3_configured())
+		return 0;
+	if (bk_s3_open(&s) < 0)
+		return -1;
+	ret = bk_s3_prune(&s, &o, print_path, NULL);
+	bk_s3_close(&s);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -47,7 +73,7 @@ int main(int argc, char **argv)
 	};
 	struct bk_prune_opts o = { 0 };
 	const char *env_file = NULL;
-	int c;
+	int c, code = BK_EXIT_OK;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
@@ -73,7 +99,11 @@ int main(int argc, char **argv)
 	o.keep_min = bk_config.keep_min;
 	if (bk_prune(bk_config.dir, &o, print_path, NULL) < 0) {
 		bk_log_err();
-		return bk_finish(BK_EXIT_FAIL);
+		code = BK_EXIT_FAIL;
 	}
-	return bk_finish(BK_EXIT_OK);
+	if (prune_bucket(&o) < 0) {
+		bk_log_err();
+		code = BK_EXIT_FAIL;
+	}
+	return bk_finish(code);
 }

@@ -4,7 +4,7 @@
  * final name, so that on a new host `bk-unpack --restore "$(bk-fetch --latest)"`
  * is the whole disaster recovery.
  */
-#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +188,29 @@ static int verify(const char *path, const char *shown)
 	return ret;
 }
 
+/* A signal during the download or verification removes the temporary file:
+ * unlink(2) and _exit(2) are safe in a handler. */
+static const char *volatile tmp_to_remove;
+
+static void on_signal(int sig)
+{
+	if (tmp_to_remove)
+		unlink(tmp_to_remove);
+	_exit(128 + sig);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 /* Download e to a temporary name next to path, verify, rename. */
 static int fetch(const struct bk_s3 *s, const struct bk_s3_archive *e, const char *path,
 		 int replace)
@@ -205,6 +228,7 @@ static int fetch(const struct bk_s3 *s, const struct bk_s3_archive *e, const cha
 	}
 	if (bk_afile_open(&f, path, 0600) < 0)
 		goto out;
+	tmp_to_remove = f.tmp_path;
 	bk_info("downloading %s (%llu bytes) to %s", shown, e->size, f.tmp_path);
 	if (bk_s3_get(s, e->key, f.fd, &bytes) < 0)
 		goto out;
@@ -218,6 +242,7 @@ static int fetch(const struct bk_s3 *s, const struct bk_s3_archive *e, const cha
 		bk_err_set("%s appeared while downloading: not replaced", path);
 		goto out;
 	}
+	tmp_to_remove = NULL;	/* commit frees the name */
 	if (bk_afile_commit(&f) < 0)
 		goto out;
 	bk_info("fetched %s to %s: %llu bytes in %.1f s", shown, path, bytes,
@@ -225,6 +250,7 @@ static int fetch(const struct bk_s3 *s, const struct bk_s3_archive *e, const cha
 	ret = 0;
 out:
 	bk_afile_abort(&f);
+	tmp_to_remove = NULL;
 	free(shown);
 	return ret;
 }
@@ -240,6 +266,7 @@ int main(int argc, char **argv)
 
 	parse(argc, argv, &o);
 	bk_start(prog, o.env_file);
+	catch_signals();
 	if (!bk_s3_configured())
 		bk_fatal(BK_EXIT_USAGE, "configuration: BACKUP_S3_URL is not set: nowhere to "
 			 "fetch from");

@@ -23,6 +23,19 @@ int bk_s3_configured(void)
 	return bk_config.s3_url != NULL;
 }
 
+int bk_s3_config_check(void)
+{
+	const struct bk_config *c = &bk_config;
+
+	if (!c->s3_url)
+		return 0;
+	if (!c->s3_access_key)
+		return bk_err_set("AWS_ACCESS_KEY_ID: not set (BACKUP_S3_URL needs a key)");
+	if (!c->s3_secret_key)
+		return bk_err_set("AWS_SECRET_ACCESS_KEY: not set (BACKUP_S3_URL needs a key)");
+	return 0;
+}
+
 int bk_s3_open(struct bk_s3 *s)
 {
 	static int curl_ready;
@@ -32,6 +45,8 @@ int bk_s3_open(struct bk_s3 *s)
 	memset(s, 0, sizeof(*s));
 	if (!c->s3_url)
 		return bk_err_set("off-site copies are not configured (BACKUP_S3_URL is not set)");
+	if (bk_s3_config_check() < 0)
+		return -1;
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 			return bk_err_set("cannot initialise libcurl");
@@ -258,10 +273,8 @@ static struct curl_slist *request_headers(const struct s3_req *r)
 		 r->sha256 ? r->sha256 : S3_EMPTY_SHA256);
 	if (!(h = curl_slist_append(h, line)))
 		return NULL;
-	/* no 100-continue round trip: the store answers errors after the body */
-	if (!(t = curl_slist_append(h, "Expect:")))
-		goto oom;
-	h = t;
+	/* (no "Expect:" line to save the 100-continue round trip: libcurl 7.88
+	 * signs every header it is given, also one it then leaves out) */
 	for (int i = 0; i < 6 && r->headers[i]; i++) {
 		if (!(t = curl_slist_append(h, r->headers[i])))
 			goto oom;

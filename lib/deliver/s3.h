@@ -59,6 +59,9 @@ typedef void (*bk_s3_progress_fn)(unsigned long long done, unsigned long long to
 
 /* Is S3 configured (BACKUP_S3_URL set)? */
 int bk_s3_configured(void);
+/* With BACKUP_S3_URL set, are both keys there? 0, or -1 naming the missing
+ * variable (a configuration error: exit 2). bk_s3_open() checks it too. */
+int bk_s3_config_check(void);
 /* Fill s from bk_config (BACKUP_S3_*, AWS_*); -1 with the slot set when S3 is
  * not configured or libcurl cannot start. bk_s3_close() frees what it holds. */
 int bk_s3_open(struct bk_s3 *s);

@@ -26,10 +26,12 @@
 #include "ping.h"
 #include "child.h"
 #include "run.h"
+#include "s3.h"
 #include "scope.h"
 #include "sha256.h"
 #include "spawn.h"
 #include "status.h"
+#include "upload.h"
 
 #define INCOMING ".incoming"
 #define MIN_FREE (64ULL << 20)
@@ -72,6 +74,8 @@ static const char *alert_subject(const struct run *r)
 		return "backup encryption failed";
 	if (!strcmp(r->failed_step, "mail"))
 		return "email delivery failed";
+	if (!strcmp(r->failed_step, "upload"))
+		return "off-site copy failed";
 	return NULL;
 }
 
@@ -223,7 +227,8 @@ static void clean_leftovers(const struct run *r)
 			 * is bk-monitor's, which does not take it: not ours to remove. */
 			if (fnmatch(".critical_backup_*.tmp.*", e->d_name, 0) &&
 			    fnmatch("." BK_STATUS_SUCCESS ".tmp.*", e->d_name, 0) &&
-			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0))
+			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0) &&
+			    fnmatch("." BK_STATUS_OFFSITE ".tmp.*", e->d_name, 0))
 				continue;
 			p = bk_path_join(bk_config.dir, e->d_name);
 			bk_info("removing %s left by an interrupted run", p);
@@ -452,6 +457,30 @@ static int deliver(struct run *r)
 	return out ? 0 : -1;
 }
 
+/* The off-site copy (BACKUP_S3_URL): what leaves the host, so the .age file
+ * when encrypting. A failure keeps the local backup and its success status;
+ * the run still mails the backup, then records the failure (exit 1). */
+static int upload(struct run *r)
+{
+	char *path = bk_config.n_age_recipients ? bk_asprintf("%s.age", r->archive)
+						: bk_xstrdup(r->archive);
+	double t = bk_monotonic();
+	int ret = 0;
+
+	bk_info("step upload started");
+	if (bk_upload_offsite(path) < 0) {
+		char *why = bk_xstrdup(bk_err()), *hint = bk_xstrdup(bk_err_hint_text());
+
+		ret = fail(r, "upload", "%s%s%s", why, *hint ? "; hint: " : "", hint);
+		free(why);
+		free(hint);
+	} else {
+		bk_info("step upload done in %.1f s", bk_monotonic() - t);
+	}
+	free(path);
+	return ret;
+}
+
 static void prune(struct run *r)
 {
 	char *prog = bk_sibling_program("bk-prune"), *out = NULL, why[512];
@@ -611,6 +640,8 @@ static int dry_run(struct run *r)
 	}
 	bk_info("dry run: database reachable, server version %d", PQserverVersion(conn));
 	bk_pg_close(conn);
+	bk_upload_describe(bk_config.n_age_recipients ? "critical_backup_YYYYMMDD_HHMMSS.tar.gz.age"
+						      : "critical_backup_YYYYMMDD_HHMMSS.tar.gz");
 	code = dry_run_plan();
 out:
 	free(lockpath);
@@ -622,12 +653,14 @@ out:
 int bk_run(const struct bk_run_opts *opts, char **archive)
 {
 	struct run r = { .opts = opts, .tmp_lock = -1 };
-	int lock, code = 1;
+	int lock, code = 1, upload_failed = 0;
+	char upload_cause[sizeof(r.cause)];
 
 	r.started = (long long)time(NULL);
 	r.t0 = bk_monotonic();
 	*archive = NULL;
 	if (check_config() < 0 || (!opts->no_mail && bk_mail_config_check() < 0) ||
+	    bk_s3_config_check() < 0 ||
 	    bk_dir_check_private("BACKUP_DIR", bk_config.dir) < 0) {
 		bk_err_prefix("configuration");
 		bk_log_err();
@@ -677,9 +710,17 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 		fail(&r, "status", "%s", bk_err());
 		goto failed;
 	}
+	upload_failed = bk_s3_configured() && upload(&r) < 0;
+	if (upload_failed)
+		snprintf(upload_cause, sizeof(upload_cause), "%s", r.cause);
 	if (!opts->no_mail && deliver(&r) < 0)
 		goto failed;
 	prune(&r);
+	if (upload_failed) {
+		r.failed_step = "upload";
+		snprintf(r.cause, sizeof(r.cause), "%s", upload_cause);
+		goto failed;
+	}
 	if (r.warnings)
 		bk_warn("backup done with %s", r.note);
 	bk_info("backup finished in %.1f s: %s (%.1f MB)", bk_monotonic() - r.t0, r.archive,

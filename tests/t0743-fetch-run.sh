@@ -33,7 +33,7 @@ test_expect_success 'a run uploads, then prunes the bucket: the old archive goes
 	s3_ls bk-run >keys &&
 	printf "%s\n" db-eu-1/README "db-eu-1/$name" "db-us-1/$OLD" >expect &&
 	test_cmp expect keys &&
-	grep "bk-prune.*deleted s3://bk-run/db-eu-1/$OLD (past retention)" "$BACKUP_LOG"
+	grep "bk-prune.*deleted s3://bk-run/db-eu-1/$OLD (expired)" "$BACKUP_LOG"
 '
 
 test_expect_success 'bk-fetch --latest gets what the run uploaded, identical and verified' '

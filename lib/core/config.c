@@ -25,6 +25,7 @@ static const char *const known[] = {
 	"POSTGRES_PASSWORD", "BACKUP_DIR", "BACKUP_TMPDIR", "BACKUP_CONFIG_DIR",
 	"BACKUP_CONFIG_FILES", "BACKUP_SCOPE", "BACKUP_STRICT", "BACKUP_RETENTION_DAYS",
 	"BACKUP_KEEP_MIN", "BACKUP_SCHEDULE", "BACKUP_LOG", "BACKUP_GZIP_LEVEL",
+	"BACKUP_KEEP_DAILY", "BACKUP_KEEP_WEEKLY", "BACKUP_KEEP_MONTHLY",
 	"BACKUP_MAX_AGE_HOURS", "BACKUP_MIN_SIZE_MB", "BACKUP_MAX_SIZE_MB",
 	"BACKUP_ALERT_REPEAT_HOURS", "BACKUP_PING_URL", "ADMIN_EMAILS", "SMTP_HOST",
 	"SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM", "SMTP_TLS", "SMTP_CA_FILE",
@@ -502,6 +503,16 @@ static int timezone_var(const char *name, const char **out)
 	return 0;
 }
 
+/* GFS retention (retention.h): 0, the default, turns a rule off. */
+static int load_keep_periods(struct bk_config *c)
+{
+	if (int_var("BACKUP_KEEP_DAILY", 0, 0, 100000, &c->keep_daily) < 0 ||
+	    int_var("BACKUP_KEEP_WEEKLY", 0, 0, 100000, &c->keep_weekly) < 0 ||
+	    int_var("BACKUP_KEEP_MONTHLY", 0, 0, 100000, &c->keep_monthly) < 0)
+		return -1;
+	return 0;
+}
+
 static int load_backup(struct bk_config *c)
 {
 	c->dir = get_or("BACKUP_DIR", "/backups");
@@ -518,6 +529,8 @@ static int load_backup(struct bk_config *c)
 	    int_var("BACKUP_GZIP_LEVEL", 6, 1, 9, &c->gzip_level) < 0 ||
 	    timezone_var("BACKUP_WINDOW_TIMEZONE", &c->window_timezone) < 0 ||
 	    int_var("BACKUP_DRIFT_DROP_PERCENT", 50, 1, 100, &c->drift_drop_percent) < 0)
+		return -1;
+	if (load_keep_periods(c) < 0)
 		return -1;
 	return 0;
 }

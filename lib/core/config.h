@@ -26,6 +26,7 @@ struct bk_config {
 	int strict, retention_days, keep_min, gzip_level;
 	const char *window_timezone;	/* zone of timestamp-without-time-zone cutoffs */
 	int drift_drop_percent;		/* a drop by more than this share is drift */
+	int keep_daily, keep_weekly, keep_monthly;	/* GFS retention; 0: off */
 
 	/* monitor */
 	int max_age_hours, min_size_mb, max_size_mb, alert_repeat_hours;

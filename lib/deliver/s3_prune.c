@@ -36,24 +36,28 @@ static int is_good(size_t i, void *ctx)
 	return 0;
 }
 
-/* Delete (or with dry_run, report) every object of a removed backup. */
-static int remove_group(const struct bk_s3 *s, const struct bk_s3_archives *a,
-			const struct group *g, const struct bk_s3_prune_opts *o,
-			void (*removed)(const char *url, void *ctx), void *ctx)
-{
-	int ret = 0;
+typedef void verdict_fn(const char *url, int keep, const char *notes, void *ctx);
 
+/* Report every object of a backup; delete those of a removed one. */
+static int judge_group(const struct bk_s3 *s, const struct bk_s3_archives *a,
+		       const struct group *g, const struct bk_retention_item *it,
+		       const struct bk_s3_prune_opts *o, verdict_fn *verdict, void *ctx)
+{
+	char notes[BK_RETENTION_NOTES_MAX];
+	int keep = it->reasons != 0, ret = 0;
+
+	bk_retention_describe(it, notes);
 	for (size_t k = 0; k < g->n; k++) {
 		const struct bk_s3_archive *e = &a->v[g->first + k];
 		char *url = bk_s3_display(s, e->key);
 
-		if (!o->dry_run && bk_s3_delete(s, e->key) < 0) {
+		if (!keep && !o->dry_run && bk_s3_delete(s, e->key) < 0) {
 			bk_log_err();
 			ret = -1;
 		} else {
-			if (!o->dry_run)
-				bk_info("deleted %s (past retention)", url);
-			removed(url, ctx);
+			if (!keep && !o->dry_run)
+				bk_info("deleted %s (%s)", url, notes);
+			verdict(url, keep, notes, ctx);
 		}
 		free(url);
 	}
@@ -61,7 +65,7 @@ static int remove_group(const struct bk_s3 *s, const struct bk_s3_archives *a,
 }
 
 int bk_s3_prune(const struct bk_s3 *s, const struct bk_s3_prune_opts *o,
-		void (*removed)(const char *url, void *ctx), void *ctx)
+		verdict_fn *verdict, void *ctx)
 {
 	struct bk_s3_archives a;
 	struct bk_retention_item *items = NULL;
@@ -92,7 +96,7 @@ int bk_s3_prune(const struct bk_s3 *s, const struct bk_s3_prune_opts *o,
 		goto out;
 	ret = 0;
 	for (size_t i = 0; i < n; i++)
-		if (!items[i].reasons && remove_group(s, &a, &g[i], o, removed, ctx) < 0)
+		if (judge_group(s, &a, &g[i], &items[i], o, verdict, ctx) < 0)
 			ret = -1;
 	bk_info("bucket retention: %zu backups under the prefix, %zu kept, %zu %s; "
 		"%zu other objects left alone", n, sum.kept, sum.removed,

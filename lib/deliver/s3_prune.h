@@ -20,15 +20,17 @@ struct bk_s3_prune_opts {
 };
 
 /*
- * Prune the bucket. removed(url, notes, ctx) is called for each object
- * deleted (or, with dry_run, that would be), newest first: url is
- * "s3://bucket/key". "Good" is an object the store holds with a size above
- * zero (it was confirmed by HEAD after its upload; reading every archive
- * back would cost its egress each night). Returns 0, or -1 when the
- * listing failed or some object could not be deleted (each logged; the
- * others are still handled).
+ * Prune the bucket. verdict(url, keep, notes, ctx) is called for every
+ * archive object, newest first: url is "s3://bucket/key", keep 1 or 0, notes
+ * why (bk_retention_describe). With dry_run nothing is deleted; otherwise a
+ * removed object is reported after it was deleted. "Good" is an object the
+ * store holds with a size above zero (it was confirmed by HEAD after its
+ * upload; reading every archive back would cost its egress each night).
+ * Returns 0, or -1 when the listing failed or some object could not be
+ * deleted (each logged; the others are still handled).
  */
 int bk_s3_prune(const struct bk_s3 *s, const struct bk_s3_prune_opts *o,
-		void (*removed)(const char *url, void *ctx), void *ctx);
+		void (*verdict)(const char *url, int keep, const char *notes, void *ctx),
+		void *ctx);
 
 #endif

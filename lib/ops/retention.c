@@ -95,12 +95,13 @@ static int seen(char (*picked)[PERIOD_MAX], size_t n, const char *p)
  */
 static void keep_periods(struct decision *d, const struct rule *r, int want)
 {
-	char (*picked)[PERIOD_MAX] = calloc((size_t)want, PERIOD_MAX);
+	size_t cap = (size_t)want < d->n ? (size_t)want : d->n;
+	char (*picked)[PERIOD_MAX] = calloc(cap ? cap : 1, PERIOD_MAX);
 	size_t got = 0;
 
 	if (!picked)
 		abort();
-	for (size_t k = 0; k < d->n && got < (size_t)want; k++) {
+	for (size_t k = 0; k < d->n && got < cap; k++) {
 		struct bk_retention_item *it = &d->v[d->order[k].i];
 		char p[PERIOD_MAX];
 

@@ -24,6 +24,11 @@
  * only when some archive is past retention_days (else everything is kept
  * and nothing is asked: bk-verify reads whole archives). With the GFS
  * rules off (0) the verdicts are those of bk-prune before they existed.
+ *
+ * bk-prune (lib/ops/prune.c): is_good runs bk-verify on the file. The S3
+ * bucket: every uploaded object counts as good (is_good returns 1), t from
+ * bk_archive_name_time() of the key's last part, BACKUP_S3_RETENTION_DAYS
+ * as retention_days.
  */
 #ifndef BK_RETENTION_H
 #define BK_RETENTION_H

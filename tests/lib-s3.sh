@@ -96,7 +96,7 @@ s3_start() {
 		[ $tries -lt 3 ] ||
 			test_skip_all "radosgw did not start: $(tail -n 1 "$S3_DIR/rgw.stderr")"
 	done
-	export S3_ENDPOINT S3_PORT S3_AK S3_SK S3_NAME
+	export S3_ENDPOINT S3_PORT S3_NAME  # not the keys: tests look for the secret in children
 	test_diag "radosgw at $S3_ENDPOINT (container $S3_NAME)"
 }
 
@@ -109,10 +109,10 @@ s3_stop() {
 # s3_curl ARGS...: signed with the test keys; the body's SHA-256 is added
 # when ARGS hold -T FILE (Debian 12's curl does not add it, radosgw needs it).
 s3_curl() {
-	local sha=$S3_EMPTY_SHA256 prev=
-	for a in "$@"; do
-		[ "$prev" = -T ] && sha=$(sha256sum "$a" | cut -d' ' -f1)
-		prev=$a
+	local sha=$S3_EMPTY_SHA256 prev= arg
+	for arg in "$@"; do
+		[ "$prev" = -T ] && sha=$(sha256sum "$arg" | cut -d' ' -f1)
+		prev=$arg
 	done
 	curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_AK:$S3_SK" \
 		-H "x-amz-content-sha256: $sha" "$@"
@@ -155,4 +155,26 @@ s3_env() {
 	export BACKUP_S3_URL="s3://$1/${2:-}" BACKUP_S3_ENDPOINT=$S3_ENDPOINT
 	export AWS_ACCESS_KEY_ID=$S3_AK AWS_SECRET_ACCESS_KEY=$S3_SK
 	export BK_S3_RETRY_DELAY_MS=${BK_S3_RETRY_DELAY_MS:-50}
+}
+
+# s3_proxy_start: tests/s3proxy.py on a free port in front of the store;
+# sets S3_PROXY_ENDPOINT, S3_PROXY_RULES (write rules there), S3_PROXY_LOG.
+s3_proxy_start() {
+	local port
+	port=$(test_free_port) || test_skip_all "cannot find a free port for the proxy"
+	S3_PROXY_ENDPOINT=http://127.0.0.1:$port
+	S3_PROXY_RULES=$S3_DIR/proxy.rules
+	S3_PROXY_LOG=$S3_DIR/proxy.log
+	: >"$S3_PROXY_RULES"
+	: >"$S3_PROXY_LOG"
+	/usr/bin/python3 "$TEST_DIRECTORY/s3proxy.py" "$port" "$S3_PORT" "$S3_PROXY_RULES" \
+		"$S3_PROXY_LOG" 2>"$S3_DIR/proxy.err" &
+	S3_PROXY_PID=$!
+	test_atexit 'kill $S3_PROXY_PID 2>/dev/null; wait $S3_PROXY_PID 2>/dev/null; :'
+	until [ "$(curl -s -o /dev/null -w '%{http_code}' "$S3_PROXY_ENDPOINT/" 2>/dev/null)" != 000 ]; do
+		kill -0 "$S3_PROXY_PID" 2>/dev/null ||
+			{ echo "Bail out! the S3 proxy died: $(tail -n 1 "$S3_DIR/proxy.err")"; exit 1; }
+		sleep 0.05
+	done
+	: >"$S3_PROXY_LOG"
 }

@@ -46,6 +46,12 @@ void s3_req_done(struct s3_req *r);
 /* A request with no body, out_fd -1. */
 void s3_req_init(struct s3_req *r, const char *method, const char *key, const char *query);
 
+/* Parts for a file of size bytes: *n parts of *part bytes but the last; one
+ * part when size <= part_size; at most BK_S3_MAX_PARTS (the part grows, in
+ * whole MiB, for a file that would need more). */
+void s3_plan_parts(unsigned long long size, unsigned long long part_size,
+		   unsigned long long *part, unsigned *n);
+
 /* Pause before attempt i + 1 (tests shrink it with BK_S3_RETRY_DELAY_MS). */
 void s3_retry_pause(int i);
 

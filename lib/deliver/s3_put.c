@@ -44,19 +44,18 @@ static void to_hex(const unsigned char d[32], char hex[BK_SHA256_HEX])
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
 }
 
-/* Parts of at least part_size, at most BK_S3_MAX_PARTS of them (the size
- * grows, in whole MiB, for a file that would need more). */
-static void plan_parts(struct upload *u, unsigned long long part_size)
+void s3_plan_parts(unsigned long long size, unsigned long long part_size,
+		   unsigned long long *part, unsigned *n)
 {
-	unsigned long long min = (u->size + BK_S3_MAX_PARTS - 1) / BK_S3_MAX_PARTS;
+	unsigned long long min = (size + BK_S3_MAX_PARTS - 1) / BK_S3_MAX_PARTS;
 
-	u->part = part_size >= min ? part_size : (min + (1ULL << 20) - 1) & ~((1ULL << 20) - 1);
-	if (u->size <= part_size) {
-		u->part = u->size;
-		u->n = 1;
-	} else {
-		u->n = (unsigned)((u->size + u->part - 1) / u->part);
+	if (size <= part_size) {
+		*part = size;
+		*n = 1;
+		return;
 	}
+	*part = part_size >= min ? part_size : (min + (1ULL << 20) - 1) & ~((1ULL << 20) - 1);
+	*n = (unsigned)((size + *part - 1) / *part);
 }
 
 static unsigned long long part_len(const struct upload *u, unsigned i)
@@ -366,8 +365,8 @@ int bk_s3_put_file(const struct bk_s3 *s, const char *key, const char *path,
 		goto out;
 	}
 	u.size = (unsigned long long)st.st_size;
-	plan_parts(&u, s->part_size < BK_S3_MIN_PART && !getenv("BK_S3_PART_SIZE")
-		   ? BK_S3_MIN_PART : s->part_size);
+	s3_plan_parts(u.size, s->part_size < BK_S3_MIN_PART && !getenv("BK_S3_PART_SIZE")
+		      ? BK_S3_MIN_PART : s->part_size, &u.part, &u.n);
 	u.digest = calloc(u.n, sizeof(*u.digest));
 	if (!u.digest) {
 		bk_err_set("out of memory");

@@ -219,6 +219,7 @@ static int fetch(const struct bk_s3 *s, const struct bk_s3_archive *e, const cha
 	char *shown = bk_s3_display(s, e->key);
 	unsigned long long bytes = 0;
 	double t0 = bk_monotonic();
+	struct stat st;
 	int ret = -1;
 
 	if (!replace && access(path, F_OK) == 0) {
@@ -232,7 +233,9 @@ static int fetch(const struct bk_s3 *s, const struct bk_s3_archive *e, const cha
 	bk_info("downloading %s (%llu bytes) to %s", shown, e->size, f.tmp_path);
 	if (bk_s3_get(s, e->key, f.fd, &bytes) < 0)
 		goto out;
-	if (bytes != e->size) {
+	/* The file's size too: a GET retried after a broken body must not
+	 * leave the first attempt's bytes in front of the second's. */
+	if (bytes != e->size || fstat(f.fd, &st) < 0 || (unsigned long long)st.st_size != e->size) {
 		bk_err_set("%s: got %llu bytes, the listing says %llu", shown, bytes, e->size);
 		goto out;
 	}

@@ -150,6 +150,22 @@ test_expect_success 'a wrong secret: exit 1, the 403 named, the secret nowhere' 
 	! grep -e wrong-secret -e "$S3_SK" err "$BACKUP_LOG"
 '
 
+s3_proxy_start
+test_expect_success 'a GET that fails once is retried; one that always fails leaves nothing' '
+	export BACKUP_S3_ENDPOINT=$S3_PROXY_ENDPOINT &&
+	echo "GET /bk-fetch/host-a/$GOOD 1 500" >"$S3_PROXY_RULES" && : >"$S3_PROXY_LOG" &&
+	bk-fetch -o "$TRASH/retried.tar.gz" $GOOD >out &&
+	cmp "$TRASH/$GOOD" "$TRASH/retried.tar.gz" &&
+	grep -c "^GET /bk-fetch/host-a/$GOOD" "$S3_PROXY_LOG" >n &&
+	echo 2 >expect && test_cmp expect n &&
+	echo "GET /bk-fetch/host-a/$GOOD -1 drop" >"$S3_PROXY_RULES" &&
+	test_expect_code 1 bk-fetch -o "$TRASH/never.tar.gz" $GOOD >out 2>err &&
+	test ! -s out &&
+	grep "cannot reach S3 endpoint $S3_PROXY_ENDPOINT" err &&
+	test_path_is_missing "$TRASH/never.tar.gz" &&
+	! ls -A "$TRASH" | grep "never.tar.gz.tmp"
+'
+
 test_expect_success 'a .age object is read with the identity: without it, refused' '
 	command -v age-keygen >/dev/null || { echo "no age-keygen: skipped"; exit 0; }
 	age-keygen -o "$TRASH/key.txt" 2>/dev/null &&

@@ -42,16 +42,11 @@ _s3_need_podman() {
 _s3_image() {
 	podman image exists "$S3_IMAGE" && return 0
 	mkdir -p "$S3_DIR/build"
-	cat >"$S3_DIR/build/Containerfile" <<-'EOF'
-	FROM debian:trixie-slim
-	RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends radosgw ceph-common >/dev/null && rm -rf /var/lib/apt/lists/*
-	EOF
 	(
 		flock 9
 		podman image exists "$S3_IMAGE" ||
 			podman build --pull=never --network=host -t "$S3_IMAGE" \
-				-f "$S3_DIR/build/Containerfile" "$S3_DIR/build" >"$S3_DIR/build.log" 2>&1
+				-f "$TEST_DIRECTORY/radosgw.Containerfile" "$S3_DIR/build" >"$S3_DIR/build.log" 2>&1
 	) 9>"${TMPDIR:-/tmp}/bk-test-radosgw.build.lock" ||
 		test_skip_all "cannot build the radosgw image: $(tail -n 1 "$S3_DIR/build.log")"
 }
@@ -73,6 +68,8 @@ s3_start() {
 	opts="$opts --dbstore-db-dir=/d -c /dev/null --rgw-data=/d --run-dir=/d --log-file=/d/rgw.log"
 	# The smallest part S3 allows is 5 MiB; tests use smaller ones.
 	opts="$opts --rgw-multipart-min-part-size=4096"
+	# BUCKET.localhost:PORT is virtual-host style (libcurl resolves *.localhost)
+	opts="$opts --rgw-dns-name=localhost"
 	while :; do
 		tries=$((tries + 1))
 		S3_PORT=$(test_free_port) || test_skip_all "cannot find a free port for radosgw"

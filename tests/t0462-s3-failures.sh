@@ -84,6 +84,8 @@ test_expect_success 'the store is down: 3 attempts, the endpoint named, the aler
 	test $(grep -c "attempt [12] of 3 failed: cannot reach S3 endpoint http://127.0.0.1:$port" err) = 2 &&
 	grep -qF "cannot reach S3 endpoint http://127.0.0.1:$port" alert/text &&
 	grep -qF "(attempt 3 of 3)" alert/text &&
+	grep -qF "The off-site copy: BACKUP_S3_URL, BACKUP_S3_ENDPOINT" alert/text &&
+	! grep -qF "Is PostgreSQL up" alert/text &&
 	kept "PUT s3://fails/db/" && grep -qF "127.0.0.1:$port" reason
 '
 

@@ -60,6 +60,19 @@ test_expect_success 'DELETE removes the object; deleting it again is no error' '
 	test_expect_code 3 "$TOOL" head p/from-bk >/dev/null
 '
 
+test_expect_success 'virtual-host style (BUCKET.localhost): put, head, list, get' '
+	BACKUP_S3_ENDPOINT=http://localhost:$S3_PORT BACKUP_S3_PATH_STYLE=0 \
+		"$TOOL" put p/vhost f 2>err &&
+	BACKUP_S3_ENDPOINT=http://localhost:$S3_PORT BACKUP_S3_PATH_STYLE=0 \
+		"$TOOL" list p/vhost >list &&
+	echo "p/vhost 200000" >expect && test_cmp expect list &&
+	BACKUP_S3_ENDPOINT=http://localhost:$S3_PORT BACKUP_S3_PATH_STYLE=0 \
+		"$TOOL" get p/vhost got4 && cmp f got4 &&
+	s3_get cli p/vhost got5 && cmp f got5 &&
+	podman logs "$S3_NAME" 2>&1 | grep -c "\"PUT /p/vhost HTTP/1.1\" 200" >puts &&
+	echo 1 >expect && test_cmp expect puts
+'
+
 test_expect_success 'the store checks x-amz-content-sha256: a wrong digest is refused' '
 	code=$(curl -sS -o resp -w "%{http_code}" --aws-sigv4 aws:amz:us-east-1:s3 \
 		--user "$S3_AK:$S3_SK" -H "x-amz-content-sha256: $S3_EMPTY_SHA256" \

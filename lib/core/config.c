@@ -736,8 +736,8 @@ bad:
 }
 
 /* scheme://host[:port][/]: TLS always, plain http to loopback only. The
- * default path style follows the host: an address or localhost cannot carry
- * the bucket in front of it. */
+ * default path style follows the host: an address cannot carry the bucket in
+ * front of it (libcurl resolves BUCKET.localhost itself). */
 static int s3_endpoint_var(struct bk_config *c, int *host_is_address)
 {
 	const char *v = bk_config_get("BACKUP_S3_ENDPOINT"), *h;
@@ -768,8 +768,7 @@ static int s3_endpoint_var(struct bk_config *c, int *host_is_address)
 	host[n] = '\0';
 	if (h[n] == ':' && (h[n + 1] == '\0' || strspn(h + n + 1, "0123456789") != strlen(h + n + 1)))
 		goto bad;
-	*host_is_address = host[0] == '[' || strspn(host, "0123456789.") == n ||
-			   !strcasecmp(host, "localhost");
+	*host_is_address = host[0] == '[' || strspn(host, "0123456789.") == n;
 	if (!tls && !bk_smtp_host_is_loopback(host)) {
 		bk_err_set("BACKUP_S3_ENDPOINT: %s: plain http is allowed only to a loopback "
 			   "address (the keys and the backup would cross the network in clear)",

@@ -984,6 +984,10 @@ static const struct {
 	{ "mail", "mail|smtp", "The SMTP settings: SMTP_HOST, SMTP_PORT, SMTP_TLS, SMTP_USER, "
 	  "SMTP_PASS, SMTP_CA_FILE. Check them with: bk-mail --test. The backup itself was "
 	  "made and verified and is in BACKUP_DIR." },
+	{ "upload", "off-site|s3://", "The off-site copy: BACKUP_S3_URL, BACKUP_S3_ENDPOINT, "
+	  "BACKUP_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (the reason quotes the "
+	  "store). The backup itself was made, verified and mailed and is in BACKUP_DIR; "
+	  "bk-run --dry-run shows where it uploads." },
 	{ "status", "status", "Permissions and free space in BACKUP_DIR (the status files)." },
 	{ "prune", "prune|retention", "Permissions in BACKUP_DIR; BACKUP_RETENTION_DAYS and "
 	  "BACKUP_KEEP_MIN." },

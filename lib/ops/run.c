@@ -713,8 +713,12 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 	upload_failed = bk_s3_configured() && upload(&r) < 0;
 	if (upload_failed)
 		snprintf(upload_cause, sizeof(upload_cause), "%s", r.cause);
-	if (!opts->no_mail && deliver(&r) < 0)
+	if (!opts->no_mail && deliver(&r) < 0) {
+		if (upload_failed)	/* both in the history and the alert */
+			snprintf(r.cause + strlen(r.cause), sizeof(r.cause) - strlen(r.cause),
+				 "; the off-site copy failed too: %s", upload_cause);
 		goto failed;
+	}
 	prune(&r);
 	if (upload_failed) {
 		r.failed_step = "upload";

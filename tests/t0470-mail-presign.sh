@@ -80,6 +80,17 @@ test_expect_success 'BACKUP_LINK_TTL_HOURS above 7 days is capped at 604800 s, a
 	cmp "$ARCHIVE" got
 '
 
+test_expect_success 'virtual-host style: the bucket in the host name, and the link works' '
+	BACKUP_S3_PATH_STYLE=0 BACKUP_S3_ENDPOINT=http://localhost:$S3_PORT \
+		bk-mail --backup "$ARCHIVE" >path &&
+	mail_link_of "$(cat path)" >vhost &&
+	grep "^http://bk-mail.localhost:$S3_PORT/host-a/$NAME?X-Amz-" vhost &&
+	echo 200 >expect &&
+	http_status "$(cat vhost)" got >actual &&
+	test_cmp expect actual &&
+	cmp "$ARCHIVE" got
+'
+
 test_expect_success 'encrypted: the link is to the uploaded .age object, identical' '
 	command -v age-keygen >/dev/null || { echo "no age-keygen: skipped"; exit 0; }
 	age-keygen -o key.txt 2>/dev/null &&

@@ -19,7 +19,7 @@ static const char *prog = "bk-prune";
 
 static void usage(void)
 {
-	printf("usage: %s [--dry-run] [--env-file FILE]\n"
+	printf("usage: %s [--dry-run] [--local] [--env-file FILE]\n"
 	       "\n"
 	       "Remove critical_backup_YYYYMMDD_HHMMSS.tar.gz archives in BACKUP_DIR more\n"
 	       "than BACKUP_RETENTION_DAYS whole days old, but always keep the newest\n"
@@ -32,6 +32,7 @@ static void usage(void)
 	       "\n"
 	       "  -n, --dry-run      remove nothing; print one line for every archive:\n"
 	       "                     keep|remove TAB PATH TAB why (see bk-prune(1))\n"
+	       "  -l, --local        BACKUP_DIR only, not the bucket\n"
 	       "      --env-file FILE  read variables from FILE (.env syntax)\n"
 	       "  -h, --help         show this help\n"
 	       "      --version      show the version\n"
@@ -104,18 +105,22 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "local", no_argument, NULL, 'l' },
 		BK_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct bk_prune_opts o = { 0 };
 	const char *env_file = NULL;
-	int c, code = BK_EXIT_OK;
+	int c, code = BK_EXIT_OK, local_only = 0;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "lnh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o.dry_run = 1;
+			break;
+		case 'l':
+			local_only = 1;
 			break;
 		default:
 			bk_common_option(c, prog, argv, usage, &env_file);
@@ -140,7 +145,7 @@ int main(int argc, char **argv)
 		bk_log_err();
 		code = BK_EXIT_FAIL;
 	}
-	if (prune_bucket(&o) < 0) {
+	if (!local_only && prune_bucket(&o) < 0) {
 		bk_log_err();
 		code = BK_EXIT_FAIL;
 	}

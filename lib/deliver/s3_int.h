@@ -1,5 +1,6 @@
 /*
- * Inside the S3 client (s3.c: requests; s3_put.c: uploads; s3_xml.c: the
+ * Inside the S3 client (s3.c: requests; s3_put.c: uploads; s3_list.c:
+ * listings; s3_err.c: messages; s3_xml.c: the
  * store's answers). Not for other modules: they use s3.h.
  */
 #ifndef BK_S3_INT_H
@@ -51,6 +52,12 @@ void s3_req_init(struct s3_req *r, const char *method, const char *key, const ch
  * whole MiB, for a file that would need more). */
 void s3_plan_parts(unsigned long long size, unsigned long long part_size,
 		   unsigned long long *part, unsigned *n);
+
+/* s3_err.c: the message of a failed attempt (rc, or r's status and XML)
+ * into why, its hint (or NULL) into *hint; is it worth another attempt? */
+void s3_describe(const struct bk_s3 *s, const struct s3_req *r, int rc, const char *errbuf,
+		 char *why, size_t size, const char **hint);
+int s3_transient(int rc, long status, const char *code);
 
 /* Pause before attempt i + 1 (tests shrink it with BK_S3_RETRY_DELAY_MS). */
 void s3_retry_pause(int i);

@@ -977,13 +977,9 @@ int bk_mail_send_backup_tested(const char *path, double duration, const char *re
 		bk_mime_free(msg);
 		msg = NULL;
 		body_free(&b);
-		how = bk_config.link_base ? LINKED : ON_SERVER;
-		if (how == LINKED) {
-			expires = mail_now() + (long long)bk_config.link_ttl_hours * 3600;
-			link = bk_link_make(bk_config.link_base, bk_config.link_secret, s.name, expires);
-			if (!link)
-				goto out;
-		}
+		how = bk_link_configured() ? LINKED : ON_SERVER;
+		if (how == LINKED && !(link = bk_link_for(s.name, mail_now(), &expires)))
+			goto out;
 		backup_body(&s, how, link, expires, full_size, &b);
 		if (!(msg = build(subject, &b, NULL, NULL)))
 			goto out;

@@ -540,10 +540,12 @@ static int upload(struct run *r)
 	return ret;
 }
 
-static void prune(struct run *r)
+/* After a failed upload the bucket is left alone: the store is away or
+ * refusing, and its old archives are the newest off-site copies there are. */
+static void prune(struct run *r, int upload_failed)
 {
 	char *prog = bk_sibling_program("bk-prune"), *out = NULL, why[512];
-	const char *argv[] = { prog, NULL };
+	const char *argv[] = { prog, upload_failed ? "--local" : NULL, NULL };
 	int code = bk_run_tool(argv, 65536, &out, why, sizeof(why));
 
 	if (code != 0)
@@ -794,7 +796,7 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 				 "; the off-site copy failed too: %s", upload_cause);
 		goto failed;
 	}
-	prune(&r);
+	prune(&r, upload_failed);
 	if (upload_failed) {
 		r.failed_step = "upload";
 		snprintf(r.cause, sizeof(r.cause), "%s", upload_cause);

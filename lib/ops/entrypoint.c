@@ -107,10 +107,12 @@ static int check_database(void)
 		PQconninfoOption *opts, *o;
 		char *why = NULL;
 
-		/* libpq's reason may quote the URL, password and all: not shown */
 		if (!(opts = PQconninfoParse(url, &why))) {
+			char reason[512];
+
+			bk_config_url_reason(reason, sizeof(reason), why, url);
 			PQfreemem(why);
-			bk_err_set("DATABASE_URL: not a valid connection URI or string");
+			bk_err_set("DATABASE_URL: not a valid connection URI or string: %s", reason);
 			bk_err_hint("postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
 			return -1;
 		}

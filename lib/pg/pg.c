@@ -57,9 +57,11 @@ static int params_load(struct conn_params *p)
 	if (c->database_url) {
 		p->parsed = PQconninfoParse(c->database_url, &errmsg);
 		if (!p->parsed) {
-			/* libpq's message may quote the URL; never show it */
+			char reason[512];
+
+			bk_config_url_reason(reason, sizeof(reason), errmsg, c->database_url);
 			PQfreemem(errmsg);
-			return bk_err_set("DATABASE_URL: not a valid connection string");
+			return bk_err_set("DATABASE_URL: not a valid connection string: %s", reason);
 		}
 		for (PQconninfoOption *o = p->parsed; o->keyword; o++) {
 			add(p, o->keyword, o->val);

@@ -32,6 +32,7 @@
 #include "mail.h"
 #include "pg.h"
 #include "spawn.h"
+#include "startup.h"
 
 extern char **environ;
 
@@ -152,7 +153,7 @@ static int check_config(struct bk_cron *schedule)
 	if (access(c->config_dir, R_OK | X_OK) < 0)
 		bk_warn("BACKUP_CONFIG_DIR: cannot read %s (%s): the backups will hold no "
 			"configuration files", c->config_dir, strerror(errno));
-	return 0;
+	return bk_startup_config_files();
 }
 
 /* ---- the files ---- */
@@ -671,6 +672,14 @@ int bk_entrypoint(void)
 	if (check_env_file(env_path) < 0) {
 		bk_err_prefix("configuration");
 		bk_log_err();
+		unlink(env_path);
+		unlink(crontab_path);
+		free_jobs(jobs, n);
+		free(env_path);
+		free(crontab_path);
+		return BK_EXIT_USAGE;
+	}
+	if (bk_startup_report() == 2) {
 		unlink(env_path);
 		unlink(crontab_path);
 		free_jobs(jobs, n);

@@ -1329,12 +1329,33 @@ static size_t sql_batch(void)
 }
 
 /* Send text[0..len) (from line first_line of name) as one query. */
+/*
+ * pg_dump 17 starts its output with "SET transaction_timeout = 0;", a
+ * setting servers before 17 do not have (psql goes on after the error; we
+ * stop): on such a server that line of the header becomes blanks, as the
+ * image's pg_dump 17 backs up servers from 13 on.
+ */
+static void blank_newer_settings(PGconn *conn, char *text, size_t len, long first_line)
+{
+	static const char set[] = "SET transaction_timeout = 0;";
+	size_t n = sizeof(set) - 1, head = len < 4096 ? len : 4096;
+	char *p;
+
+	if (first_line != 1 || PQserverVersion(conn) >= 170000)
+		return;
+	for (char *from = text; from < text + head &&
+	     (p = memmem(from, (size_t)(text + head - from), set, n)); from = p + n)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\r' || !p[n]))
+			memset(p, ' ', n);
+}
+
 static int send_batch(PGconn *conn, char *text, size_t len, const char *name, long first_line)
 {
 	char saved = text[len];
 	int ret;
 
 	text[len] = '\0';
+	blank_newer_settings(conn, text, len, first_line);
 	ret = run_sql(conn, text, name, first_line);
 	text[len] = saved;
 	return ret;

@@ -383,6 +383,13 @@ static int sql_error_at(PGconn *conn, PGresult *res, const char *what, const cha
 		bk_err_set("%s line %ld: %s", what, line_of(text, atol(pos)) + first_line - 1, msg);
 	else
 		bk_err_set("%s: %s", what, msg[0] ? msg : "server error");
+	/* 42501 insufficient_privilege: a read-only (backup) role, most often */
+	if (res && PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
+	    !strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501"))
+		bk_err_hint("restore as the database's owner (the application's role) or a "
+			    "superuser: role %s may not create or change what the backup holds; "
+			    "set POSTGRES_USER and its password (POSTGRES_PASSWORD_FILE)",
+			    PQuser(conn));
 	PQclear(res);
 	return -1;
 }

@@ -14,7 +14,11 @@
 int bk_pg_dump_version(char *text, size_t size)
 {
 	static const char *const argv[] = { "pg_dump", "--version", NULL };
-	struct bk_spawn_opts so = { -1, -1, NULL, NULL, -1, -1 };
+	/* it reaches no server: none of the secrets */
+	static const char *const unset[] = { "POSTGRES_PASSWORD", "PGPASSWORD", "DATABASE_URL",
+		"SMTP_PASS", "BACKUP_LINK_SECRET", "BACKUP_SIGNING_KEY", "AWS_SECRET_ACCESS_KEY",
+		NULL };
+	struct bk_spawn_opts so = { -1, -1, NULL, unset, -1, -1 };
 	char *out = NULL, *v;
 	int code, major = -1;
 

@@ -222,9 +222,25 @@ static void check_s3(struct report *r)
 		return;
 	}
 	/*
-	 * HOOK (S3): the S3 client (lib/deliver/s3*.c, branch wip/s3) is not in
-	 * this tree yet. When it is merged, try a HEAD or a ListObjectsV2 of one
-	 * key under BACKUP_S3_URL here, and on failure call problem(r, "S3").
+	 * HOOK (S3): the S3 client (lib/deliver/s3.h, branch wip/s3) is not in
+	 * this tree yet. When it is merged, replace the line below with:
+	 *
+	 *	struct bk_s3 s;
+	 *	char *key;
+	 *	int rc = -1;
+	 *
+	 *	if (bk_s3_open(&s) == 0) {
+	 *		key = bk_s3_key(&s, ".bk-start-up-check");
+	 *		rc = bk_s3_head(&s, key, NULL);	(1, no such object, is fine)
+	 *		free(key);
+	 *		bk_s3_close(&s);
+	 *	}
+	 *	if (rc < 0) {
+	 *		add_text(r->text, sizeof(r->text), "; S3 %s FAILED", url);
+	 *		problem(r, "S3");
+	 *		return;
+	 *	}
+	 *	add_text(r->text, sizeof(r->text), "; S3 %s ok", url);
 	 */
 	add_text(r->text, sizeof(r->text), "; S3 %s not checked (no S3 client in this build)",
 		 url);

@@ -24,7 +24,8 @@ int bk_pg_dump_version(char *text, size_t size)
 
 	code = bk_run_capture(argv, &so, 4096, &out);
 	if (code != 0) {
-		bk_err_set("cannot run pg_dump --version (exit %d)", code);
+		if (code > 0)
+			bk_err_set("pg_dump --version failed (exit %d)", code);
 		bk_err_hint("pg_dump (PostgreSQL client, the server's major version or newer) "
 			    "must be on PATH");
 		goto out;

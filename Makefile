@@ -7,12 +7,12 @@ DESTDIR ?=
 VERSION = 0.1.0
 
 CC ?= cc
-PKGS = libpq libarchive zlib libcrypto libcurl
+PKGS = libpq libarchive zlib libcrypto libcurl libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
 PKG_CFLAGS := -I$(shell pg_config --includedir 2>/dev/null)
-PKG_LIBS := -lpq -larchive -lz -lcrypto -lcurl
+PKG_LIBS := -lpq -larchive -lz -lcrypto -lcurl -lmicrohttpd
 endif
 # ISA-L's igzip, when installed: lib/archive/gzwrite.c deflates with it about five
 # times faster than with zlib (bench/README.md); without it, zlib alone.

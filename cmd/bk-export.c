@@ -8,6 +8,7 @@
 #include "err.h"
 #include "export.h"
 #include "log.h"
+#include "progress.h"
 #include "scope.h"
 
 static const char *prog = "bk-export";
@@ -55,7 +56,7 @@ int main(int argc, char **argv)
 	int c, ret, plan = 0;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!*optarg)
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
 	opts.scope = &scope;
 	opts.tmpdir = bk_config.tmpdir;
 	opts.strict = bk_config.strict;
-	opts.progress = isatty(STDERR_FILENO);
+	opts.progress = bk_progress_on();
 	opts.window_timezone = bk_config.window_timezone;
 	opts.drift_drop_percent = bk_config.drift_drop_percent;
 	opts.backup_dir = bk_config.dir;

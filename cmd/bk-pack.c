@@ -20,6 +20,8 @@
 #include "err.h"
 #include "fs.h"
 #include "log.h"
+#include "size.h"
+#include "progress.h"
 
 static const char *prog = "bk-pack";
 
@@ -105,7 +107,11 @@ static void progress(void *ctx, const struct bk_aw_progress *p)
 				"or slower than a second, are logged", LOG_EACH);
 		return;
 	}
-	if (!pr->tty || now - pr->last_draw < 0.25)
+	if (!pr->tty) {
+		bk_progress_update(p->done, p->total, 0, 0, NULL);	/* to bk-run, if asked */
+		return;
+	}
+	if (now - pr->last_draw < 0.25)
 		return;
 	pr->last_draw = now;
 	secs = now - pr->start;
@@ -168,7 +174,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -178,7 +184,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind == argc)
-		bk_usage_error(prog, "missing the export directory DIR");
+		bk_usage_error(prog, "missing export directory: give the directory bk-export made");
 	if (argc - optind > 1)
 		bk_usage_error(prog, "too many arguments: one export directory");
 	dir = argv[optind];
@@ -225,6 +231,8 @@ int main(int argc, char **argv)
 		.stop = &stop,
 		.sign_key = bk_config.signing_key,
 	};
+	if (!pr.tty)
+		bk_progress_phase("pack");
 	rc = bk_pack(&o, &res);
 	if (pr.drawn)
 		fputs("\r\033[K", stderr);
@@ -232,9 +240,11 @@ int main(int argc, char **argv)
 		bk_die(rc == -2 ? BK_EXIT_USAGE : BK_EXIT_FAIL);
 	{
 		double secs = bk_monotonic() - pr.start;
+		char out_s[BK_SIZE_BUF], in_s[BK_SIZE_BUF];
 
-		bk_info("wrote %s: %.1f MB from %.1f MB in %zu files, %.1f s (%.1f MB/s)%s",
-			path, mib(res.out_bytes), mib(res.in_bytes), res.members, secs,
+		bk_info("wrote %s: %s from %s in %zu files, %.1f s (%.1f MB/s)%s", path,
+			bk_format_size(res.out_bytes, out_s, sizeof(out_s)),
+			bk_format_size(res.in_bytes, in_s, sizeof(in_s)), res.members, secs,
 			secs > 0 ? mib(res.in_bytes) / secs : 0.0,
 			res.warnings ? " with warnings" : "");
 	}

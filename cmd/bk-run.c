@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "entrypoint.h"
+#include "progress.h"
 #include "run.h"
 
 static const char *prog = "bk-run";
@@ -16,8 +17,8 @@ static void usage(void)
 	       "Run the whole backup: lock, check space, bk-export, bk-pack, bk-verify,\n"
 	       "bk-mail, status files, bk-prune. Prints the archive path on success.\n"
 	       "\n"
-	       "  -n, --no-mail      do not mail the backup or alerts\n"
-	       "      --dry-run      check configuration, space and database, show what\n"
+	       "      --no-mail      do not mail the backup or alerts\n"
+	       "  -n, --dry-run      check configuration, space and database, show what\n"
 	       "                     would be backed up (bk-export --plan); change nothing\n"
 	       "      --entrypoint   container start: check the configuration, write the\n"
 	       "                     jobs' env file and crontab, run the schedule\n"
@@ -33,8 +34,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "no-mail", no_argument, NULL, 'n' },
-		{ "dry-run", no_argument, NULL, 'd' },
+		{ "no-mail", no_argument, NULL, 'M' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "entrypoint", no_argument, NULL, 'E' },
 		BK_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -45,12 +46,12 @@ int main(int argc, char **argv)
 	int c, code, entrypoint = 0;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "nh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":nh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'n':
+		case 'M':
 			opts.no_mail = 1;
 			break;
-		case 'd':
+		case 'n':
 			opts.dry_run = 1;
 			break;
 		case 'E':
@@ -67,7 +68,9 @@ int main(int argc, char **argv)
 	bk_start(prog, env_file);
 	if (entrypoint)
 		return bk_finish(bk_entrypoint());
+	bk_progress_relay_begin();
 	code = bk_run(&opts, &archive);
+	bk_progress_end();
 	if (archive)
 		bk_emit(archive);
 	free(archive);

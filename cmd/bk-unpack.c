@@ -20,6 +20,7 @@
 #include "fs.h"
 #include "log.h"
 #include "pg.h"
+#include "progress.h"
 #include "restore.h"
 #include "verify.h"
 
@@ -575,6 +576,8 @@ static int unpack(const struct opts *o)
 	bk_manifest_init(&m);
 	if (o->dir && bk_extract_check_private(o->dir) < 0)
 		goto out;
+	if (o->restore)
+		bk_progress_phase("verify");
 	if (verify(o->archive, &t.verify, &who) < 0 || stopped())
 		goto out;
 	if (o->restore && check_origin(o, &who) < 0)
@@ -589,6 +592,7 @@ static int unpack(const struct opts *o)
 			goto out;
 		bk_info("extracted %zu files into %s", m.n_entries + 1, o->dir);
 	} else if (o->restore) {
+		bk_progress_phase("extract");
 		tmp = bk_mkdtemp(bk_config.tmpdir, "bk-unpack.");
 		if (!tmp || bk_extract(o->archive, &m, tmp, &tmp_opts) < 0)
 			goto out;
@@ -622,6 +626,7 @@ out:
 	bk_extract_files_close(&kept);
 	if (tmp && bk_rm_rf(tmp) < 0)
 		bk_warn("%s", bk_err());
+	bk_progress_end();
 	if (ret == 0 || restoring)
 		bk_info("phase times: verify %.2f s, extract %.2f s, schema %.2f s, data %.2f s, "
 			"post-data %.2f s, total %.2f s", t.verify, t.extract, t.r.schema,
@@ -660,7 +665,7 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "C:ni:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":C:ni:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
 			o.dir = optarg;
@@ -692,19 +697,14 @@ int main(int argc, char **argv)
 		case 'U':
 			o.unsigned_ok = 1;
 			break;
-		case 'h':
-			usage();
-		case BK_OPT_VERSION:
-			bk_print_version(prog);
-		case BK_OPT_ENV_FILE:
-			o.env_file = optarg;
-			break;
 		default:
-			bk_bad_option(prog, argv);
+			bk_common_option(c, prog, argv, usage, &o.env_file);
 		}
 	}
+	if (optind == argc)
+		bk_missing_archive(prog);
 	if (optind != argc - 1)
-		bk_usage_error(prog, optind == argc ? "no archive given" : "one archive at a time");
+		bk_usage_error(prog, "one archive at a time");
 	o.archive = argv[optind];
 	/* Alone, FILE gets the plan: nothing is changed unless asked for. */
 	if (!o.dir && !o.restore && !o.config_to)

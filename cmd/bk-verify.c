@@ -9,6 +9,7 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "size.h"
 #include "verify.h"
 
 static const char *prog = "bk-verify";
@@ -50,13 +51,13 @@ static void summary(const struct bk_verify_report *rep, const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	char sig[128];
+	char sig[128], packed[BK_SIZE_BUF], unpacked[BK_SIZE_BUF];
 
 	bk_verify_sig_text(rep, sig, sizeof(sig));
-	printf("OK %s: %zu members, %llu rows, %.1f MB (%.1f MB unpacked), %s\n",
+	printf("OK %s: %zu members, %llu rows, %s (%s unpacked), %s\n",
 	       base ? base + 1 : path, rep->n_files + rep->n_dirs, rep->rows,
-	       (double)rep->archive_bytes / 1048576.0, (double)rep->unpacked_bytes / 1048576.0,
-	       sig);
+	       bk_format_size(rep->archive_bytes, packed, sizeof(packed)),
+	       bk_format_size(rep->unpacked_bytes, unpacked, sizeof(unpacked)), sig);
 }
 
 int main(int argc, char **argv)
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
 	int c, json = 0, code;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ji:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ji:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		bk_usage_error(prog, "missing archive FILE");
+		bk_missing_archive(prog);
 	if (optind + 1 < argc)
 		bk_usage_error(prog, "unexpected argument '%s'", argv[optind + 1]);
 	path = argv[optind];

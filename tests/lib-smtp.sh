@@ -248,3 +248,16 @@ mail_parse() {
 	    sys.exit(1)
 	EOF
 }
+
+# mail_link_of EML: the download link in the text part of a message (the
+# parsed message is left in $TRASH/parsed).
+mail_link_of() {
+	rm -rf "$TRASH/parsed" &&
+	mail_parse "$1" "$TRASH/parsed" &&
+	grep -o "^    http://[^ ]*" "$TRASH/parsed/text" | sed "s/^ *//"
+}
+
+# http_status URL [OUT]: the HTTP status code of a GET, the body to OUT.
+http_status() {
+	curl -sS -o "${2:-/dev/null}" -w "%{http_code}\n" "$1"
+}

@@ -16,7 +16,7 @@ export TEST_DIRECTORY BK_ROOT BK_BUILD_DIR FIXTURES TEST_NAME
 # a stray PGPASSWORD or BACKUP_DIR would make a test pass for the wrong reason.
 for _v in $(compgen -e); do
 	case $_v in
-	BACKUP_*|POSTGRES_*|PG*|DATABASE_URL|SMTP_*|ADMIN_EMAILS) unset "$_v" ;;
+	BACKUP_*|POSTGRES_*|PG*|DATABASE_URL|SMTP_*|ADMIN_EMAILS|AWS_*) unset "$_v" ;;
 	esac
 done
 unset _v

@@ -20,7 +20,7 @@ for p in $programs; do
 	test_expect_success "$p: unknown option is exit 2 with one line and a hint" "
 		test_expect_code 2 $p --no-such-option >out 2>err &&
 		test ! -s out &&
-		printf '%s\n' \"$p: unknown option or missing argument: '--no-such-option'\" \
+		printf '%s\n' \"$p: unknown option --no-such-option\" \
 			\"Try '$p --help' for more information.\" >expect &&
 		test_cmp expect err
 	"

@@ -67,7 +67,7 @@ test_expect_success '--version' '
 test_expect_success 'no DIR: exit 2, one line and the --help hint on stderr' '
 	test_expect_code 2 bk-pack >out 2>err &&
 	test ! -s out &&
-	printf "%s\n" "bk-pack: missing the export directory DIR" \
+	printf "%s\n" "bk-pack: missing export directory: give the directory bk-export made" \
 		"Try ${SQ}bk-pack --help${SQ} for more information." >expect &&
 	test_cmp expect err
 '

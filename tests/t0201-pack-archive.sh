@@ -234,7 +234,7 @@ test_expect_success 'MANIFEST metadata: the export'"'"'s, then config and warnin
 	# config-mode: 0644 $(id -un) ssl/chain.pem
 	# config-mode: 0400 $(id -un) ssl/key.pem
 	# config-mode: 0600 $(id -un) ssl/sub/inner.pem
-	# warning: config file nginx.prod.conf missing
+	# warning: config file nginx.prod.conf missing in $BACKUP_CONFIG_DIR (BACKUP_CONFIG_DIR)
 	# warning: config file ssl/dangling skipped: symlink to nothing (No such file or directory)
 	# warning: config file ssl/fifo skipped: not a regular file or directory
 	# warning: config file ssl/linkdir skipped: symlink to a directory (not followed)
@@ -244,7 +244,7 @@ test_expect_success 'MANIFEST metadata: the export'"'"'s, then config and warnin
 '
 
 test_expect_success 'the missing config file is a warning in the log too' '
-	grep "WARN bk-pack\[[0-9]*\]: config file nginx.prod.conf missing" "$BACKUP_LOG" &&
+	grep -F "]: config file nginx.prod.conf missing in $BACKUP_CONFIG_DIR (BACKUP_CONFIG_DIR)" "$BACKUP_LOG" &&
 	grep "WARN bk-pack\[[0-9]*\]: config file ssl/linkdir skipped" err
 '
 
@@ -279,7 +279,9 @@ test_expect_success 'BACKUP_INFO.txt: summary, files, windows, warnings, config 
 
 	Warnings
 	    table public.nope does not exist
-	    config file nginx.prod.conf missing
+	EOF
+	printf "    %s\n" "config file nginx.prod.conf missing in $BACKUP_CONFIG_DIR (BACKUP_CONFIG_DIR)" >>expect &&
+	cat >>expect <<-\EOF &&
 	    config file ssl/dangling skipped: symlink to nothing (No such file or directory)
 	    config file ssl/fifo skipped: not a regular file or directory
 	    config file ssl/linkdir skipped: symlink to a directory (not followed)
@@ -388,11 +390,11 @@ line" &&
 test_expect_success 'no configuration directory at all: warnings, exit 0' '
 	BACKUP_CONFIG_DIR=$TRASH/none bk-pack -o "$TRASH/none.tar.gz" exp >out 2>err &&
 	tar -xzOf none.tar.gz MANIFEST | grep "^# warning: config" >actual &&
-	cat >expect <<-\EOF &&
-	# warning: config file .env.production missing
-	# warning: config file docker-compose.prod.yml missing
-	# warning: config file nginx.prod.conf missing
-	# warning: config file ssl missing
+	cat >expect <<-EOF &&
+	# warning: config file .env.production missing in $TRASH/none (BACKUP_CONFIG_DIR)
+	# warning: config file docker-compose.prod.yml missing in $TRASH/none (BACKUP_CONFIG_DIR)
+	# warning: config file nginx.prod.conf missing in $TRASH/none (BACKUP_CONFIG_DIR)
+	# warning: config file ssl missing in $TRASH/none (BACKUP_CONFIG_DIR)
 	EOF
 	test_cmp expect actual &&
 	tar -xzOf none.tar.gz BACKUP_INFO.txt >info &&

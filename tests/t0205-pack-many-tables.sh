@@ -51,7 +51,7 @@ test_expect_success 'the archive keeps every table line' '
 test_expect_success 'bk-verify checks it: every member, every row' '
 	bk-verify many.tar.gz >out 2>err &&
 	printf "OK many.tar.gz: %d members, %d rows\n" $((N / 2 + 5)) $N >expect &&
-	sed -E "s/, [0-9.]+ MB \([0-9.]+ MB unpacked\), unsigned\$//" out >actual &&
+	sed -E "s/, [0-9.]+ [KMG]?B \([0-9.]+ [KMG]?B unpacked\), unsigned\$//" out >actual &&
 	test_cmp expect actual
 '
 

@@ -42,9 +42,10 @@ expect_config_error() {
 # human SIZE: the size as bk-mail shows it.
 human() {
 	awk -v n="$1" 'BEGIN {
-		if (n >= 1048576) printf "%.1f MB\n", n / 1048576
-		else if (n >= 1024) printf "%.1f KB\n", n / 1024
-		else printf "%d bytes\n", n }'
+		if (n < 1024) { printf "%d B\n", n; exit }
+		v = n / 1024; u = "KB"
+		if (v >= 1023.5) { v /= 1024; u = "MB" }
+		if (v < 9.95) printf "%.1f %s\n", v, u; else printf "%.0f %s\n", v, u }'
 }
 
 test_expect_success 'setup: a small archive' '
@@ -422,7 +423,8 @@ test_expect_success 'alert: reason, failed step, last good backup, what to check
 	printf "1795960000\tok\t12582912\t40.0\tcritical_backup_20261124_020000.tar.gz\t-\n" >"$BACKUP_DIR/.backup_history" &&
 	printf "1796046400\tfail\t0\t3.0\t-\texport: cannot connect\n" >>"$BACKUP_DIR/.backup_history" &&
 	BK_MAIL_NOW=1796050000 bk-mail --alert "backup failed at step export: database connection failed" \
-		--reason "cannot connect to postgres:5432 as backup: connection refused" >path &&
+		--reason "cannot connect to postgres:5432 as backup: connection refused" \
+		--cause failed:export >path &&
 	mail_parse "$(cat path)" parsed &&
 	echo "[bk] ALERT: backup failed at step export: database connection failed" >expect &&
 	test_cmp expect parsed/subject &&
@@ -431,7 +433,7 @@ test_expect_success 'alert: reason, failed step, last good backup, what to check
 	When               $(date -d @1796050000 +%Y-%m-%dT%H:%M:%S+00:00)
 	Backup host        $HOST
 	Failed step        export
-	Last good backup   $(date -d @1795960000 +%Y-%m-%dT%H:%M:%S+00:00) (25.0 hours ago), critical_backup_20261124_020000.tar.gz
+	Last good backup   $(date -d @1795960000 +%Y-%m-%dT%H:%M:%S+00:00) (25 h ago), critical_backup_20261124_020000.tar.gz
 	Its size           12 MB
 	Failed runs since  1
 	EOF
@@ -442,9 +444,10 @@ test_expect_success 'alert: reason, failed step, last good backup, what to check
 	grep "^  - Is PostgreSQL up and reachable (POSTGRES_HOST, POSTGRES_PORT or DATABASE_URL)?" parsed/text
 '
 
-test_expect_success 'alert: the step also comes from a reason "step: cause"; no status yet' '
+test_expect_success 'alert: the step comes from --cause failed:STEP; no status yet' '
 	rm -rf outbox "$BACKUP_DIR"/.last_backup_* "$BACKUP_DIR/.backup_history" &&
-	bk-mail --alert "backup failed" --reason "verify: archive is corrupt: bad CRC" >path &&
+	bk-mail --alert "backup failed" --reason "verify: archive is corrupt: bad CRC" \
+		--cause failed:verify >path &&
 	mail_parse "$(cat path)" parsed &&
 	grep -x "Failed step        verify" parsed/text &&
 	grep -x "Last good backup   none recorded in $BACKUP_DIR" parsed/text &&

@@ -25,18 +25,6 @@ export ADMIN_EMAILS=admin@example.com SMTP_FROM=backup@example.com
 export BACKUP_MAIL_OUTBOX=$TRASH/outbox BACKUP_MAIL_ATTACH_MAX_MB=1
 export BACKUP_LINK_BASE=$NGINX_TEST_URL/backups/ BACKUP_LINK_SECRET=$SECRET
 
-# link_of EML: the download link in the text part of a message.
-link_of() {
-	rm -rf "$TRASH/parsed" &&
-	mail_parse "$1" "$TRASH/parsed" &&
-	grep -o "^    http://[^ ]*" "$TRASH/parsed/text" | sed "s/^ *//"
-}
-
-# http_status URL [OUT]: the HTTP status code, the body to OUT.
-http_status() {
-	curl -sS -o "${2:-/dev/null}" -w "%{http_code}\n" "$1"
-}
-
 # The last access log line: "STATUS [$secure_link] URI".
 last_access() {
 	tail -n 1 "$NGINX_TEST_DIR/logs/access.log"
@@ -44,7 +32,7 @@ last_access() {
 
 test_expect_success 'the mail of a 2 MB archive (limit 1 MB) carries a link, no attachment' '
 	bk-mail --backup "$ARCHIVE" >path &&
-	link_of "$(cat path)" >link &&
+	mail_link_of "$(cat path)" >link &&
 	test "$(wc -l <link)" = 1 &&
 	! grep attachment parsed/structure &&
 	grep "^$NGINX_TEST_URL/backups/critical_backup_20261125_020000.tar.gz?md5=[A-Za-z0-9_-]\{22\}&expires=[0-9]*\$" link
@@ -90,7 +78,7 @@ test_expect_success 'a later expiry with the same signature, or another file: 40
 test_expect_success 'an expired link (mailed BACKUP_LINK_TTL_HOURS + 1 hours ago): 403' '
 	past=$(( $(date +%s) - 73 * 3600 )) &&
 	BK_MAIL_NOW=$past BACKUP_LINK_TTL_HOURS=72 bk-mail --backup "$ARCHIVE" >path &&
-	old=$(link_of "$(cat path)") &&
+	old=$(mail_link_of "$(cat path)") &&
 	test "${old##*expires=}" -lt "$(date +%s)" &&
 	echo 403 >expect &&
 	http_status "$old" >actual &&
@@ -104,14 +92,14 @@ test_expect_success 'a link mailed 71 hours ago still works' '
 	past=$(( $(date +%s) - 71 * 3600 )) &&
 	BK_MAIL_NOW=$past BACKUP_LINK_TTL_HOURS=72 bk-mail --backup "$ARCHIVE" >path &&
 	echo 200 >expect &&
-	http_status "$(link_of "$(cat path)")" got >actual &&
+	http_status "$(mail_link_of "$(cat path)")" got >actual &&
 	test_cmp expect actual &&
 	cmp "$ARCHIVE" got
 '
 
 test_expect_success 'a link base without a trailing slash works the same' '
 	BACKUP_LINK_BASE=$NGINX_TEST_URL/backups bk-mail --backup "$ARCHIVE" >path &&
-	l=$(link_of "$(cat path)") &&
+	l=$(mail_link_of "$(cat path)") &&
 	case $l in "$NGINX_TEST_URL/backups/critical_backup_20261125_020000.tar.gz?"*) ;; *) false ;; esac &&
 	echo 200 >expect &&
 	http_status "$l" got >actual &&
@@ -122,7 +110,7 @@ test_expect_success 'a link base without a trailing slash works the same' '
 test_expect_success 'a link signed with another secret: 403' '
 	BACKUP_LINK_SECRET=$(test_random_hex 40) bk-mail --backup "$ARCHIVE" >path &&
 	echo 403 >expect &&
-	http_status "$(link_of "$(cat path)")" >actual &&
+	http_status "$(mail_link_of "$(cat path)")" >actual &&
 	test_cmp expect actual
 '
 

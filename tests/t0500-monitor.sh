@@ -90,7 +90,7 @@ test_expect_success 'size 0: unhealthy' '
 	fresh_dir &&
 	ok_run 3600 0 &&
 	test_expect_code 1 bk-monitor >out &&
-	echo "unhealthy: last backup 0 KB, below the minimum 1 MB" >expect &&
+	echo "unhealthy: last backup 0 B, below the minimum 1 MB" >expect &&
 	test_cmp expect out
 '
 
@@ -122,7 +122,7 @@ test_expect_success 'without history, .last_backup_size_mb decides the size' '
 	test_cmp expect out &&
 	echo 0 >"$BACKUP_DIR/.last_backup_size_mb" &&
 	test_expect_code 1 bk-monitor >out &&
-	echo "unhealthy: last backup 0 KB, below the minimum 1 MB" >expect &&
+	echo "unhealthy: last backup 0 B, below the minimum 1 MB" >expect &&
 	test_cmp expect out &&
 	echo 12 >"$BACKUP_DIR/.last_backup_size_mb" &&
 	bk-monitor >out &&
@@ -188,7 +188,7 @@ test_expect_success 'every reason at once, in order, joined by "; "' '
 	rm "$BACKUP_DIR/$(cat newest)" &&
 	fail_run 3600 "verify: users.sql: checksum mismatch" &&
 	test_expect_code 1 bk-monitor >out &&
-	echo "unhealthy: last success 30h ago (max 25h); last backup 0 KB, below the minimum 1 MB; newest archive $(cat newest) is missing from $BACKUP_DIR; last run failed: verify: users.sql: checksum mismatch" >expect &&
+	echo "unhealthy: last success 30h ago (max 25h); last backup 0 B, below the minimum 1 MB; newest archive $(cat newest) is missing from $BACKUP_DIR; last run failed: verify: users.sql: checksum mismatch" >expect &&
 	test_cmp expect out
 '
 
@@ -217,7 +217,7 @@ test_expect_success 'free space below twice the last backup: unhealthy, says so'
 	fi &&
 	ok_run 3600 "$size" &&
 	BACKUP_MAX_SIZE_MB=1000000 test_expect_code 1 bk-monitor >out &&
-	sed -E "s/is [0-9]+ MB, /is N MB, /; s/backup \([0-9]+ MB\)/backup (M MB)/" out >actual &&
+	sed -E "s/is [0-9.]+ [KMGT]?B, /is N MB, /; s/backup \([0-9.]+ [KMGT]?B\)/backup (M MB)/" out >actual &&
 	echo "unhealthy: free space in $BACKUP_DIR is N MB, less than twice the last backup (M MB)" >expect &&
 	test_cmp expect actual
 '
@@ -294,7 +294,7 @@ test_expect_success '--prometheus FILE: node_exporter text format, mode 0644' '
 	bk-monitor --prometheus prom/bk.prom >out &&
 	check_prom prom/bk.prom &&
 	test "$(stat -c %a prom/bk.prom)" = 644 &&
-	grep -v "^#" prom/bk.prom >samples &&
+	grep -v "^#" prom/bk.prom | sed -E "s/^(bk_backup_dir_free_bytes) [0-9]+$/\\1 FREE/" >samples &&
 	cat >expect <<-EOF &&
 	bk_last_success_timestamp_seconds $((now - 7200))
 	bk_last_backup_size_bytes $((12 * MB))
@@ -302,6 +302,7 @@ test_expect_success '--prometheus FILE: node_exporter text format, mode 0644' '
 	bk_backup_success_ratio 0.6667
 	bk_backup_runs_total 3
 	bk_backup_runs_failed_total 1
+	bk_backup_dir_free_bytes FREE
 	bk_healthy 1
 	EOF
 	test_cmp expect samples &&
@@ -319,7 +320,7 @@ test_expect_success '--prometheus when unhealthy: bk_healthy 0, still written' '
 	test_expect_code 1 bk-monitor --prometheus bk.prom >out &&
 	check_prom bk.prom &&
 	grep -q "^bk_healthy 0$" bk.prom &&
-	grep -q "^bk_last_success_timestamp_seconds 0$" bk.prom
+	! grep -q "^bk_last_success_timestamp_seconds" bk.prom
 '
 
 test_expect_success '--prometheus into a missing directory: exit 1, status line still printed' '

@@ -8,32 +8,8 @@ test_description 'bk-prune retention'
 now=$(date +%s)
 DAY=86400
 
-# A small archive in the bk layout: MANIFEST first, BACKUP_INFO.txt, data.
-make_archive() {
-	local d=$TRASH/src f
-	rm -rf "$d" && mkdir -p "$d" &&
-	printf 'COPY public.users (id, email) FROM stdin;\n1\ta@example.com\n2\tb@example.com\n\\.\n' >"$d/users.sql" &&
-	printf 'id,amount\n1,10.00\n' >"$d/purchases.csv" &&
-	printf 'bk test backup\n' >"$d/BACKUP_INFO.txt" &&
-	{
-		echo "# format: bk 1"
-		echo "# created: $(date -u +%Y-%m-%dT%H:%M:%S+00:00)"
-		echo "# database: test"
-		echo "# table: users.sql 2 public.\"users\""
-		echo "# table: purchases.csv 1 public.\"purchases\""
-		for f in BACKUP_INFO.txt users.sql purchases.csv; do
-			case $f in users.sql) r=2 ;; purchases.csv) r=1 ;; *) r=- ;; esac
-			echo "$(sha256sum <"$d/$f" | cut -d" " -f1) $(stat -c %s "$d/$f") $r $f"
-		done
-	} >"$d/MANIFEST" &&
-	chmod 600 "$d"/* &&
-	tar -C "$d" --format=ustar --owner=0 --group=0 -cf "$TRASH/good.tar" \
-		MANIFEST BACKUP_INFO.txt users.sql purchases.csv &&
-	gzip -n -c "$TRASH/good.tar" >"$1"
-}
-make_archive "$TRASH/good.tar.gz" || exit 1
-# Intact gzip, wrong content: a member differs from its MANIFEST line.
-sed 's/a@example.com/x@example.com/' "$TRASH/good.tar" | gzip -n >"$TRASH/corrupt.tar.gz"
+. "$TEST_DIRECTORY/lib-prune.sh"
+prune_make_archives || exit 1
 
 name_for() {	# name_for AGE_SECONDS
 	echo "critical_backup_$(date -d "@$((now - $1))" +%Y%m%d_%H%M%S).tar.gz"
@@ -80,9 +56,8 @@ other_files() {
 	)
 }
 
-# Everything under BACKUP_DIR, sorted.
 listing() {
-	(cd "$BACKUP_DIR" && find . | LC_ALL=C sort)
+	prune_listing
 }
 
 test_expect_success 'archives 1..90 days old, retention 30: exactly those over 30 days go' '
@@ -115,13 +90,17 @@ test_expect_success 'the default retention is 30 days' '
 	test_cmp expect out
 '
 
-test_expect_success '--dry-run prints the same paths and removes nothing' '
+test_expect_success '--dry-run prints a verdict for every archive and removes nothing' '
 	fresh_dir &&
 	archives $(seq 1 90) &&
 	other_files &&
 	listing >before &&
 	BACKUP_RETENTION_DAYS=30 bk-prune --dry-run >out &&
-	paths $(seq 31 90) >expect &&
+	{
+		paths 1 2 3 | sed "s/.*/keep\t&\tretention, keep-min/" &&
+		paths $(seq 4 30) | sed "s/.*/keep\t&\tretention/" &&
+		paths $(seq 31 90) | sed "s/.*/remove\t&\texpired/"
+	} >expect &&
 	test_cmp expect out &&
 	listing >after &&
 	test_cmp before after

@@ -216,7 +216,7 @@ test_expect_success 'bk-run: an archive with warnings is ok in the history, reas
 	rm -f "$BACKUP_CONFIG_DIR/nginx.prod.conf" &&
 	bk-run --no-mail >path 2>err &&
 	tar -xzOf "$(cat path)" MANIFEST >manifest &&
-	grep -q "^# warning: config file nginx.prod.conf missing\$" manifest &&
+	grep -q -x -F "# warning: config file nginx.prod.conf missing in $BACKUP_CONFIG_DIR (BACKUP_CONFIG_DIR)" manifest &&
 	n=$(grep -c "^# warning: " manifest) &&
 	first=$(sed -n "s/^# warning: //p" manifest | head -n 1 | tr "\t" " ") &&
 	if [ "$n" = 1 ]; then note="1 warning: $first"; else note="$n warnings: $first"; fi &&

@@ -9,7 +9,7 @@ test_description 'bk-unpack: usage and bad input'
 test_expect_success 'no archive, or two, is a usage error' '
 	test_expect_code 2 bk-unpack -C dest >stdout 2>err &&
 	test ! -s stdout &&
-	grep -q "^bk-unpack: no archive given$" err &&
+	grep -q "^bk-unpack: missing archive: give the path of a backup (.tar.gz or .tar.gz.age)$" err &&
 	test_expect_code 2 bk-unpack -C dest a.tar.gz b.tar.gz 2>err &&
 	grep -q "^bk-unpack: one archive at a time$" err &&
 	test_path_is_missing dest

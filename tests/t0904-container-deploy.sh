@@ -4,7 +4,7 @@
 # (?schema=public), root-owned 0600 configuration files (refused at start,
 # the fix named), secrets files, hostname; then the start-up report, a
 # backup against the host's PostgreSQL 15 and the restore commands of
-# docs/BACKUP_RESTORE.md part 4 run as written inside the container.
+# docs/BACKUP_RESTORE.md part 5 run as written inside the container.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'the compose deployment with a Prisma .env.production, PostgreSQL 15'
@@ -98,11 +98,11 @@ test_expect_success 'a backup in the container: its mail names the compose hostn
 	grep -qx .env.production members && grep -qx ssl/key.pem members
 '
 
-# docs/BACKUP_RESTORE.md part 4, its "$ " lines, as written.
+# docs/BACKUP_RESTORE.md part 5, its "$ " lines, as written.
 awk '/^#+ / { on = index($0, "In the container") > 0; next }
 	on && /^    \$ / { sub(/^    \$ /, ""); print }' "$BK_ROOT/docs/BACKUP_RESTORE.md" >part4.sh
 
-test_expect_success 'docs/BACKUP_RESTORE.md part 4 restores inside the container' '
+test_expect_success 'docs/BACKUP_RESTORE.md part 5 restores inside the container' '
 	test $(wc -l <part4.sh) -ge 5 &&
 	podman exec -i "$NAME" sh -e <part4.sh >out 2>err || { cat err; exit 1; } &&
 	pg_dump_text "$POSTGRES_DB" >before &&

@@ -94,7 +94,7 @@ test_expect_success 'BACKUP_DIR nearly full: the run fails before it starts' '
 	fault_run >out 2>err || rc=$? &&
 	rm "$BACKUP_DIR/filler" &&
 	expect_failure space &&
-	grep "space: disk full: $BACKUP_DIR has [0-9]* MB free, the next backup needs about 64 MB" last &&
+	grep "space: disk full: $BACKUP_DIR has [0-9.]* [KMG]\{0,1\}B free, the next backup needs about 64 MB" last &&
 	! grep -q "step export started" err
 '
 
@@ -104,7 +104,7 @@ test_expect_success 'BACKUP_TMPDIR nearly full: the run fails before it starts' 
 	fault_run >out 2>err || rc=$? &&
 	rm "$BACKUP_TMPDIR/filler" &&
 	expect_failure space &&
-	grep "space: disk full: $BACKUP_TMPDIR has [0-9]* MB free, the export needs about 64 MB" last
+	grep "space: disk full: $BACKUP_TMPDIR has [0-9.]* [KMG]\{0,1\}B free, the export needs about 64 MB" last
 '
 
 # About 100 MB of base64 text (75 MB random): more than BACKUP_TMPDIR holds,

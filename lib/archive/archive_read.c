@@ -59,6 +59,8 @@ struct bk_ar_reader {
 	size_t avail_in;
 	/* Atomic: written by the inflating thread, read by the caller's. */
 	unsigned long long bytes_in, bytes_out, limit;
+	unsigned long long taken;	/* bytes the reading side has taken (its thread only) */
+	char take_err[160];	/* why the reading side stopped (its thread only) */
 	char gz_err[512];		/* set when the gzip layer failed */
 
 	/* The ring of decompressed buffers between the two threads. */
@@ -378,9 +380,19 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 {
 	struct bk_ar_reader *r = ctx;
 	ssize_t n = take(r, buf);
+	unsigned long long limit = __atomic_load_n(&r->limit, __ATOMIC_RELAXED);
 
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", r->gz_err);
+		return -1;
+	}
+	/* The inflater may have run ahead of a limit set late (a stream shorter
+	 * than the read-ahead): the bytes taken are checked here as well. */
+	r->taken += (unsigned long long)n;
+	if (limit && r->taken > limit) {
+		snprintf(r->take_err, sizeof(r->take_err), "archive unpacks to more than %llu "
+			 "bytes, more than its MANIFEST accounts for (gzip bomb?)", limit);
+		archive_set_error(a, EIO, "%s", r->take_err);
 		return -1;
 	}
 	return n;
@@ -389,6 +401,8 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 /* Put the reason for a libarchive failure in the error slot; returns -1. */
 static int ar_fail(struct bk_ar_reader *r)
 {
+	if (r->take_err[0])	/* the limit, checked on the reading side */
+		return bk_err_set("%s", r->take_err);
 	if (r->final < 0)	/* our callback failed: gz_err is complete */
 		return bk_err_set("%s", r->gz_err);
 	return bk_err_set("archive is truncated or corrupt: %s",

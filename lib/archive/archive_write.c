@@ -656,6 +656,12 @@ static void cfg_add_file(struct cfg_list *l, const char *name, const char *full,
 	}
 }
 
+/* Where it looked, so the admin sees which directory the name was taken from. */
+static void cfg_warn_missing(struct cfg_list *l, const char *name)
+{
+	cfg_warn(l, "config file %s missing in %s (BACKUP_CONFIG_DIR)", name, l->dir);
+}
+
 /* One path under the config dir: a file, a symlink to a file, or a real
  * directory walked recursively. A symlink to a directory is never followed,
  * which also makes loops impossible. */
@@ -665,7 +671,7 @@ static void cfg_add_path(struct cfg_list *l, const char *name, const char *full)
 
 	if (lstat(full, &st) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
-			cfg_warn(l, "config file %s missing", name);
+			cfg_warn_missing(l, name);
 		else
 			cfg_warn(l, "config file %s skipped: %s", name, strerror(errno));
 		return;
@@ -707,7 +713,7 @@ static void cfg_add_top(struct cfg_list *l, const char *name)
 					 "(directories are not followed)", name,
 					 (int)(s - name), name);
 			else
-				cfg_warn(l, "config file %s missing", name);
+				cfg_warn_missing(l, name);
 			free(full);
 			return;
 		}

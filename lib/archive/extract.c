@@ -18,6 +18,7 @@
 #include "extract.h"
 #include "fs.h"
 #include "sha256.h"
+#include "size.h"
 
 #define CHUNK (256 * 1024)
 
@@ -578,9 +579,13 @@ static int check_space(const struct job *j, const char *dir)
 			need += j->m->entries[i].bytes;
 	if (bk_free_bytes(dir, &avail) < 0)
 		return -1;
-	if (need > avail)
-		return bk_err_set("not enough space in %s: the archive unpacks to %llu MB, "
-				  "%llu MB free", dir, (need >> 20) + 1, avail >> 20);
+	if (need > avail) {
+		char need_s[BK_SIZE_BUF], avail_s[BK_SIZE_BUF];
+
+		return bk_err_set("not enough space in %s: the archive unpacks to %s, %s free",
+				  dir, bk_format_size(need, need_s, sizeof(need_s)),
+				  bk_format_size(avail, avail_s, sizeof(avail_s)));
+	}
 	return 0;
 }
 

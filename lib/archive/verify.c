@@ -18,6 +18,7 @@
 #include "fs.h"
 #include "manifest.h"
 #include "sha256.h"
+#include "size.h"
 #include "verify.h"
 
 #define BUF_SIZE (256 * 1024)
@@ -434,15 +435,16 @@ static const char *type_name(enum bk_ar_type t)
 
 static void check_size_bounds(struct bk_verify_report *rep)
 {
-	double mb = (double)rep->archive_bytes / (1024.0 * 1024.0);
+	char size[BK_SIZE_BUF];
 
+	bk_format_size(rep->archive_bytes, size, sizeof(size));
 	if (bk_config.min_size_mb > 0 &&
 	    rep->archive_bytes < (unsigned long long)bk_config.min_size_mb << 20)
-		warn(rep, "archive is %.2f MB, smaller than BACKUP_MIN_SIZE_MB (%d)", mb,
+		warn(rep, "archive is %s, smaller than BACKUP_MIN_SIZE_MB (%d MB)", size,
 		     bk_config.min_size_mb);
 	if (bk_config.max_size_mb > 0 &&
 	    rep->archive_bytes > (unsigned long long)bk_config.max_size_mb << 20)
-		warn(rep, "archive is %.2f MB, larger than BACKUP_MAX_SIZE_MB (%d)", mb,
+		warn(rep, "archive is %s, larger than BACKUP_MAX_SIZE_MB (%d MB)", size,
 		     bk_config.max_size_mb);
 }
 

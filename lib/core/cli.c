@@ -24,13 +24,50 @@ void bk_usage_error(const char *prog, const char *fmt, ...)
 	exit(BK_EXIT_USAGE);
 }
 
+static int is_long(const char *arg)
+{
+	return arg[0] == '-' && arg[1] == '-';
+}
+
+/* A long option as typed, without "=VALUE". */
+static void long_name(const char *arg, char *buf, size_t size)
+{
+	snprintf(buf, size, "%.*s", (int)strcspn(arg, "="), arg);
+}
+
 void bk_bad_option(const char *prog, char **argv)
 {
 	const char *arg = argv[optind - 1];
+	char name[128];
 
-	if (optopt && arg[0] == '-' && arg[1] != '-')
-		bk_usage_error(prog, "unknown option or missing argument: '-%c'", optopt);
-	bk_usage_error(prog, "unknown option or missing argument: '%s'", arg);
+	/* An unknown long option leaves optopt 0; a known one given "=VALUE"
+	 * that takes none sets it to the option's value. An unknown short
+	 * option sets it to the letter (argv[optind - 1] is not always the
+	 * word it sits in: "-xn" is still being read). */
+	if (!optopt || (is_long(arg) && strchr(arg, '='))) {
+		long_name(arg, name, sizeof(name));
+		if (optopt)
+			bk_usage_error(prog, "option %s takes no argument", name);
+		bk_usage_error(prog, "unknown option %s", name);
+	}
+	bk_usage_error(prog, "unknown option -%c", optopt);
+}
+
+void bk_missing_option_argument(const char *prog, char **argv)
+{
+	const char *arg = argv[optind - 1];	/* the last word: nothing followed it */
+	char name[128];
+
+	if (is_long(arg)) {
+		long_name(arg, name, sizeof(name));
+		bk_usage_error(prog, "option %s needs an argument", name);
+	}
+	bk_usage_error(prog, "option -%c needs an argument", optopt);
+}
+
+void bk_missing_archive(const char *prog)
+{
+	bk_usage_error(prog, "missing archive: give the path of a backup (.tar.gz or .tar.gz.age)");
 }
 
 void bk_common_option(int c, const char *prog, char **argv, void (*usage)(void),
@@ -45,6 +82,8 @@ void bk_common_option(int c, const char *prog, char **argv, void (*usage)(void),
 	case BK_OPT_ENV_FILE:
 		*env_file = optarg;
 		return;
+	case ':':
+		bk_missing_option_argument(prog, argv);
 	default:
 		bk_bad_option(prog, argv);
 	}

@@ -20,12 +20,20 @@ enum { BK_OPT_ENV_FILE = 0x1000, BK_OPT_VERSION };
 /* One line "prog: message" on stderr, then the --help hint; exit 2. */
 void bk_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
-/* For getopt_long's '?' (set opterr = 0 first): names the bad option; exit 2. */
+/*
+ * Every tool sets opterr = 0 and starts its optstring with ':' so that
+ * getopt_long returns ':' for a missing argument and '?' for the rest.
+ * For '?': "unknown option --frob" (or "option --x takes no argument"); exit 2.
+ */
 void bk_bad_option(const char *prog, char **argv) __attribute__((noreturn));
+/* For ':': "option --backup needs an argument"; exit 2. */
+void bk_missing_option_argument(const char *prog, char **argv) __attribute__((noreturn));
+/* The one wording for an archive operand (or --backup ARCHIVE) not given; exit 2. */
+void bk_missing_archive(const char *prog) __attribute__((noreturn));
 /*
  * The options every tool has, for the default: of its getopt_long switch:
  * 'h' prints usage() and exits 0, --version exits 0, --env-file sets *env_file,
- * anything else is a usage error (exit 2).
+ * ':' and anything else is a usage error (exit 2).
  */
 void bk_common_option(int c, const char *prog, char **argv, void (*usage)(void),
 		      const char **env_file);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "minisign.h"
 #include "prim.h"
+#include "smtp.h"
 
 struct bk_config bk_config;
 
@@ -23,13 +25,18 @@ static const char *const known[] = {
 	"POSTGRES_PASSWORD", "BACKUP_DIR", "BACKUP_TMPDIR", "BACKUP_CONFIG_DIR",
 	"BACKUP_CONFIG_FILES", "BACKUP_SCOPE", "BACKUP_STRICT", "BACKUP_RETENTION_DAYS",
 	"BACKUP_KEEP_MIN", "BACKUP_SCHEDULE", "BACKUP_LOG", "BACKUP_GZIP_LEVEL",
+	"BACKUP_KEEP_DAILY", "BACKUP_KEEP_WEEKLY", "BACKUP_KEEP_MONTHLY",
 	"BACKUP_MAX_AGE_HOURS", "BACKUP_MIN_SIZE_MB", "BACKUP_MAX_SIZE_MB",
 	"BACKUP_ALERT_REPEAT_HOURS", "BACKUP_PING_URL", "ADMIN_EMAILS", "SMTP_HOST",
 	"SMTP_PORT", "SMTP_USER", "SMTP_PASS", "SMTP_FROM", "SMTP_TLS", "SMTP_CA_FILE",
 	"BACKUP_MAIL_ATTACH_MAX_MB", "BACKUP_LINK_BASE", "BACKUP_LINK_SECRET",
 	"BACKUP_LINK_TTL_HOURS", "BACKUP_MAIL_OUTBOX", "BACKUP_WINDOW_TIMEZONE",
 	"BACKUP_DRIFT_DROP_PERCENT", "BACKUP_AGE_RECIPIENTS", "BACKUP_SIGNING_KEY",
-	"BACKUP_VERIFY_KEY", NULL
+	"BACKUP_VERIFY_KEY", "BACKUP_RESTORE_TEST", "BACKUP_RESTORE_TEST_URL",
+	"BACKUP_RESTORE_TEST_EVERY_DAYS",
+	"BACKUP_S3_URL", "BACKUP_S3_ENDPOINT", "BACKUP_S3_REGION",
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BACKUP_S3_PATH_STYLE", "BACKUP_S3_CA_FILE",
+	"BACKUP_S3_RETENTION_DAYS", "BACKUP_S3_PART_SIZE_MB", NULL
 };
 
 const char *bk_config_get(const char *name)
@@ -542,6 +549,16 @@ static int timezone_var(const char *name, const char **out)
 	return 0;
 }
 
+/* GFS retention (retention.h): 0, the default, turns a rule off. */
+static int load_keep_periods(struct bk_config *c)
+{
+	if (int_var("BACKUP_KEEP_DAILY", 0, 0, 100000, &c->keep_daily) < 0 ||
+	    int_var("BACKUP_KEEP_WEEKLY", 0, 0, 100000, &c->keep_weekly) < 0 ||
+	    int_var("BACKUP_KEEP_MONTHLY", 0, 0, 100000, &c->keep_monthly) < 0)
+		return -1;
+	return 0;
+}
+
 static int load_backup(struct bk_config *c)
 {
 	c->dir = get_or("BACKUP_DIR", "/backups");
@@ -558,6 +575,8 @@ static int load_backup(struct bk_config *c)
 	    int_var("BACKUP_GZIP_LEVEL", 6, 1, 9, &c->gzip_level) < 0 ||
 	    timezone_var("BACKUP_WINDOW_TIMEZONE", &c->window_timezone) < 0 ||
 	    int_var("BACKUP_DRIFT_DROP_PERCENT", 50, 1, 100, &c->drift_drop_percent) < 0)
+		return -1;
+	if (load_keep_periods(c) < 0)
 		return -1;
 	return 0;
 }
@@ -717,6 +736,159 @@ static int load_keys(struct bk_config *c)
 	return 0;
 }
 
+/* ---- off-site copies (S3) ---- */
+
+/* Owned by the last load: parsed parts of BACKUP_S3_URL, the endpoint. */
+static char *s3_bucket, *s3_prefix, *s3_endpoint;
+
+static int s3_name_chars(const char *s, size_t n, const char *allowed)
+{
+	return strspn(s, allowed) >= n;
+}
+
+/* s3://bucket[/prefix[/]]: a bucket name as S3 allows, a prefix without
+ * control characters, empty segments or a leading '/'. */
+static int s3_url_var(struct bk_config *c)
+{
+	const char *v = c->s3_url, *b, *slash;
+	size_t bn, pn;
+
+	if (strncmp(v, "s3://", 5))
+		goto bad;
+	b = v + 5;
+	slash = strchr(b, '/');
+	bn = slash ? (size_t)(slash - b) : strlen(b);
+	if (bn < 3 || bn > 63 || !s3_name_chars(b, bn, "abcdefghijklmnopqrstuvwxyz0123456789.-_"))
+		goto bad;
+	s3_bucket = bk_xmalloc(bn + 1);
+	memcpy(s3_bucket, b, bn);
+	s3_bucket[bn] = '\0';
+	b = slash ? slash + 1 : b + bn;
+	pn = strlen(b);
+	if (pn > 512 || strstr(b, "//") || *b == '/')
+		goto bad;
+	for (const char *p = b; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+			goto bad;
+	s3_prefix = bk_asprintf("%s%s", b, pn && b[pn - 1] != '/' ? "/" : "");
+	c->s3_bucket = s3_bucket;
+	c->s3_prefix = s3_prefix;
+	return 0;
+bad:
+	bk_err_set("BACKUP_S3_URL: '%s' is not s3://BUCKET/PREFIX/ (a bucket name of 3 to 63 "
+		   "lowercase letters, digits, '.', '-')", v);
+	bk_err_hint("for example BACKUP_S3_URL=s3://company-backups/db1/");
+	return -1;
+}
+
+/* scheme://host[:port][/]: TLS always, plain http to loopback only. The
+ * default path style follows the host: an address cannot carry the bucket in
+ * front of it (libcurl resolves BUCKET.localhost itself). */
+static int s3_endpoint_var(struct bk_config *c, int *host_is_address)
+{
+	const char *v = bk_config_get("BACKUP_S3_ENDPOINT"), *h;
+	char host[256];
+	size_t n;
+	int tls;
+
+	if (!v)
+		s3_endpoint = bk_asprintf("https://s3.%s.amazonaws.com", c->s3_region);
+	else
+		s3_endpoint = bk_xstrdup(v);
+	n = strlen(s3_endpoint);
+	while (n > 0 && s3_endpoint[n - 1] == '/')
+		s3_endpoint[--n] = '\0';
+	c->s3_endpoint = s3_endpoint;
+	tls = !strncmp(s3_endpoint, "https://", 8);
+	if (!tls && strncmp(s3_endpoint, "http://", 7))
+		goto bad;
+	h = s3_endpoint + (tls ? 8 : 7);
+	if (!*h || strpbrk(h, "/?#@ \t") ||
+	    !s3_name_chars(h, strlen(h), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			   "0123456789.-:[]"))
+		goto bad;
+	n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":");
+	if (n >= sizeof(host) || (h[0] == '[' && h[n - 1] != ']'))
+		goto bad;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (h[n] == ':' && (h[n + 1] == '\0' || strspn(h + n + 1, "0123456789") != strlen(h + n + 1)))
+		goto bad;
+	*host_is_address = host[0] == '[' || strspn(host, "0123456789.") == n;
+	if (!tls && !bk_smtp_host_is_loopback(host)) {
+		bk_err_set("BACKUP_S3_ENDPOINT: %s: plain http is allowed only to a loopback "
+			   "address (the keys and the backup would cross the network in clear)",
+			   s3_endpoint);
+		bk_err_hint("use https://");
+		return -1;
+	}
+	return 0;
+bad:
+	bk_err_set("BACKUP_S3_ENDPOINT: '%s' is not https://HOST[:PORT]", s3_endpoint);
+	bk_err_hint("for Cloudflare R2: https://ACCOUNT_ID.r2.cloudflarestorage.com");
+	return -1;
+}
+
+static int s3_keys(struct bk_config *c)
+{
+	c->s3_access_key = bk_config_get("AWS_ACCESS_KEY_ID");
+	c->s3_secret_key = bk_config_get("AWS_SECRET_ACCESS_KEY");
+	bk_log_secret(c->s3_secret_key);
+	/* that both are set is bk_s3_config_check()'s: bk-run's children run
+	 * without the secret (child.c) */
+	if (c->s3_access_key && (strlen(c->s3_access_key) > 128 ||
+	    !s3_name_chars(c->s3_access_key, strlen(c->s3_access_key),
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")))
+		return bk_err_set("AWS_ACCESS_KEY_ID: not an access key id (letters and digits)");
+	/* the value is not shown: it is a secret */
+	for (const char *p = c->s3_secret_key ? c->s3_secret_key : ""; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == ':')
+			return bk_err_set("AWS_SECRET_ACCESS_KEY: contains a space, ':' or a "
+					  "control character: not a secret access key");
+	return 0;
+}
+
+static int load_s3(struct bk_config *c)
+{
+	int addr = 0, path_style_def;
+
+	free(s3_bucket);
+	free(s3_prefix);
+	free(s3_endpoint);
+	s3_bucket = s3_prefix = s3_endpoint = NULL;
+	c->s3_url = bk_config_get("BACKUP_S3_URL");
+	c->s3_region = get_or("BACKUP_S3_REGION", "us-east-1");
+	c->s3_ca_file = bk_config_get("BACKUP_S3_CA_FILE");
+	bk_log_secret(bk_config_get("AWS_SECRET_ACCESS_KEY"));
+	if (int_var("BACKUP_S3_RETENTION_DAYS", c->retention_days, 1, 36500,
+		    &c->s3_retention_days) < 0 ||
+	    int_var("BACKUP_S3_PART_SIZE_MB", 16, 5, 5120, &c->s3_part_size_mb) < 0)
+		return -1;
+	if (strlen(c->s3_region) > 32 ||
+	    !s3_name_chars(c->s3_region, strlen(c->s3_region), "abcdefghijklmnopqrstuvwxyz0123456789-"))
+		return bk_err_set("BACKUP_S3_REGION: '%s' is not a region name such as us-east-1 "
+				  "(R2: auto)", c->s3_region);
+	if (s3_endpoint_var(c, &addr) < 0)
+		return -1;
+	path_style_def = addr;
+	if (bk_config_get("BACKUP_S3_PATH_STYLE")) {
+		if (bool_var("BACKUP_S3_PATH_STYLE", &c->s3_path_style) < 0)
+			return -1;
+	} else {
+		c->s3_path_style = path_style_def;
+	}
+	if (c->s3_ca_file && access(c->s3_ca_file, R_OK) < 0)
+		return bk_err_errno("BACKUP_S3_CA_FILE: cannot read %s", c->s3_ca_file);
+	if (!c->s3_url)
+		return 0;
+	if (s3_url_var(c) < 0 || s3_keys(c) < 0)
+		return -1;
+	if (!c->s3_path_style && addr)
+		return bk_err_set("BACKUP_S3_PATH_STYLE: 0 needs a host name in BACKUP_S3_ENDPOINT "
+				  "(the bucket goes in front of it), not %s", c->s3_endpoint);
+	return 0;
+}
+
 int bk_config_verify_key_file(const char *path)
 {
 	if (bk_minisign_pub_load(&verify_key, path) < 0) {
@@ -727,6 +899,34 @@ int bk_config_verify_key_file(const char *path)
 	verify_key_path = bk_xstrdup(path);
 	bk_config.verify_key = &verify_key;
 	bk_config.verify_key_from = verify_key_path;
+	return 0;
+}
+
+/*
+ * The restore test: a server where a scratch database may be created, with
+ * its own credentials (the backup's read-only role cannot create one). The
+ * URL must parse; its password is a secret like DATABASE_URL's.
+ */
+static int load_restore_test(struct bk_config *c)
+{
+	PQconninfoOption *opts;
+	char *why = NULL;
+
+	if (bool_var("BACKUP_RESTORE_TEST", &c->restore_test) < 0 ||
+	    int_var("BACKUP_RESTORE_TEST_EVERY_DAYS", 0, 0, 3650,
+		    &c->restore_test_every_days) < 0)
+		return -1;
+	c->restore_test_url = bk_config_get("BACKUP_RESTORE_TEST_URL");
+	if (!c->restore_test_url)
+		return 0;
+	if (!(opts = PQconninfoParse(c->restore_test_url, &why))) {
+		PQfreemem(why);
+		bk_err_set("BACKUP_RESTORE_TEST_URL: not a valid connection URI or string");
+		bk_err_hint("postgresql://USER:PASSWORD@HOST:PORT/postgres (a role with CREATEDB)");
+		return -1;
+	}
+	register_url_password(c->restore_test_url, opts);
+	PQconninfoFree(opts);
 	return 0;
 }
 
@@ -742,11 +942,13 @@ int bk_config_load(const char *env_file)
 	if (resolve_file_secrets() < 0)
 		return -1;
 	if (load_database(c) < 0 || load_backup(c) < 0 || load_monitor(c) < 0 ||
-	    load_mail(c) < 0 || load_crypt(c) < 0 || load_keys(c) < 0)
+	    load_mail(c) < 0 || load_crypt(c) < 0 || load_keys(c) < 0 ||
+	    load_restore_test(c) < 0 || load_s3(c) < 0)
 		return -1;
 	bk_log_secret(c->pg_password);
 	bk_log_secret(getenv("PGPASSWORD"));
 	bk_log_secret(c->smtp_pass);
 	bk_log_secret(c->link_secret);
+	bk_log_secret(c->s3_secret_key);
 	return 0;
 }

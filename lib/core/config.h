@@ -26,6 +26,7 @@ struct bk_config {
 	int strict, retention_days, keep_min, gzip_level;
 	const char *window_timezone;	/* zone of timestamp-without-time-zone cutoffs */
 	int drift_drop_percent;		/* a drop by more than this share is drift */
+	int keep_daily, keep_weekly, keep_monthly;	/* GFS retention; 0: off */
 
 	/* monitor */
 	int max_age_hours, min_size_mb, max_size_mb, alert_repeat_hours;
@@ -46,6 +47,17 @@ struct bk_config {
 	const struct bk_minisign_sec *signing_key;	/* BACKUP_SIGNING_KEY, or NULL */
 	const struct bk_minisign_pub *verify_key;	/* BACKUP_VERIFY_KEY, --verify-key */
 	const char *verify_key_from;	/* "BACKUP_VERIFY_KEY" or the --verify-key file */
+
+	/* restore test (restore_test.h) */
+	int restore_test;		/* BACKUP_RESTORE_TEST */
+	const char *restore_test_url;	/* NULL: the backed-up server's connection */
+	int restore_test_every_days;	/* 0: every run */
+	/* off-site copies (s3.h): s3_url NULL = not configured */
+	const char *s3_url;		/* BACKUP_S3_URL as given: s3://bucket/prefix/ */
+	const char *s3_bucket, *s3_prefix;	/* parsed from it; prefix "" or ending in '/' */
+	const char *s3_endpoint;	/* scheme://host[:port], no trailing slash */
+	const char *s3_region, *s3_access_key, *s3_secret_key, *s3_ca_file;
+	int s3_path_style, s3_retention_days, s3_part_size_mb;
 };
 
 extern struct bk_config bk_config;

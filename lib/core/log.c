@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "progress.h"
 
 #define MAX_SECRETS 8
 
@@ -191,9 +192,13 @@ void bk_vlog(enum bk_level level, const char *fmt, va_list ap)
 	if (log_fd >= 0 && write(log_fd, line, (size_t)n) < 0) {
 		/* nothing sensible to do: the stderr copy below still goes out */
 	}
+	if (to_stderr)
+		bk_progress_clear();
 	if (to_stderr && write(STDERR_FILENO, line, (size_t)n) < 0) {
 		/* ignore */
 	}
+	if (to_stderr)
+		bk_progress_redraw();
 	errno = saved;
 }
 

@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "fs.h"
+#include "progress.h"
 #include "spawn.h"
 
 static void child_setup(const struct bk_spawn_opts *o, pid_t parent)
@@ -172,19 +173,40 @@ struct step_io {
 	size_t len, max;
 	char line[4096];
 	size_t line_len;
+	int long_line;		/* the line in the buffer continues one passed on */
+	int dropping;		/* ... and its start was not passed on */
 };
 
-static void step_stderr(struct step_io *io, const char *buf, size_t n, char *cause, size_t size)
+/* Pass a line of the child's stderr on, unless the progress relay takes it. */
+static void pass_line(struct step_io *io)
 {
-	if (bk_write_all(STDERR_FILENO, buf, n) < 0) {
+	if (!io->line_len)
+		return;
+	/* the rest of a long line goes where its start went */
+	if (!io->long_line)
+		io->dropping = bk_progress_relay_line(io->line, io->line_len);
+	if (io->dropping)
+		return;
+	bk_progress_clear();
+	if (bk_write_all(STDERR_FILENO, io->line, io->line_len) < 0) {
 		/* our stderr is gone; keep collecting the cause */
 	}
+	if (io->line[io->line_len - 1] == '\n')
+		bk_progress_redraw();
+}
+
+/* Line by line, so that bk-run on a terminal can draw its progress line
+ * between them; a line longer than the buffer goes on in pieces. */
+static void step_stderr(struct step_io *io, const char *buf, size_t n, char *cause, size_t size)
+{
 	for (size_t i = 0; i < n; i++) {
-		if (io->line_len < sizeof(io->line) - 1)
-			io->line[io->line_len++] = buf[i];
-		if (buf[i] == '\n') {
+		io->line[io->line_len++] = buf[i];
+		if (buf[i] == '\n' || io->line_len == sizeof(io->line) - 1) {
 			io->line[io->line_len] = '\0';
-			note_error_line(io->line, cause, size);
+			if (!io->long_line)
+				note_error_line(io->line, cause, size);
+			pass_line(io);
+			io->long_line = buf[i] != '\n';
 			io->line_len = 0;
 		}
 	}
@@ -259,6 +281,7 @@ int bk_run_step_env(const char *const argv[], const char *const *env_unset, size
 	for (int i = 0; i < 2; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
+	pass_line(&io);		/* a last line without '\n' */
 	io.out[io.len] = '\0';
 	*out = io.out;
 	return bk_wait(pid);

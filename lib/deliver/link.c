@@ -5,10 +5,13 @@
 
 #include <openssl/evp.h>
 
+#include "config.h"
 #include "err.h"
 #include "fs.h"
 #include "link.h"
 #include "mime.h"
+#include "s3.h"
+#include "s3_presign.h"
 
 static int unreserved(int c)
 {
@@ -116,4 +119,35 @@ char *bk_link_make(const char *base, const char *secret, const char *name, long 
 	free(enc);
 	free(uri);
 	return url;
+}
+
+int bk_link_configured(void)
+{
+	return bk_s3_configured() || bk_config.link_base != NULL;
+}
+
+static char *s3_link(const char *name, long long now, long long *expires)
+{
+	long ttl = (long)bk_config.link_ttl_hours * 3600;
+	struct bk_s3 s;
+	char *key, *url;
+
+	if (ttl > BK_S3_PRESIGN_MAX_SECONDS)
+		ttl = BK_S3_PRESIGN_MAX_SECONDS;
+	if (bk_s3_open(&s) < 0)
+		return NULL;
+	key = bk_s3_key(&s, name);
+	url = bk_s3_presign_get(&s, key, now, ttl);
+	*expires = now + ttl;
+	free(key);
+	bk_s3_close(&s);
+	return url;
+}
+
+char *bk_link_for(const char *name, long long now, long long *expires)
+{
+	if (bk_s3_configured())
+		return s3_link(name, now, expires);
+	*expires = now + (long long)bk_config.link_ttl_hours * 3600;
+	return bk_link_make(bk_config.link_base, bk_config.link_secret, name, *expires);
 }

@@ -26,4 +26,17 @@ int bk_link_check(const char *base, const char *secret, const char *base_var,
  */
 char *bk_link_make(const char *base, const char *secret, const char *name, long long expires);
 
+/* Can a large backup's mail carry a link: S3 configured, or BACKUP_LINK_BASE? */
+int bk_link_configured(void);
+
+/*
+ * The download link of `name` (the file mailed: the archive, or its .age)
+ * in a mail sent at now. With S3 configured, a presigned GET URL of its
+ * object in the bucket (the copy bk-run uploaded, which outlives this host),
+ * valid BACKUP_LINK_TTL_HOURS capped at 7 days, S3's limit; else the nginx
+ * link under BACKUP_LINK_BASE. *expires gets the unix seconds it works
+ * until. Caller frees; NULL with the error slot set.
+ */
+char *bk_link_for(const char *name, long long now, long long *expires);
+
 #endif

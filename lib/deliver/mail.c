@@ -23,7 +23,9 @@
 #include "manifest.h"
 #include "mime.h"
 #include "minisign.h"
+#include "monitor.h"
 #include "sha256.h"
+#include "size.h"
 #include "smtp.h"
 #include "status.h"
 
@@ -106,6 +108,8 @@ int bk_mail_config_check(void)
 		bk_err_hint("use SMTP_TLS=starttls (port 587) or tls (port 465)");
 		return -1;
 	}
+	if (bk_smtp_config_check() < 0)
+		return -1;
 	if (c->smtp_user && !c->smtp_pass)
 		return bk_err_set("SMTP_PASS is not set, but SMTP_USER is");
 	if (c->smtp_pass && !c->smtp_user)
@@ -116,18 +120,6 @@ int bk_mail_config_check(void)
 }
 
 /* ---- small formatting helpers ---- */
-
-static void human_size(unsigned long long n, char *buf, size_t size)
-{
-	if (n >= 1024ULL * 1048576)
-		snprintf(buf, size, "%.1f GB", (double)n / (1024.0 * 1048576.0));
-	else if (n >= 1048576)
-		snprintf(buf, size, "%.1f MB", (double)n / 1048576.0);
-	else if (n >= 1024)
-		snprintf(buf, size, "%.1f KB", (double)n / 1024.0);
-	else
-		snprintf(buf, size, "%llu bytes", n);
-}
 
 static void human_duration(double s, char *buf, size_t size)
 {
@@ -427,10 +419,12 @@ struct summary {
 	unsigned long long bytes;		/* of the file sent */
 	long long mtime;
 	double duration;
+	const char *restore_test;	/* bk-run's restore-test result, or NULL */
 	char sha256[BK_SHA256_HEX];
 	const struct bk_manifest *m;
 	const char *info;		/* BACKUP_INFO.txt, or NULL */
 	char signature[256];		/* the "Signature" row */
+	struct bk_health health;	/* bk-monitor's view when this is the newest backup */
 };
 
 enum delivery { ATTACHED, LINKED, ON_SERVER };
@@ -464,11 +458,11 @@ static size_t count_meta(const struct bk_manifest *m, const char *key)
 static char *backup_subject(const struct summary *s)
 {
 	const char *db = bk_manifest_meta_get(s->m, "database");
-	size_t warnings = count_meta(s->m, "warning");
+	size_t warnings = count_meta(s->m, "warning") + s->health.n_reasons;
 	char date[11], size[32], warn[48] = "";
 
 	backup_date(s, date);
-	human_size(s->bytes, size, sizeof(size));
+	bk_format_size(s->bytes, size, sizeof(size));
 	if (warnings)
 		snprintf(warn, sizeof(warn), " (%zu warning%s)", warnings, warnings == 1 ? "" : "s");
 	return bk_asprintf("[bk] Backup %s %s %s %s%s", warnings ? "WARNING" : "OK", date,
@@ -672,6 +666,44 @@ static void not_backed_up(struct body *b, const struct bk_info_coverage *cov)
 	para(b, buf);
 }
 
+/*
+ * bk-monitor's checks on BACKUP_DIR with this archive as the newest (the
+ * same code, lib/ops/monitor.c): a backup the monitor calls unhealthy is
+ * not mailed as "Backup OK". Only for the newest archive of BACKUP_DIR: an
+ * older one mailed by hand says nothing about the directory's health.
+ */
+static void health_of(struct summary *s)
+{
+	struct bk_health *h = &s->health;
+	const char *base = strrchr(s->path, '/') ? strrchr(s->path, '/') + 1 : s->path;
+	char *dir = realpath(bk_config.dir, NULL), *abs = realpath(s->path, NULL);
+	size_t n = dir ? strlen(dir) : 0;
+
+	memset(h, 0, sizeof(*h));
+	if (dir && abs && !strncmp(abs, dir, n) && abs[n] == '/' && !strchr(abs + n + 1, '/')) {
+		bk_monitor_check(bk_config.dir, mail_now(), h);
+		if (strcmp(h->newest, base))
+			h->n_reasons = 0;
+	}
+	free(dir);
+	free(abs);
+}
+
+/* An amber section: each reason bk-monitor gives, and what it means. */
+static void health_warnings(struct body *b, const struct bk_health *h)
+{
+	bk_mime_buf_add(&b->html, "<h3 style=\"color:#9a6700\">");
+	bk_mime_buf_add_html(&b->html, "Health warnings");
+	bk_mime_buf_add(&b->html, "</h3>\n");
+	bk_mime_buf_add(&b->text, "\nHealth warnings\n---------------\n");
+	para(b, "The backup was made and verified, but bk-monitor finds the backups "
+	     "unhealthy and alerts until this is fixed:");
+	list_start(b);
+	for (size_t i = 0; i < h->n_reasons; i++)
+		list_item(b, h->reasons[i]);
+	list_end(b);	bk_mime_buf_add(&b->text, "\n");
+}
+
 static void backup_warnings(struct body *b, const struct bk_manifest *m)
 {
 	size_t i = 0;
@@ -730,7 +762,7 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 	const char *server = bk_manifest_meta_get(m, "server_version");
 	const char *created = bk_manifest_meta_get(m, "created");
 	char buf[512], size[32], title[300];
-	size_t warnings = count_meta(m, "warning");
+	size_t warnings = count_meta(m, "warning") + s->health.n_reasons;
 	struct bk_info_coverage cov;
 
 	/* Any warning makes it amber: an emptied table must not look like a good night. */
@@ -738,13 +770,15 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 		 "Backup OK", s->name);
 	html_start(b, title);
 	heading(b, title, warnings ? "#9a6700" : "#1a7f37");
-	if (warnings)
+	if (s->health.n_reasons)
+		health_warnings(b, &s->health);
+	if (count_meta(m, "warning"))
 		backup_warnings(b, m);
 	if (!s->encrypted)
 		unencrypted_note(b, how);
 	table_start(b);
 	row(b, "File", s->name);
-	human_size(s->bytes, size, sizeof(size));
+	bk_format_size(s->bytes, size, sizeof(size));
 	snprintf(buf, sizeof(buf), "%s (%llu bytes)", size, s->bytes);
 	row(b, "Size", s->bytes < 1024 ? size : buf);
 	if (created) {
@@ -761,6 +795,8 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 		human_duration(s->duration, buf, sizeof(buf));
 		row(b, "Duration", buf);
 	}
+	if (s->restore_test)
+		row(b, "Restore-tested", s->restore_test);
 	row(b, "Backup host", bk_mime_hostname());
 	if (s->encrypted) {
 		snprintf(buf, sizeof(buf), "age, to %zu recipient%s", bk_config.n_age_recipients,
@@ -787,7 +823,7 @@ static void backup_body(const struct summary *s, enum delivery how, const char *
 	} else {
 		char limit[32], when[64];
 
-		human_size(attached_size, size, sizeof(size));
+		bk_format_size(attached_size, size, sizeof(size));
 		snprintf(limit, sizeof(limit), "%d MB", bk_config.attach_max_mb);
 		snprintf(buf, sizeof(buf), "The archive is not attached: with it this mail would "
 			 "be %s, over the limit of %s (BACKUP_MAIL_ATTACH_MAX_MB).", size, limit);
@@ -887,9 +923,17 @@ static void signature_row(const char *sig, char *buf, size_t size)
 
 int bk_mail_send_backup(const char *path, double duration, char **product)
 {
+	return bk_mail_send_backup_tested(path, duration, NULL, product);
+}
+
+int bk_mail_send_backup_tested(const char *path, double duration, const char *restore_test,
+			       char **product)
+{
 	struct bk_manifest m;
-	struct summary s = { .path = path, .duration = duration, .m = &m };
+	struct summary s = { .path = path, .duration = duration, .restore_test = restore_test,
+			     .m = &m };
 	char *info = NULL, *subject = NULL, *link = NULL, *sig = NULL;
+	char size_s[BK_SIZE_BUF], full_s[BK_SIZE_BUF];
 	unsigned long long limit = (unsigned long long)bk_config.attach_max_mb << 20;
 	unsigned long long full_size = 0, sha_bytes;
 	long long expires = 0;
@@ -918,6 +962,7 @@ int bk_mail_send_backup(const char *path, double duration, char **product)
 	s.bytes = (unsigned long long)st.st_size;
 	s.mtime = (long long)st.st_mtime;
 	s.info = info;
+	health_of(&s);
 	if (bk_sha256_file(s.sent, s.sha256, &sha_bytes) < 0)
 		goto out;
 	subject = backup_subject(&s);
@@ -932,19 +977,16 @@ int bk_mail_send_backup(const char *path, double duration, char **product)
 		bk_mime_free(msg);
 		msg = NULL;
 		body_free(&b);
-		how = bk_config.link_base ? LINKED : ON_SERVER;
-		if (how == LINKED) {
-			expires = mail_now() + (long long)bk_config.link_ttl_hours * 3600;
-			link = bk_link_make(bk_config.link_base, bk_config.link_secret, s.name, expires);
-			if (!link)
-				goto out;
-		}
+		how = bk_link_configured() ? LINKED : ON_SERVER;
+		if (how == LINKED && !(link = bk_link_for(s.name, mail_now(), &expires)))
+			goto out;
 		backup_body(&s, how, link, expires, full_size, &b);
 		if (!(msg = build(subject, &b, NULL, NULL)))
 			goto out;
 	}
-	bk_info("mailing %s (%.1f MB; %.1f MB as a mail with it attached, limit %d MB): %s",
-		s.name, (double)s.bytes / 1048576.0, (double)full_size / 1048576.0,
+	bk_info("mailing %s (%s; %s as a mail with it attached, limit %d MB): %s",
+		s.name, bk_format_size(s.bytes, size_s, sizeof(size_s)),
+		bk_format_size(full_size, full_s, sizeof(full_s)),
 		bk_config.attach_max_mb, how == ATTACHED ? "attached" : how == LINKED ?
 		"download link" : "no BACKUP_LINK_BASE: path on this host");
 	ret = deliver(msg, "backup", product);
@@ -963,105 +1005,155 @@ out:
 
 /* ---- alerts ---- */
 
-/* What to check, by failed step (bk-run's step names) or by words of the alert. */
+/* What to check for a failed step (bk-run's step names). */
 static const struct {
 	const char *step;
-	const char *words;	/* '|'-separated, lowercase, matched in subject and reason */
 	const char *check;
-} checks[] = {
-	{ "lock", "another backup|lock", "Another bk-run may still be running (ps ax | grep bk-); "
-	  "its lock on BACKUP_DIR/.lock goes away when it ends." },
-	{ "space", "disk full|no space|free space", "Free space in BACKUP_DIR and BACKUP_TMPDIR "
-	  "(df -h); bk-prune removes archives older than BACKUP_RETENTION_DAYS." },
-	{ "export", "database|connect|postgres|pg_dump", "Is PostgreSQL up and reachable "
-	  "(POSTGRES_HOST, POSTGRES_PORT or DATABASE_URL)? Are POSTGRES_USER and "
-	  "POSTGRES_PASSWORD right? Is pg_dump at least the server's major version? "
-	  "Try: bk-export -o /tmp/bk-check" },
-	{ "pack", "compress|archive", "Free space and permissions in BACKUP_DIR; the "
-	  "configuration files listed in BACKUP_CONFIG_FILES under BACKUP_CONFIG_DIR." },
-	{ "verify", "verif|corrupt|checksum", "The new archive failed verification (disk or "
-	  "memory errors, a full disk while writing); it was not kept as a good backup. "
-	  "Older archives are untouched; check them with bk-verify." },
-	{ "encrypt", "encrypt", "Free space and permissions in BACKUP_DIR (the .age copy is "
-	  "written next to the archive); BACKUP_AGE_RECIPIENTS. The archive was verified but "
-	  "not kept: nothing left the host." },
-	{ "mail", "mail|smtp", "The SMTP settings: SMTP_HOST, SMTP_PORT, SMTP_TLS, SMTP_USER, "
-	  "SMTP_PASS, SMTP_CA_FILE. Check them with: bk-mail --test. The backup itself was "
-	  "made and verified and is in BACKUP_DIR." },
-	{ "status", "status", "Permissions and free space in BACKUP_DIR (the status files)." },
-	{ "prune", "prune|retention", "Permissions in BACKUP_DIR; BACKUP_RETENTION_DAYS and "
-	  "BACKUP_KEEP_MIN." },
-	{ "monitor", "no backup|too old|hours|stale|age", "Is the scheduler running (the "
-	  "container's crontab, BACKUP_SCHEDULE)? Did the last run fail? Read the log below." },
-	{ "size", "size|too small|too large", "The archive size is outside BACKUP_MIN_SIZE_MB.."
-	  "BACKUP_MAX_SIZE_MB: has the data (or the scope) changed a lot?" },
+} step_checks[] = {
+	{ "lock", "Another bk-run may still be running (ps ax | grep bk-); its lock on "
+	  "BACKUP_DIR/.lock goes away when it ends." },
+	{ "space", "Free space in BACKUP_DIR and BACKUP_TMPDIR (df -h); bk-prune removes "
+	  "archives older than BACKUP_RETENTION_DAYS." },
+	{ "export", "Is PostgreSQL up and reachable (POSTGRES_HOST, POSTGRES_PORT or "
+	  "DATABASE_URL)? Are POSTGRES_USER and POSTGRES_PASSWORD right? Is pg_dump at least "
+	  "the server's major version? Try: bk-export -o /tmp/bk-check" },
+	{ "pack", "Free space and permissions in BACKUP_DIR; the configuration files listed "
+	  "in BACKUP_CONFIG_FILES under BACKUP_CONFIG_DIR." },
+	{ "verify", "The new archive failed verification (disk or memory errors, a full disk "
+	  "while writing); it was not kept as a good backup. Older archives are untouched; "
+	  "check them with bk-verify." },
+	{ "restore-test", "The archive was made, verified and kept; restoring it into a "
+	  "scratch database failed. Does the role of BACKUP_RESTORE_TEST_URL have CREATEDB? "
+	  "Otherwise the reason names what did not restore: try bk-unpack --restore of the "
+	  "archive into an empty database." },
+	{ "encrypt", "Free space and permissions in BACKUP_DIR (the .age copy is written next "
+	  "to the archive); BACKUP_AGE_RECIPIENTS. The archive was verified but not kept: "
+	  "nothing left the host." },
+	{ "upload", "The off-site copy: BACKUP_S3_URL, BACKUP_S3_ENDPOINT, BACKUP_S3_REGION, "
+	  "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (the reason quotes the store). The backup "
+	  "itself was made, verified and mailed and is in BACKUP_DIR; bk-run --dry-run shows "
+	  "where it uploads." },
+	{ "mail", "The SMTP settings: SMTP_HOST, SMTP_PORT, SMTP_TLS, SMTP_USER, SMTP_PASS, "
+	  "SMTP_CA_FILE. Check them with: bk-mail --test. The backup itself was made and "
+	  "verified and is in BACKUP_DIR." },
+	{ "status", "Permissions and free space in BACKUP_DIR (the status files)." },
+	{ "prune", "Permissions in BACKUP_DIR; BACKUP_RETENTION_DAYS and BACKUP_KEEP_MIN." },
 };
 
-/* The failed step: "... at step X..." in the subject, else "X: ..." starting the reason. */
-static void failed_step(const char *subject, const char *reason, char *buf, size_t size)
+/* What to check for each kind of bk-monitor reason (monitor.c's cause keys). */
+static const struct {
+	const char *cause;
+	const char *check;
+} cause_checks[] = {
+	{ "age", "No backup in BACKUP_MAX_AGE_HOURS: is the scheduler running? In the "
+	  "container: docker compose ps (is the backup service up?), docker compose logs "
+	  "backup (bk-cron's next run and each job's exit); BACKUP_SCHEDULE for the time." },
+	{ "none", "No successful backup yet: is the scheduler running (docker compose ps, "
+	  "docker compose logs backup, BACKUP_SCHEDULE)? Run one by hand: bk-run" },
+	{ "size", "The archive size is outside BACKUP_MIN_SIZE_MB..BACKUP_MAX_SIZE_MB: has the "
+	  "data or the scope changed? Compare the archive's BACKUP_INFO.txt (what is in, "
+	  "windowed and left out) and its MANIFEST with an older one's; drift warnings name "
+	  "tables gone or shrunk. bk-export --plan shows what the scope covers now. If the "
+	  "size is right, change the limit." },
+	{ "space", "Free space in BACKUP_DIR (df -h): the next backup may not fit. bk-prune "
+	  "removes archives older than BACKUP_RETENTION_DAYS; BACKUP_KEEP_MIN keeps the newest." },
+	{ "missing", "The newest archive is gone from BACKUP_DIR: removed by hand or by "
+	  "another program? Older archives: ls BACKUP_DIR; bk-verify each one." },
+	{ "dir", "BACKUP_DIR itself: does it exist, is it a directory owned by the backup "
+	  "user with mode 0700?" },
+	{ "status", "The status files in BACKUP_DIR (.last_backup_success, "
+	  ".last_backup_size_mb) cannot be read: permissions, or written by another program?" },
+	{ "history", "BACKUP_DIR/.backup_history cannot be read: permissions?" },
+	{ "clock", "The system clock (timedatectl, the host's NTP): the last success is in "
+	  "the future." },
+};
+
+/* The step of "failed:STEP" among the comma-separated causes, or "". */
+static void failed_step(const char *cause, char *buf, size_t size)
 {
-	const char *p = strstr(subject, "at step ");
-	size_t n;
+	const char *p = cause ? strstr(cause, "failed:") : NULL;
+	size_t n = p ? strcspn(p + 7, ",") : 0;
 
 	buf[0] = '\0';
-	if (p) {
-		p += 8;
-		n = strspn(p, "abcdefghijklmnopqrstuvwxyz-_");
-	} else if (reason) {
-		p = reason;
-		n = strspn(p, "abcdefghijklmnopqrstuvwxyz-_");
-		if (n == 0 || p[n] != ':' || n > 20)
-			n = 0;
-	} else {
-		n = 0;
-	}
-	if (n > 0 && n < size) {
-		memcpy(buf, p, n);
+	if (p && n > 0 && n < size) {
+		memcpy(buf, p + 7, n);
 		buf[n] = '\0';
 	}
 }
 
-static void what_to_check(struct body *b, const char *step, const char *subject,
-			  const char *reason)
+/* Is word one of the comma-separated items of list? */
+static int has_item(const char *list, const char *word)
 {
-	char *hay = bk_asprintf("%s\n%s", subject, reason ? reason : "");
-	int shown = 0;
+	size_t n = strlen(word);
 
-	for (char *p = hay; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p + 32);
+	for (const char *p = list; p && *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && !strncmp(p, word, n))
+			return 1;
+		p += len + (p[len] ? 1 : 0);
+	}
+	return 0;
+}
+
+/* "THE REASON" of the newest history line, when it is a failure. */
+static void last_run_error(struct body *b)
+{
+	struct bk_history_entry *h = NULL;
+	size_t n = 0;
+	char when[64], buf[700];
+
+	if (bk_history_read(bk_config.dir, 1, &h, &n) < 0 || n == 0 || h[0].ok) {
+		free(h);
+		return;
+	}
+	bk_iso_time(h[0].epoch, when, sizeof(when));
+	snprintf(buf, sizeof(buf), "The last run (%s) failed: %s", when, h[0].reason);
+	bk_log_mask(buf, sizeof(buf));
+	list_item(b, buf);
+	free(h);
+}
+
+/* One hint list per cause given, in the order given; no keyword guessing. */
+static void what_to_check(struct body *b, const char *step, const char *cause)
+{
 	list_start(b);
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		if (step[0] && !strcmp(step, checks[i].step)) {
-			list_item(b, checks[i].check);
-			shown = 1;
-		}
-	}
-	for (size_t i = 0; !shown && i < sizeof(checks) / sizeof(checks[0]); i++) {
-		char words[128], *save = NULL;
-
-		snprintf(words, sizeof(words), "%s", checks[i].words);
-		for (char *w = strtok_r(words, "|", &save); w; w = strtok_r(NULL, "|", &save)) {
-			if (strstr(hay, w)) {
-				list_item(b, checks[i].check);
-				shown = 1;
-				break;
-			}
-		}
-	}
-	list_item(b, "The log (BACKUP_LOG), whose last lines are below; run the backup by "
-		  "hand to see the failure: bk-run --no-mail");
+	for (size_t i = 0; step[0] && i < sizeof(step_checks) / sizeof(step_checks[0]); i++)
+		if (!strcmp(step, step_checks[i].step))
+			list_item(b, step_checks[i].check);
+	for (size_t i = 0; i < sizeof(cause_checks) / sizeof(cause_checks[0]); i++)
+		if (has_item(cause, cause_checks[i].cause))
+			list_item(b, cause_checks[i].check);
+	if (!step[0] && (has_item(cause, "age") || has_item(cause, "none")))
+		last_run_error(b);
+	list_item(b, "The log (BACKUP_LOG), whose last run's lines are below; run the "
+		  "backup by hand to see the failure: bk-run --no-mail");
 	list_end(b);
-	free(hay);
+}
+
+/* "12 min ago", "3 h 5 min ago", "2 days 3 h ago". */
+static void human_ago(long long secs, char *buf, size_t size)
+{
+	if (secs < 0)
+		snprintf(buf, size, "in the future");
+	else if (secs < 60)
+		snprintf(buf, size, "under a minute ago");
+	else if (secs < 3600)
+		snprintf(buf, size, "%lld min ago", secs / 60);
+	else if (secs < 48 * 3600 && secs % 3600 >= 60)
+		snprintf(buf, size, "%lld h %lld min ago", secs / 3600, secs % 3600 / 60);
+	else if (secs < 48 * 3600)
+		snprintf(buf, size, "%lld h ago", secs / 3600);
+	else
+		snprintf(buf, size, "%lld days %lld h ago", secs / 86400, secs % 86400 / 3600);
 }
 
 static void last_good_backup(struct body *b)
 {
 	long long last = 0, size_mb = 0;
-	struct bk_history_entry *h = NULL;
+	struct bk_history_entry *h = NULL, *ok = NULL;
 	size_t n = 0, fails = 0;
-	const char *file = NULL;
-	char when[64], buf[700];
+	char when[64], ago[48], size[BK_SIZE_BUF], buf[700];
 	int r = bk_status_read(bk_config.dir, &last, &size_mb);
 
 	if (r < 0) {
@@ -1075,33 +1167,56 @@ static void last_good_backup(struct body *b)
 		return;
 	}
 	if (bk_history_read(bk_config.dir, 1000, &h, &n) == 0) {
-		for (size_t i = n; i > 0; i--) {
-			if (h[i - 1].ok) {
-				file = h[i - 1].file;
-				break;
-			}
-			fails++;
+		for (size_t i = n; i > 0 && !ok; i--) {
+			if (h[i - 1].ok)
+				ok = &h[i - 1];
+			else
+				fails++;
 		}
 	}
 	bk_iso_time(last, when, sizeof(when));
-	snprintf(buf, sizeof(buf), "%s (%.1f hours ago)%s%s", when,
-		 (double)(mail_now() - last) / 3600.0, file ? ", " : "", file ? file : "");
+	human_ago(mail_now() - last, ago, sizeof(ago));
+	snprintf(buf, sizeof(buf), "%s (%s)%s%s", when, ago, ok ? ", " : "", ok ? ok->file : "");
 	row(b, "Last good backup", buf);
-	if (size_mb >= 0) {
-		snprintf(buf, sizeof(buf), "%lld MB", size_mb);
-		row(b, "Its size", buf);
-	}
-	if (h) {
+	/* the history has the exact bytes of that run; the status file whole MB */
+	if (ok && ok->epoch == last)
+		row(b, "Its size", bk_format_size(ok->bytes, size, sizeof(size)));
+	else if (size_mb >= 0)
+		row(b, "Its size", bk_format_size((unsigned long long)size_mb << 20, size,
+						  sizeof(size)));
+	if (fails) {
 		snprintf(buf, sizeof(buf), "%zu", fails);
 		row(b, "Failed runs since", buf);
 	}
 	free(h);
 }
 
-/* The last LOG_TAIL_LINES lines of the log, secrets masked. Caller frees. */
+/*
+ * Where the log excerpt starts: the last "bk-run[PID]: backup started" line
+ * in buf, the run an alert is about (a failed run alerts at its end; a
+ * monitor alert is about the last run). Lines of an earlier run are not its
+ * story. buf itself when there is no such line.
+ */
+static char *last_run_start(char *buf)
+{
+	char *found = buf;
+
+	for (char *p = buf; (p = strstr(p, "]: backup started")) != NULL; p++) {
+		char *bol = p;
+
+		while (bol > buf && bol[-1] != '\n')
+			bol--;
+		if (strstr(bol, " bk-run[") && strstr(bol, " bk-run[") < p)
+			found = bol;
+	}
+	return found;
+}
+
+/* The last run's lines of the log (at most the last LOG_TAIL_LINES), secrets
+ * masked. Caller frees. */
 static char *log_tail(const char *path)
 {
-	char *buf = NULL, *start;
+	char *buf = NULL, *start, *run;
 	struct stat st;
 	ssize_t got;
 	off_t from;
@@ -1130,8 +1245,9 @@ static char *log_tail(const char *path)
 			buf[i] = '?';
 	while (len > 0 && buf[len - 1] == '\n')
 		buf[--len] = '\0';
+	run = last_run_start(buf);
 	start = buf + len;
-	while (start > buf && lines < LOG_TAIL_LINES) {
+	while (start > run && lines < LOG_TAIL_LINES) {
 		start--;
 		if (*start == '\n' && ++lines == LOG_TAIL_LINES) {
 			start++;
@@ -1171,21 +1287,22 @@ static char *masked(const char *s)
 	return m;
 }
 
-int bk_mail_send_alert(const char *subject, const char *reason, char **product)
+int bk_mail_send_alert(const char *subject, const char *reason, const char *cause,
+		       char **product)
 {
 	char *subj = masked(subject), *why = reason ? masked(reason) : NULL;
 	char *full = bk_asprintf("[bk] ALERT: %s", subj), *tail, step[32], when[64];
 	struct body b = { 0 };
 	int ret;
 
-	failed_step(subj, why, step, sizeof(step));
+	failed_step(cause, step, sizeof(step));
 	html_start(&b, full);
 	heading(&b, subj, "#cf222e");
 	table_start(&b);
 	bk_iso_time(mail_now(), when, sizeof(when));
 	row(&b, "When", when);
 	row(&b, "Backup host", bk_mime_hostname());
-	row(&b, "Failed step", step[0] ? step : "not stated");
+	row(&b, "Failed step", step[0] ? step : "none");
 	last_good_backup(&b);
 	table_end(&b);
 	section(&b, "Reason");
@@ -1194,7 +1311,7 @@ int bk_mail_send_alert(const char *subject, const char *reason, char **product)
 	else
 		para(&b, "No reason was given.");
 	section(&b, "What to check");
-	what_to_check(&b, step, subj, why);
+	what_to_check(&b, step, cause);
 	section(&b, "Last lines of the log");
 	tail = log_tail(bk_config.log_path);
 	pre(&b, tail);
@@ -1202,6 +1319,37 @@ int bk_mail_send_alert(const char *subject, const char *reason, char **product)
 	bk_info("mailing alert: %s", subj);
 	ret = send_simple("alert", full, &b, product);
 	free(tail);
+	body_free(&b);
+	free(full);
+	free(subj);
+	free(why);
+	return ret;
+}
+
+int bk_mail_send_recovered(const char *subject, const char *reason, char **product)
+{
+	char *subj = masked(subject), *why = reason ? masked(reason) : NULL;
+	char *full = bk_asprintf("[bk] recovered: %s", subj), when[64];
+	struct body b = { 0 };
+	int ret;
+
+	html_start(&b, full);
+	heading(&b, "Backups healthy again", "#1a7f37");
+	para(&b, subj);
+	bk_mime_buf_add(&b.text, "\n");
+	table_start(&b);
+	bk_iso_time(mail_now(), when, sizeof(when));
+	row(&b, "When", when);
+	row(&b, "Backup host", bk_mime_hostname());
+	last_good_backup(&b);
+	table_end(&b);
+	if (why) {
+		section(&b, "What was wrong");
+		pre(&b, why);
+	}
+	html_end(&b);
+	bk_info("mailing recovery: %s", subj);
+	ret = send_simple("recovered", full, &b, product);
 	body_free(&b);
 	free(full);
 	free(subj);

@@ -19,7 +19,9 @@ int bk_mail_config_check(void);
 
 /*
  * Mail the archive at path: subject "[bk] Backup OK DATE DB SIZE" ("Backup
- * WARNING ... (N warnings)" when its MANIFEST has warnings), a summary
+ * WARNING ... (N warnings)" when its MANIFEST has warnings or, for the newest
+ * archive of BACKUP_DIR, bk_monitor_check finds the backups unhealthy: its
+ * reasons are listed under "Health warnings" and counted), a summary
  * from its MANIFEST and BACKUP_INFO.txt, the restore steps, and the archive
  * attached if the whole encoded message fits in BACKUP_MAIL_ATTACH_MAX_MB,
  * else a signed link (BACKUP_LINK_BASE) or where the file is on this host.
@@ -27,10 +29,25 @@ int bk_mail_config_check(void);
  * the Message-ID or the .eml path (caller frees). 0, or -1 (error slot set).
  */
 int bk_mail_send_backup(const char *path, double duration, char **product);
+/* The same with a "Restore-tested" row saying restore_test (bk-run's
+ * restore-test result: "OK in 4.1 s into HOST:PORT/DB", or why not). */
+int bk_mail_send_backup_tested(const char *path, double duration, const char *restore_test,
+			       char **product);
 
-/* An alert "[bk] ALERT: SUBJECT": the reason (may be NULL), the failed step,
- * what to check, the last good backup, the log tail with secrets masked. */
-int bk_mail_send_alert(const char *subject, const char *reason, char **product);
+/*
+ * An alert "[bk] ALERT: SUBJECT": the reason (may be NULL), the failed step,
+ * what to check, the last good backup, the last run's lines of the log with
+ * secrets masked. cause (may be NULL) picks the hints: comma-separated kinds
+ * as bk-monitor's "cause" ("age", "none", "size", "space", "missing", "dir",
+ * "status", "history", "clock", "failed:STEP"); the failed step is the STEP
+ * of "failed:STEP" ("none" without one). The wording is never guessed.
+ */
+int bk_mail_send_alert(const char *subject, const char *reason, const char *cause,
+		       char **product);
+
+/* The end of an incident: "[bk] recovered: SUBJECT" in green, what was wrong
+ * and for how long (reason, from bk-monitor), the last good backup. */
+int bk_mail_send_recovered(const char *subject, const char *reason, char **product);
 
 /* A short message to check the settings. */
 int bk_mail_send_test(char **product);

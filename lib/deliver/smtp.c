@@ -132,6 +132,57 @@ static const char *hint_for(CURLcode rc)
 	}
 }
 
+/*
+ * Will another attempt fail the same way? A refused login, an untrusted
+ * certificate, a server without STARTTLS, a 5xx reply (the message or a
+ * recipient refused for good) or a message we cannot read: yes. A server
+ * that is down, slow, or says 4xx (try later): no, retry.
+ */
+static int is_permanent(CURLcode rc, const struct attempt *a)
+{
+	if (a->read_err[0])
+		return 1;
+	switch (rc) {
+	case CURLE_LOGIN_DENIED:
+	case CURLE_PEER_FAILED_VERIFICATION:
+#if LIBCURL_VERSION_NUM < 0x073e00
+	case CURLE_SSL_CACERT:
+#endif
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_OUT_OF_MEMORY:
+		return 1;
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return 0;
+	default:
+		return a->bad_reply[0] == '5';
+	}
+}
+
+int bk_smtp_config_check(void)
+{
+	const struct bk_config *c = &bk_config;
+
+	if (c->smtp_port == 465 && !strcmp(c->smtp_tls, "starttls")) {
+		bk_err_set("SMTP_PORT 465 is implicit TLS (smtps), but SMTP_TLS is starttls: "
+			   "the connection would wait for a greeting that never comes");
+		bk_err_hint("set SMTP_TLS=tls for port 465, or SMTP_PORT=587 for starttls");
+		return -1;
+	}
+	if (c->smtp_port == 587 && !strcmp(c->smtp_tls, "tls")) {
+		bk_err_set("SMTP_PORT 587 is STARTTLS (submission), but SMTP_TLS is tls: "
+			   "the server answers the TLS handshake in clear text");
+		bk_err_hint("set SMTP_TLS=starttls for port 587, or SMTP_PORT=465 for tls");
+		return -1;
+	}
+	return 0;
+}
+
 /* The session up to the first command: TLS as SMTP_TLS says, AUTH. */
 static void set_session(CURL *h, const char *url, struct attempt *a, char *errbuf)
 {
@@ -245,7 +296,7 @@ int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_
 	struct attempt a = { .msg = msg };
 	char url[600], env_from[320], errbuf[CURL_ERROR_SIZE + 1], why[1200];
 	CURLcode rc = CURLE_OK;
-	int ret = -1;
+	int ret = -1, tried = 0;
 
 	if (smtp_url(url, sizeof(url)) < 0)
 		return -1;
@@ -265,6 +316,7 @@ int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_
 	for (int i = 1; i <= BK_SMTP_ATTEMPTS; i++) {
 		double t0 = bk_monotonic();
 
+		tried = i;
 		bk_info("mail attempt %d of %d: %s:%d (%s%s%s) from %s to %zu recipient%s, "
 			"%llu bytes", i, BK_SMTP_ATTEMPTS, c->smtp_host, c->smtp_port, c->smtp_tls,
 			c->smtp_user ? ", user " : "", c->smtp_user ? c->smtp_user : "", from, n,
@@ -282,6 +334,12 @@ int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_
 			snprintf(why, sizeof(why), "%s%s%s%s", errbuf[0] ? errbuf : curl_easy_strerror(rc),
 				 a.bad_reply[0] ? " (server said: " : "", a.bad_reply,
 				 a.bad_reply[0] ? ")" : "");
+		if (is_permanent(rc, &a)) {
+			bk_warn("mail attempt %d of %d failed after %.1f s: %s; not retried: "
+				"the same error would come again", i, BK_SMTP_ATTEMPTS,
+				bk_monotonic() - t0, why);
+			break;
+		}
 		if (i < BK_SMTP_ATTEMPTS) {
 			long ms = delay_ms(i);
 
@@ -294,8 +352,8 @@ int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_
 		}
 	}
 	if (ret < 0) {
-		bk_err_set("cannot send mail via %s:%d after %d attempts: %s", c->smtp_host,
-			   c->smtp_port, BK_SMTP_ATTEMPTS, why);
+		bk_err_set("cannot send mail via %s:%d after %d attempt%s: %s", c->smtp_host,
+			   c->smtp_port, tried, tried == 1 ? "" : "s", why);
 		bk_err_hint("%s", hint_for(rc));
 	}
 	curl_slist_free_all(rcpts);

@@ -3,7 +3,8 @@
  * (smtps://, 465) with the certificate and host name always verified, or no
  * TLS to a server on loopback only; AUTH with SMTP_USER/SMTP_PASS. The
  * message is streamed (constant memory); 3 attempts with growing pauses,
- * each logged, each bounded in time so delivery ends within 5 minutes.
+ * each logged, each bounded in time so delivery ends within 5 minutes. A
+ * permanent error (login refused, certificate, 5xx) is not retried.
  */
 #ifndef BK_SMTP_H
 #define BK_SMTP_H
@@ -19,10 +20,14 @@
 /* Is host a loopback address (127.0.0.0/8, ::1) or "localhost"? */
 int bk_smtp_host_is_loopback(const char *host);
 
+/* SMTP_PORT and SMTP_TLS that cannot work together (465 with starttls, 587
+ * with tls): -1 with the fix in the hint. */
+int bk_smtp_config_check(void);
+
 /*
  * Send msg (finished) from `from` to the n addresses in rcpt using the SMTP_*
  * settings of bk_config. 0 once the server accepted it, or -1 after the last
- * attempt with "cannot send mail via HOST:PORT after 3 attempts: <curl error>
+ * attempt with "cannot send mail via HOST:PORT after N attempts: <curl error>
  * (server said: <last reply>)" in the error slot.
  */
 int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_t n);

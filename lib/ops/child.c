@@ -10,8 +10,9 @@
 /*
  * The configuration's secrets and the tools that read them: each child of
  * bk-run (and bk-monitor's bk-mail) starts without the others' (nor their NAME_FILE), so a tool that is
- * tricked or crashes cannot give away what it never had. bk-prune verifies
- * archives and bk-verify checks them: neither reads a secret. BACKUP_ENV_FILE
+ * tricked or crashes cannot give away what it never had. bk-verify reads no
+ * secret; bk-prune and bk-mail read the S3 key only, for the bucket's
+ * retention and the presigned links of large backups. BACKUP_ENV_FILE
  * goes for every child: bk-run has loaded it, and a child reading it again
  * would get every secret back. A new secret comes here with its readers.
  */
@@ -21,8 +22,10 @@ static const struct {
 	{ "DATABASE_URL", "bk-export" }, { "POSTGRES_PASSWORD", "bk-export" },
 	{ "PGPASSWORD", "bk-export" }, { "PGPASSFILE", "bk-export" },
 	{ "SMTP_PASS", "bk-mail" }, { "BACKUP_LINK_SECRET", "bk-mail" },
-	{ "AWS_SECRET_ACCESS_KEY", "" }, { "AWS_SESSION_TOKEN", "" },
+	{ "AWS_SECRET_ACCESS_KEY", "bk-mail bk-prune" }, { "AWS_SESSION_TOKEN", "bk-mail bk-prune" },
 	{ "BACKUP_SIGNING_KEY", "bk-pack" },
+	/* the restore test runs in bk-run itself */
+	{ "BACKUP_RESTORE_TEST_URL", "" },
 	/* only BACKUP_AGE_IDENTITY_FILE exists: bk-verify and bk-unpack read it
 	 * when run by hand; nothing bk-run starts decrypts anything */
 	{ "BACKUP_AGE_IDENTITY", "" },

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "mail.h"
 #include "pg.h"
+#include "serve.h"
 #include "spawn.h"
 #include "startup.h"
 
@@ -647,10 +648,10 @@ int bk_entrypoint(void)
 	struct job jobs[MAX_JOBS];
 	char *env_path, *crontab_path;
 	size_t n;
-	int code;
+	int code, serve;
 
 	bk_log_open("bk-cron", bk_config.log_path);
-	if (check_config(&schedule) < 0 || check_names() < 0) {
+	if (check_config(&schedule) < 0 || check_names() < 0 || bk_serve_check() < 0) {
 		const char *hint = bk_err_hint_text();
 
 		bk_error("configuration: %s", bk_err());
@@ -694,7 +695,10 @@ int bk_entrypoint(void)
 	bk_info("schedule: backup at '%s', health check at '%s' (TZ %s); jobs read %s",
 		bk_config.schedule, BK_MONITOR_SCHEDULE,
 		bk_config_get("TZ") ? bk_config_get("TZ") : "UTC", env_path);
+	/* the status endpoint (BACKUP_HTTP_ADDR, BACKUP_PROMETHEUS_FILE): serve.h */
+	serve = bk_serve_start();
 	code = run_schedule(jobs, n);
+	bk_serve_stop(serve);
 	bk_info("stopped");
 	free_jobs(jobs, n);
 	free(env_path);

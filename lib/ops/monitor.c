@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "prune.h"
+#include "size.h"
 #include "spawn.h"
 #include "status.h"
 
@@ -57,12 +60,7 @@ static void fmt_age(long long secs, char *buf, size_t size)
 
 static void fmt_size(unsigned long long bytes, char *buf, size_t size)
 {
-	if (bytes < 1024 * 1024)
-		snprintf(buf, size, "%llu KB", (bytes + 1023) / 1024);
-	else if (bytes < 10 * 1024 * 1024)
-		snprintf(buf, size, "%.1f MB", (double)bytes / MIB);
-	else
-		snprintf(buf, size, "%.0f MB", (double)bytes / MIB);
+	bk_format_size(bytes, buf, size);
 }
 
 static int is_regular(const char *dir, const char *name)
@@ -182,6 +180,83 @@ static void check_space(const char *dir, struct bk_health *h)
 		   dir, free_s, size_s);
 }
 
+/* A yes/no variable the way bk_config reads them; those of other steps are
+ * looked up by name so the monitor does not depend on their parsing. */
+static int var_on(const char *name)
+{
+	const char *v = bk_config_get(name);
+
+	return v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"));
+}
+
+/* With S3 configured, a local backup alone is not enough: the host may go. */
+static void check_offsite(const char *dir, struct bk_health *h)
+{
+	long long max = (long long)bk_config.max_age_hours * 3600, t = 0;
+	int r = bk_status_read_number(dir, BK_OFFSITE_SUCCESS, &t);
+	char age[32];
+
+	if (r == 0)
+		h->offsite_last = t;
+	if (!bk_config_get("BACKUP_S3_URL"))
+		return;
+	if (r < 0) {
+		add_reason(h, "offsite", "%s", bk_err());
+	} else if (r == 1) {
+		add_reason(h, "offsite", "no off-site copy yet (BACKUP_S3_URL is set)");
+	} else if (h->now - t > max) {
+		fmt_age(h->now - t, age, sizeof(age));
+		add_reason(h, "offsite", "newest off-site copy %s old (max %dh)", age,
+			   bk_config.max_age_hours);
+	}
+}
+
+/* "epoch\tok|fail\tseconds\treason": 0, 1 when there is no file, -1 malformed. */
+static int read_restore_test(const char *dir, struct bk_health *h)
+{
+	char *path = bk_path_join(dir, BK_RESTORE_TEST), *text = NULL;
+	char result[8] = "";
+	size_t len;
+	int used = 0, ret = 1;
+
+	errno = 0;
+	if (bk_read_private(path, 4096, &text, &len) < 0) {
+		if (errno != ENOENT)
+			ret = -1;
+		goto out;
+	}
+	text[strcspn(text, "\r\n")] = '\0';
+	ret = -1;
+	/* a NaN duration would make the JSON invalid */
+	if (sscanf(text, "%lld\t%7[a-z]\t%lf\t%n", &h->restore_when, result,
+		   &h->restore_seconds, &used) != 3 || !used || h->restore_when < 0 ||
+	    !isfinite(h->restore_seconds) || h->restore_seconds < 0 ||
+	    (strcmp(result, "ok") && strcmp(result, "fail"))) {
+		bk_err_set("%s: not 'epoch ok|fail seconds reason': '%.40s'", path, text);
+		goto out;
+	}
+	h->restore_known = 1;
+	h->restore_ok = !strcmp(result, "ok");
+	snprintf(h->restore_reason, sizeof(h->restore_reason), "%s", text + used);
+	ret = 0;
+out:
+	free(text);
+	free(path);
+	return ret;
+}
+
+static void check_restore_test(const char *dir, struct bk_health *h)
+{
+	int r = read_restore_test(dir, h);
+
+	if (!var_on("BACKUP_RESTORE_TEST"))
+		return;
+	if (r < 0)
+		add_reason(h, "restore", "%s", bk_err());
+	else if (r == 0 && !h->restore_ok)
+		add_reason(h, "restore", "last restore test failed: %s", h->restore_reason);
+}
+
 void bk_monitor_check(const char *dir, long long now, struct bk_health *h)
 {
 	struct bk_history_summary sum;
@@ -220,6 +295,8 @@ void bk_monitor_check(const char *dir, long long now, struct bk_health *h)
 	if (h->last_success)
 		check_newest(dir, h, &sum);
 	check_space(dir, h);
+	check_offsite(dir, h);
+	check_restore_test(dir, h);
 	if (n > 0 && !win[n - 1].ok) {
 		char step[64];
 
@@ -272,6 +349,28 @@ static void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The off-site copy and the last restore test: null until there is one. */
+static void json_offsite_restore(FILE *f, const struct bk_health *h)
+{
+	if (h->offsite_last)
+		fprintf(f, ",\"offsite_last_success\":%lld,\"offsite_age_hours\":%.2f",
+			h->offsite_last, (double)(h->now - h->offsite_last) / 3600.0);
+	else
+		fputs(",\"offsite_last_success\":null,\"offsite_age_hours\":null", f);
+	if (!h->restore_known) {
+		fputs(",\"restore_test\":null", f);
+		return;
+	}
+	fprintf(f, ",\"restore_test\":{\"timestamp\":%lld,\"result\":\"%s\","
+		"\"duration_seconds\":%.1f,\"reason\":", h->restore_when,
+		h->restore_ok ? "ok" : "fail", h->restore_seconds);
+	if (h->restore_ok)
+		fputs("null", f);
+	else
+		json_string(f, h->restore_reason);
+	fputc('}', f);
+}
+
 char *bk_monitor_json(const struct bk_health *h)
 {
 	char *buf = NULL;
@@ -316,6 +415,9 @@ char *bk_monitor_json(const struct bk_health *h)
 		fputs("null", f);
 	if (h->free_known)
 		fprintf(f, ",\"free_bytes\":%llu", h->free_bytes);
+	else
+		fputs(",\"free_bytes\":null", f);
+	json_offsite_restore(f, h);
 	fputc('}', f);
 	if (fclose(f) != 0)
 		abort();
@@ -328,6 +430,46 @@ static void metric(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", name, help, name, type, name, value);
 }
 
+/* Unknown values are left out, never written as 0: a 0 would look like a
+ * backup in 1970 or a success ratio that should page someone. */
+static void metric_ll(FILE *f, int known, const char *name, const char *help, long long v)
+{
+	char buf[32];
+
+	if (!known)
+		return;
+	snprintf(buf, sizeof(buf), "%lld", v);
+	metric(f, name, "gauge", help, buf);
+}
+
+static void metric_f(FILE *f, int known, const char *name, const char *help,
+		     int decimals, double v)
+{
+	char buf[64];
+
+	if (!known)
+		return;
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	metric(f, name, "gauge", help, buf);
+}
+
+static void prometheus_extra(FILE *f, const struct bk_health *h)
+{
+	metric_ll(f, h->free_known, "bk_backup_dir_free_bytes",
+		  "Space available to bk in BACKUP_DIR, in bytes.", (long long)h->free_bytes);
+	metric_ll(f, h->offsite_last > 0, "bk_offsite_last_success_timestamp_seconds",
+		  "Unix time of the newest confirmed off-site (S3) copy.", h->offsite_last);
+	metric_ll(f, h->offsite_last > 0, "bk_offsite_age_seconds",
+		  "Age of the newest off-site copy when these metrics were made.",
+		  h->now - h->offsite_last);
+	metric_ll(f, h->restore_known, "bk_restore_test_timestamp_seconds",
+		  "Unix time of the last restore test.", h->restore_when);
+	metric_ll(f, h->restore_known, "bk_restore_test_success",
+		  "1 when the last restore test passed, 0 when it failed.", h->restore_ok);
+	metric_f(f, h->restore_known, "bk_restore_test_duration_seconds",
+		 "How long the last restore test took.", 1, h->restore_seconds);
+}
+
 char *bk_monitor_prometheus(const struct bk_health *h)
 {
 	char *buf = NULL, v[64];
@@ -336,26 +478,57 @@ char *bk_monitor_prometheus(const struct bk_health *h)
 
 	if (!f)
 		abort();
-	snprintf(v, sizeof(v), "%lld", h->last_success);
-	metric(f, "bk_last_success_timestamp_seconds", "gauge",
-	       "Unix time of the last successful backup (0: none yet).", v);
-	snprintf(v, sizeof(v), "%llu", h->size_known ? h->size_bytes : 0);
-	metric(f, "bk_last_backup_size_bytes", "gauge",
-	       "Size of the last successful backup archive in bytes.", v);
-	snprintf(v, sizeof(v), "%.1f", h->duration >= 0 ? h->duration : 0.0);
-	metric(f, "bk_last_backup_duration_seconds", "gauge",
-	       "How long the last successful backup run took.", v);
-	snprintf(v, sizeof(v), "%.4f", h->window_runs ?
-		 (double)(h->window_runs - h->window_failed) / h->window_runs : 0.0);
-	metric(f, "bk_backup_success_ratio", "gauge",
-	       "Share of the last 30 backup runs that succeeded.", v);
+	metric_ll(f, h->last_success > 0, "bk_last_success_timestamp_seconds",
+		  "Unix time of the last successful backup.", h->last_success);
+	metric_ll(f, h->size_known, "bk_last_backup_size_bytes",
+		  "Size of the last successful backup archive in bytes.",
+		  (long long)h->size_bytes);
+	metric_f(f, h->duration >= 0, "bk_last_backup_duration_seconds",
+		 "How long the last successful backup run took.", 1, h->duration);
+	metric_f(f, h->window_runs > 0, "bk_backup_success_ratio",
+		 "Share of the last 30 backup runs that succeeded.", 4,
+		 h->window_runs ? (double)(h->window_runs - h->window_failed) / h->window_runs
+				: 0.0);
 	snprintf(v, sizeof(v), "%llu", h->runs_total);
 	metric(f, "bk_backup_runs_total", "counter", "Backup runs in the history.", v);
 	snprintf(v, sizeof(v), "%llu", h->failed_total);
 	metric(f, "bk_backup_runs_failed_total", "counter", "Failed backup runs in the history.",
 	       v);
+	prometheus_extra(f, h);
 	metric(f, "bk_healthy", "gauge", "1 when bk-monitor finds the backups healthy, else 0.",
 	       h->healthy ? "1" : "0");
+	if (fclose(f) != 0)
+		abort();
+	return buf;
+}
+
+char *bk_monitor_health_json(const struct bk_health *h)
+{
+	char *buf = NULL, when[64];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		abort();
+	fprintf(f, "{\"status\":\"%s\"", h->healthy ? "healthy" : "unhealthy");
+	if (h->last_success) {
+		bk_iso_time(h->last_success, when, sizeof(when));
+		fprintf(f, ",\"last_backup\":\"%s\",\"last_backup_age_hours\":%.2f", when,
+			(double)(h->now - h->last_success) / 3600.0);
+	} else {
+		fputs(",\"last_backup\":null,\"last_backup_age_hours\":null", f);
+	}
+	if (h->size_known)
+		fprintf(f, ",\"last_backup_size_mb\":%.2f", (double)h->size_bytes / MIB);
+	else
+		fputs(",\"last_backup_size_mb\":null", f);
+	fputs(",\"reasons\":[", f);
+	for (size_t i = 0; i < h->n_reasons; i++) {
+		if (i)
+			fputc(',', f);
+		json_string(f, h->reasons[i]);
+	}
+	fputs("]}", f);
 	if (fclose(f) != 0)
 		abort();
 	return buf;
@@ -367,6 +540,7 @@ struct alert_state {
 	int present;
 	char cause[256];
 	long long first, last;
+	char reason[600];	/* the status line first alerted, for the recovery mail */
 };
 
 /* A state file we cannot parse still means "an alert went out": it counts as
@@ -395,24 +569,28 @@ static void state_read(const char *path, struct alert_state *st)
 			st->first = strtoll(line + 6, NULL, 10);
 		else if (!strncmp(line, "last ", 5))
 			st->last = strtoll(line + 5, NULL, 10);
+		else if (!strncmp(line, "reason ", 7))
+			snprintf(st->reason, sizeof(st->reason), "%s", line + 7);
 	}
 	free(text);
 }
 
 static int state_write(const char *path, const struct alert_state *st)
 {
-	char *text = bk_asprintf("cause %s\nfirst %lld\nlast %lld\n", st->cause, st->first,
-				 st->last);
+	char *text = bk_asprintf("cause %s\nfirst %lld\nlast %lld\nreason %s\n", st->cause,
+				 st->first, st->last, st->reason);
 	int ret = bk_write_file_atomic(path, text, strlen(text), 0600);
 
 	free(text);
 	return ret;
 }
 
-static int send_mail(const char *subject, const char *reason)
+/* bk-mail --alert SUBJECT --cause CAUSE, or --recovered SUBJECT when cause is NULL. */
+static int send_mail(const char *subject, const char *reason, const char *cause)
 {
 	char *mail = bk_sibling_program("bk-mail"), *out = NULL, why[512] = "";
-	const char *argv[] = { mail, "--alert", subject, "--reason", reason, NULL };
+	const char *argv[] = { mail, cause ? "--alert" : "--recovered", subject, "--reason", reason,
+			       cause ? "--cause" : NULL, cause, NULL };
 	int code = bk_run_tool(argv, 4096, &out, why, sizeof(why));
 
 	free(out);
@@ -428,7 +606,7 @@ static int send_mail(const char *subject, const char *reason)
 /* The mail body: every reason, then the facts an administrator looks for first. */
 static char *alert_text(const char *dir, const struct bk_health *h)
 {
-	char *buf = NULL, host[256] = "?", when[64], size[32];
+	char *buf = NULL, host[256] = "?", size[32];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -439,14 +617,7 @@ static char *alert_text(const char *dir, const struct bk_health *h)
 	for (size_t i = 0; i < h->n_reasons; i++)
 		fprintf(f, "- %s\n", h->reasons[i]);
 	fputc('\n', f);
-	if (h->last_success) {
-		bk_iso_time(h->last_success, when, sizeof(when));
-		fprintf(f, "last success: %s\n", when);
-	}
-	if (h->size_known) {
-		fmt_size(h->size_bytes, size, sizeof(size));
-		fprintf(f, "last backup size: %s\n", size);
-	}
+	/* the last success and its size are in bk-mail's table */
 	if (h->newest[0])
 		fprintf(f, "newest archive: %s\n", h->newest);
 	if (h->window_runs)
@@ -477,19 +648,39 @@ static char *subject_of(const char *line)
 	return bk_asprintf("%.*s...", (int)cut, line);
 }
 
+/* "3 h 20 min", "2 days 4 h": how long an incident lasted. */
+static void fmt_span(long long secs, char *buf, size_t size)
+{
+	if (secs < 3600)
+		snprintf(buf, size, "%lld min", secs < 60 ? 1 : secs / 60);
+	else if (secs < 48 * 3600 && secs % 3600 >= 60)
+		snprintf(buf, size, "%lld h %lld min", secs / 3600, secs % 3600 / 60);
+	else if (secs < 48 * 3600)
+		snprintf(buf, size, "%lld h", secs / 3600);
+	else
+		snprintf(buf, size, "%lld days %lld h", secs / 86400, secs % 86400 / 3600);
+}
+
 static int alert_recovered(const char *dir, const char *path, const struct bk_health *h,
 			   const struct alert_state *st)
 {
-	char *line = bk_monitor_line(h), *subject, *reason, since[64] = "an unknown time";
+	char *line = bk_monitor_line(h), *subject, *reason, since[64], span[48];
+	const char *now_ok = line + strlen("healthy: ");
 	int ret = -1;
 
-	if (st->first > 0)
+	subject = bk_xstrdup(now_ok);
+	if (st->first > 0 && st->first <= h->now) {
 		bk_iso_time(st->first, since, sizeof(since));
-	subject = bk_asprintf("recovered: %s", line + strlen("healthy: "));
-	reason = bk_asprintf("The backups in %s are healthy again: %s.\n"
-			     "The incident (%s) was first alerted at %s.\n",
-			     dir, line + strlen("healthy: "), st->cause, since);
-	if (send_mail(subject, reason) < 0)
+		fmt_span(h->now - st->first, span, sizeof(span));
+		reason = bk_asprintf("%s\n\nFor at least %s: first alerted at %s.\n"
+				     "Now the backups in %s are healthy: %s.\n",
+				     st->reason[0] ? st->reason : st->cause, span, since, dir, now_ok);
+	} else {
+		reason = bk_asprintf("%s\n\nFor an unknown time (the alert state %s has no "
+				     "start).\nNow the backups in %s are healthy: %s.\n",
+				     st->reason[0] ? st->reason : st->cause, path, dir, now_ok);
+	}
+	if (send_mail(subject, reason, NULL) < 0)
 		goto out;
 	bk_info("recovery mailed: %s", subject);
 	if (unlink(path) < 0 && errno != ENOENT) {
@@ -509,7 +700,7 @@ static int alert_unhealthy(const char *dir, const char *path, const struct bk_he
 {
 	long long repeat = (long long)bk_config.alert_repeat_hours * 3600;
 	int same = st->present && !strcmp(st->cause, h->cause);
-	struct alert_state next = { 1, "", 0, 0 };
+	struct alert_state next = { 1, "", 0, 0, "" };
 	char *line, *subject, *text;
 	int ret = -1;
 
@@ -518,10 +709,11 @@ static int alert_unhealthy(const char *dir, const char *path, const struct bk_he
 	line = bk_monitor_line(h);
 	subject = subject_of(line);
 	text = alert_text(dir, h);
-	if (send_mail(subject, text) < 0)
+	if (send_mail(subject, text, h->cause) < 0)
 		goto out;
 	bk_info("alert mailed: %s", line);
 	snprintf(next.cause, sizeof(next.cause), "%s", h->cause);
+	snprintf(next.reason, sizeof(next.reason), "%s", line);
 	next.first = same && st->first > 0 ? st->first : h->now;
 	next.last = h->now;
 	if (state_write(path, &next) < 0)

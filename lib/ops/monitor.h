@@ -9,6 +9,10 @@
 #define BK_MONITOR_WINDOW 30	/* runs the success rate is taken over */
 #define BK_MONITOR_MAX_REASONS 8
 #define BK_ALERT_STATE ".alert_state"
+/* Written by bk-run's upload step: unix seconds of the newest confirmed upload. */
+#define BK_OFFSITE_SUCCESS ".last_offsite_success"
+/* Written by bk-run's restore-test step: "epoch ok|fail seconds reason", TSV. */
+#define BK_RESTORE_TEST ".last_restore_test"
 
 struct bk_health {
 	int healthy;
@@ -22,6 +26,12 @@ struct bk_health {
 	char newest[256];		/* base name of the newest archive, "" unknown */
 	int free_known;
 	unsigned long long free_bytes;	/* in the backup directory */
+	long long offsite_last;		/* .last_offsite_success, 0 unknown */
+	/* .last_restore_test: when, ok (1/0), seconds; known 0 = no test yet */
+	int restore_known, restore_ok;
+	long long restore_when;
+	double restore_seconds;
+	char restore_reason[256];	/* "-" when ok */
 
 	size_t n_reasons;		/* why unhealthy, one line each */
 	char reasons[BK_MONITOR_MAX_REASONS][600];
@@ -39,8 +49,11 @@ void bk_monitor_check(const char *dir, long long now, struct bk_health *h);
 char *bk_monitor_line(const struct bk_health *h);
 /* One JSON object (no trailing newline). Caller frees. */
 char *bk_monitor_json(const struct bk_health *h);
-/* node_exporter textfile metrics. Caller frees. */
+/* node_exporter textfile metrics; unknown values are left out. Caller frees. */
 char *bk_monitor_prometheus(const struct bk_health *h);
+/* The /health document of bk-monitor --serve: status, last_backup (ISO 8601),
+ * last_backup_size_mb, last_backup_age_hours (null when unknown), reasons. */
+char *bk_monitor_health_json(const struct bk_health *h);
 
 /*
  * Raise an alert through `bk-mail --alert` when h is unhealthy, once per

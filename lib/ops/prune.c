@@ -15,6 +15,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "prune.h"
+#include "retention.h"
 #include "verify.h"
 
 struct archive_file {
@@ -26,14 +27,25 @@ struct archive_file {
  * Is this an archive a restore could use? The one place that decides which
  * old archives are worth keeping: bk-verify's check, which reads the whole
  * file (gzip to its trailer, every member against MANIFEST, rows parsed).
+ * The retention decision asks, lazily, at most once per archive.
  */
-static int archive_is_good(const char *path)
+struct listing {
+	const char *dir;
+	const struct archive_file *v;
+};
+
+static int archive_is_good(size_t i, void *ctx)
 {
+	const struct listing *l = ctx;
+	char *path = bk_path_join(l->dir, l->v[i].name);
 	struct bk_verify_report rep;
 	int ret = bk_verify_archive(path, &rep);
 
+	if (ret < 0)
+		bk_warn("%s is not counted as a good backup: %s", l->v[i].name, bk_err());
 	bk_verify_report_free(&rep);
-	return ret;
+	free(path);
+	return ret == 0;
 }
 
 static int newest_first(const void *a, const void *b)
@@ -87,29 +99,25 @@ static int list_archives(const char *dir, struct archive_file **out, size_t *n)
 	return 0;
 }
 
-/*
- * Never fewer than keep_min archives: when not enough pass verification, the
- * newest of the others stay too (a damaged archive may still hold most of the
- * data, and removing it helps no one). Returns how many were kept so.
- */
-static size_t keep_damaged(const struct archive_file *v, size_t n, char *keep,
-			   const struct bk_prune_opts *o)
+/* Say why an archive past the retention period stays. */
+static void log_kept_old(const struct archive_file *a, const struct bk_retention_item *it,
+			 const struct bk_prune_opts *o)
 {
-	size_t kept = 0, extra = 0;
+	long long days = (o->now - a->t) / 86400;
+	char notes[BK_RETENTION_NOTES_MAX];
 
-	for (size_t i = 0; i < n; i++)
-		kept += keep[i] != 0;
-	for (size_t i = 0; i < n && kept < (size_t)o->keep_min; i++) {
-		if (keep[i])
-			continue;
-		keep[i] = 1;
-		kept++;
-		extra++;
+	if (it->reasons & BK_KEEP_RETENTION)
+		return;
+	if (it->reasons == BK_KEEP_MIN)
+		bk_info("keeping %s although it is %lld days old: one of the newest %d "
+			"good archives", a->name, days, o->keep_min);
+	else if (it->reasons == BK_KEEP_DAMAGED)
 		bk_warn("keeping %s although it is %lld days old and not known good: "
-			"fewer than BACKUP_KEEP_MIN=%d archives would be left", v[i].name,
-			(o->now - v[i].t) / 86400, o->keep_min);
-	}
-	return extra;
+			"fewer than BACKUP_KEEP_MIN=%d archives would be left", a->name,
+			days, o->keep_min);
+	else
+		bk_info("keeping %s although it is %lld days old: %s", a->name, days,
+			bk_retention_describe(it, notes));
 }
 
 /* An archive's encrypted copy NAME.age (bk-run, BACKUP_AGE_RECIPIENTS) goes
@@ -136,82 +144,88 @@ out:
 	free(age);
 }
 
-static void remove_one(const char *dir, const struct archive_file *a,
-		       const struct bk_prune_opts *o, size_t *failed,
-		       void (*removed)(const char *path, void *ctx), void *ctx)
+/* Returns 1 when removed (or, with dry_run, it would be), else 0. */
+static int remove_one(const char *path, const struct archive_file *a,
+		      const struct bk_prune_opts *o, size_t *failed)
 {
-	char *path = bk_path_join(dir, a->name);
-
 	/* the copy first: no .age is left behind without its archive */
 	remove_age(path, o, failed);
 	if (o->dry_run) {
 		bk_info("would remove %s (%lld days old)", path, (o->now - a->t) / 86400);
-		removed(path, ctx);
-	} else if (unlink(path) < 0) {
+		return 1;
+	}
+	if (unlink(path) < 0) {
 		if (errno != ENOENT) {	/* else gone already: not ours to report */
 			bk_err_errno("cannot remove %s", path);
 			bk_log_err();
 			(*failed)++;
 		}
-	} else {
-		bk_info("removed %s (%lld days old)", path, (o->now - a->t) / 86400);
-		removed(path, ctx);
+		return 0;
 	}
-	free(path);
+	bk_info("removed %s (%lld days old)", path, (o->now - a->t) / 86400);
+	return 1;
+}
+
+static void act(const char *dir, const struct archive_file *v,
+		const struct bk_retention_item *it, size_t n, const struct bk_prune_opts *o,
+		size_t *failed, bk_prune_verdict_fn *decided, void *ctx)
+{
+	char notes[BK_RETENTION_NOTES_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		char *path = bk_path_join(dir, v[i].name);
+		int keep = it[i].reasons != 0;
+
+		bk_retention_describe(&it[i], notes);
+		if (keep)
+			log_kept_old(&v[i], &it[i], o);
+		if (keep || remove_one(path, &v[i], o, failed))
+			decided(path, keep, notes, ctx);
+		free(path);
+	}
 }
 
 int bk_prune(const char *dir, const struct bk_prune_opts *o,
-	     void (*removed)(const char *path, void *ctx), void *ctx)
+	     bk_prune_verdict_fn *decided, void *ctx)
 {
+	struct bk_retention_policy p = {
+		.retention_days = o->retention_days, .keep_min = o->keep_min,
+		.keep_daily = o->keep_daily, .keep_weekly = o->keep_weekly,
+		.keep_monthly = o->keep_monthly,
+	};
+	struct bk_retention_summary sum;
+	struct bk_retention_item *it;
 	struct archive_file *v;
-	size_t n, expired = 0, good = 0, bad = 0, failed = 0;
-	char *keep;
+	size_t n, failed = 0;
+	struct listing l;
 	int ret = 0;
 
 	if (list_archives(dir, &v, &n) < 0)
 		return -1;
-	keep = calloc(n ? n : 1, 1);
-	if (!keep)
+	it = calloc(n ? n : 1, sizeof(*it));
+	if (!it)
 		abort();
-	/* Whole days, like find -mtime +N: an archive from exactly N days ago stays. */
-	for (size_t i = 0; i < n; i++) {
-		long long age = o->now - v[i].t;
-
-		keep[i] = age < 0 || age / 86400 <= o->retention_days;
-		expired += !keep[i];
-	}
-	/* Verification reads whole archives: only when something would go. */
-	for (size_t i = 0; expired && i < n && good < (size_t)o->keep_min; i++) {
-		char *path = bk_path_join(dir, v[i].name);
-
-		if (archive_is_good(path) == 0) {
-			good++;
-			if (!keep[i])
-				bk_info("keeping %s although it is %lld days old: one of the newest %d "
-					"good archives", v[i].name, (o->now - v[i].t) / 86400,
-					o->keep_min);
-			keep[i] = 1;
-		} else {
-			bk_warn("%s is not counted as a good backup: %s", v[i].name, bk_err());
-			bad++;
-		}
-		free(path);
-	}
-	if (expired)
-		keep_damaged(v, n, keep, o);
 	for (size_t i = 0; i < n; i++)
-		if (!keep[i])
-			remove_one(dir, &v[i], o, &failed, removed, ctx);
+		it[i].t = v[i].t;
+	l.dir = dir;
+	l.v = v;
+	if (bk_retention_decide(it, n, o->now, &p, archive_is_good, &l, &sum) < 0) {
+		ret = -1;
+		goto out;
+	}
+	act(dir, v, it, n, o, &failed, decided, ctx);
 	if (failed)
 		ret = bk_err_set("%zu old archive%s in %s could not be removed", failed,
 				 failed == 1 ? "" : "s", dir);
-	else if (bad && good < (size_t)o->keep_min)
+	else if (sum.short_of_min)
 		ret = bk_err_set("only %zu archive%s in %s pass%s verification, fewer than "
-				 "BACKUP_KEEP_MIN=%d: the damaged ones are kept", good,
-				 good == 1 ? "" : "s", dir, good == 1 ? "es" : "", o->keep_min);
+				 "BACKUP_KEEP_MIN=%d: the damaged ones are kept", sum.good,
+				 sum.good == 1 ? "" : "s", dir, sum.good == 1 ? "es" : "",
+				 o->keep_min);
+out:
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);
-	free(keep);
+	free(it);
 	return ret;
 }

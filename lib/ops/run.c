@@ -24,12 +24,18 @@
 #include "manifest.h"
 #include "pg.h"
 #include "ping.h"
+#include "progress.h"
+#include "restore_test.h"
 #include "child.h"
 #include "run.h"
+#include "s3.h"
 #include "scope.h"
 #include "sha256.h"
 #include "spawn.h"
 #include "status.h"
+#include "monitor.h"
+#include "size.h"
+#include "upload.h"
 
 #define INCOMING ".incoming"
 #define MIN_FREE (64ULL << 20)
@@ -50,6 +56,7 @@ struct run {
 	char cause[1024];
 	size_t warnings;	/* "# warning:" lines of the verified archive */
 	char note[512];		/* the history's reason for an ok run: "N warnings: FIRST" */
+	struct bk_rtest rtest;	/* the restore test's result (BACKUP_RESTORE_TEST) */
 };
 
 /* Map a failed step to the words of the spec's error table. */
@@ -70,8 +77,12 @@ static const char *alert_subject(const struct run *r)
 		return "backup verification failed";
 	if (!strcmp(r->failed_step, "encrypt"))
 		return "backup encryption failed";
+	if (!strcmp(r->failed_step, "restore-test"))
+		return "restore test failed";
 	if (!strcmp(r->failed_step, "mail"))
 		return "email delivery failed";
+	if (!strcmp(r->failed_step, "upload"))
+		return "off-site copy failed";
 	return NULL;
 }
 
@@ -80,7 +91,9 @@ static void send_alert(const struct run *r)
 	char subject[256], *out = NULL, why[512];
 	const char *what = alert_subject(r);
 	char *mail = bk_sibling_program("bk-mail");
-	const char *argv[] = { mail, "--alert", subject, "--reason", r->cause, NULL };
+	char cause[64];
+	const char *argv[] = { mail, "--alert", subject, "--reason", r->cause, "--cause", cause,
+			       NULL };
 	int code;
 
 	if (r->opts->no_mail) {
@@ -89,6 +102,7 @@ static void send_alert(const struct run *r)
 	}
 	snprintf(subject, sizeof(subject), "backup failed at step %s%s%s", r->failed_step,
 		 what ? ": " : "", what ? what : "");
+	snprintf(cause, sizeof(cause), "failed:%s", r->failed_step);
 	code = bk_run_tool(argv, 4096, &out, why, sizeof(why));
 	if (code != 0)
 		bk_error("alert could not be sent (bk-mail exit %d): %s", code,
@@ -121,7 +135,9 @@ static char *step(struct run *r, const char *name, const char *const argv[])
 	int code;
 
 	bk_info("step %s started", name);
+	bk_progress_phase(name);
 	code = bk_run_tool(argv, 65536, &out, cause, sizeof(cause));
+	bk_progress_end();
 	if (code != 0) {
 		const char *base = strrchr(argv[0], '/');
 
@@ -223,7 +239,9 @@ static void clean_leftovers(const struct run *r)
 			 * is bk-monitor's, which does not take it: not ours to remove. */
 			if (fnmatch(".critical_backup_*.tmp.*", e->d_name, 0) &&
 			    fnmatch("." BK_STATUS_SUCCESS ".tmp.*", e->d_name, 0) &&
-			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0))
+			    fnmatch("." BK_STATUS_SIZE ".tmp.*", e->d_name, 0) &&
+			    fnmatch("." BK_STATUS_RESTORE_TEST ".tmp.*", e->d_name, 0) &&
+			    fnmatch("." BK_STATUS_OFFSITE ".tmp.*", e->d_name, 0))
 				continue;
 			p = bk_path_join(bk_config.dir, e->d_name);
 			bk_info("removing %s left by an interrupted run", p);
@@ -256,6 +274,7 @@ static int check_space(struct run *r, const char *dir, const char *tmpdir)
 {
 	struct bk_history_entry *h = NULL;
 	unsigned long long last = 0, need_dir, need_tmp, free_dir, free_tmp;
+	char fd[BK_SIZE_BUF], ft[BK_SIZE_BUF];
 	size_t n = 0;
 
 	if (bk_history_read(bk_config.dir, 30, &h, &n) < 0)
@@ -271,13 +290,15 @@ static int check_space(struct run *r, const char *dir, const char *tmpdir)
 	if (bk_free_bytes(dir, &free_dir) < 0 || bk_free_bytes(tmpdir, &free_tmp) < 0)
 		return fail(r, "space", "%s", bk_err());
 	if (free_dir < need_dir)
-		return fail(r, "space", "disk full: %s has %llu MB free, the next backup needs about %llu MB",
-			    bk_config.dir, free_dir >> 20, need_dir >> 20);
+		return fail(r, "space", "disk full: %s has %s free, the next backup needs about %s",
+			    bk_config.dir, bk_format_size(free_dir, fd, sizeof(fd)),
+			    bk_format_size(need_dir, ft, sizeof(ft)));
 	if (free_tmp < need_tmp)
-		return fail(r, "space", "disk full: %s has %llu MB free, the export needs about %llu MB",
-			    bk_config.tmpdir, free_tmp >> 20, need_tmp >> 20);
-	bk_info("free space: %llu MB in %s, %llu MB in %s", free_dir >> 20, bk_config.dir,
-		free_tmp >> 20, bk_config.tmpdir);
+		return fail(r, "space", "disk full: %s has %s free, the export needs about %s",
+			    bk_config.tmpdir, bk_format_size(free_tmp, ft, sizeof(ft)),
+			    bk_format_size(need_tmp, fd, sizeof(fd)));
+	bk_info("free space: %s in %s, %s in %s", bk_format_size(free_dir, fd, sizeof(fd)),
+		bk_config.dir, bk_format_size(free_tmp, ft, sizeof(ft)), bk_config.tmpdir);
 	return 0;
 }
 
@@ -407,6 +428,45 @@ out:
 	return ret;
 }
 
+/*
+ * BACKUP_RESTORE_TEST: the verified archive restored into a scratch database
+ * and proved (restore_test.h). A failure does not stop the run here: the
+ * archive is good as far as bk-verify can tell, so it is published (nothing
+ * is lost) and the run fails after that (restore_test_failed).
+ */
+static int restore_test(struct run *r)
+{
+	char *export_dir = bk_path_join(r->tmp, "export"), hash[9];
+
+	if (!bk_config.restore_test) {
+		free(export_dir);
+		return 0;
+	}
+	/* packed and verified: its room goes to the extraction */
+	if (bk_rm_rf(export_dir) < 0)
+		bk_log_err();
+	free(export_dir);
+	snprintf(hash, sizeof(hash), "%.8s", r->tmp_prefix + strlen("bk-run."));
+	bk_info("step restore-test started");
+	bk_restore_test(r->pending, r->tmp, hash, r->started, &r->rtest);
+	return 0;
+}
+
+static int restore_test_failed(struct run *r)
+{
+	size_t n;
+
+	if (!r->rtest.ran)
+		return 0;
+	if (!r->rtest.ok)
+		return fail(r, "restore-test", "%s (the archive %s is kept)", r->rtest.why,
+			    strrchr(r->archive, '/') + 1);
+	n = strlen(r->note);
+	snprintf(r->note + n, sizeof(r->note) - n, "%srestore-tested OK in %.1f s", n ? "; " : "",
+		 r->rtest.seconds);
+	return 0;
+}
+
 /* Only a verified archive gets the final name; its .age follows it. */
 static int publish(struct run *r)
 {
@@ -443,19 +503,49 @@ static int publish(struct run *r)
 static int deliver(struct run *r)
 {
 	char *mail = bk_sibling_program("bk-mail"), *out, secs[32];
-	const char *argv[] = { mail, "--backup", r->archive, "--duration", secs, NULL };
+	const char *argv[] = { mail, "--backup", r->archive, "--duration", secs, NULL, NULL, NULL };
 
 	snprintf(secs, sizeof(secs), "%.0f", bk_monotonic() - r->t0);
+	if (r->rtest.summary[0]) {
+		argv[5] = "--restore-test";
+		argv[6] = r->rtest.summary;
+	}
 	out = step(r, "mail", argv);
 	free(mail);
 	free(out);
 	return out ? 0 : -1;
 }
 
-static void prune(struct run *r)
+/* The off-site copy (BACKUP_S3_URL): what leaves the host, so the .age file
+ * when encrypting. A failure keeps the local backup and its success status;
+ * the run still mails the backup, then records the failure (exit 1). */
+static int upload(struct run *r)
+{
+	char *path = bk_config.n_age_recipients ? bk_asprintf("%s.age", r->archive)
+						: bk_xstrdup(r->archive);
+	double t = bk_monotonic();
+	int ret = 0;
+
+	bk_info("step upload started");
+	if (bk_upload_offsite(path) < 0) {
+		char *why = bk_xstrdup(bk_err()), *hint = bk_xstrdup(bk_err_hint_text());
+
+		ret = fail(r, "upload", "%s%s%s", why, *hint ? "; hint: " : "", hint);
+		free(why);
+		free(hint);
+	} else {
+		bk_info("step upload done in %.1f s", bk_monotonic() - t);
+	}
+	free(path);
+	return ret;
+}
+
+/* After a failed upload the bucket is left alone: the store is away or
+ * refusing, and its old archives are the newest off-site copies there are. */
+static void prune(struct run *r, int upload_failed)
 {
 	char *prog = bk_sibling_program("bk-prune"), *out = NULL, why[512];
-	const char *argv[] = { prog, NULL };
+	const char *argv[] = { prog, upload_failed ? "--local" : NULL, NULL };
 	int code = bk_run_tool(argv, 65536, &out, why, sizeof(why));
 
 	if (code != 0)
@@ -464,6 +554,18 @@ static void prune(struct run *r)
 	free(out);
 	free(prog);
 	(void)r;
+}
+
+/* What bk-monitor will say about the backups now: a run that makes them
+ * unhealthy (below BACKUP_MIN_SIZE_MB, little free space) says so, as the
+ * backup mail does (bk-mail --backup runs the same checks). */
+static void health_warnings(void)
+{
+	struct bk_health h;
+
+	bk_monitor_check(bk_config.dir, (long long)time(NULL), &h);
+	for (size_t i = 0; i < h.n_reasons; i++)
+		bk_warn("health: %s (bk-monitor reports it unhealthy)", h.reasons[i]);
 }
 
 static void record_failure(struct run *r)
@@ -585,6 +687,7 @@ static int dry_run(struct run *r)
 	char *lockpath = bk_path_join(bk_config.dir, ".lock");
 	char *dir = nearest_existing(bk_config.dir), *tmp = nearest_existing(bk_config.tmpdir);
 	PGconn *conn;
+	char version[32];
 	int code = 1, lock;
 
 	bk_info("dry run: database %s/%s, backups in %s, temp in %s", bk_pg_target(),
@@ -609,8 +712,11 @@ static int dry_run(struct run *r)
 		bk_log_err();
 		goto out;
 	}
-	bk_info("dry run: database reachable, server version %d", PQserverVersion(conn));
+	bk_pg_version_text(PQserverVersion(conn), version, sizeof(version));
+	bk_info("dry run: database reachable, server version %s", version);
 	bk_pg_close(conn);
+	bk_upload_describe(bk_config.n_age_recipients ? "critical_backup_YYYYMMDD_HHMMSS.tar.gz.age"
+						      : "critical_backup_YYYYMMDD_HHMMSS.tar.gz");
 	code = dry_run_plan();
 out:
 	free(lockpath);
@@ -622,12 +728,14 @@ out:
 int bk_run(const struct bk_run_opts *opts, char **archive)
 {
 	struct run r = { .opts = opts, .tmp_lock = -1 };
-	int lock, code = 1;
+	int lock, code = 1, upload_failed = 0;
+	char upload_cause[sizeof(r.cause)];
 
 	r.started = (long long)time(NULL);
 	r.t0 = bk_monotonic();
 	*archive = NULL;
 	if (check_config() < 0 || (!opts->no_mail && bk_mail_config_check() < 0) ||
+	    bk_s3_config_check() < 0 ||
 	    bk_dir_check_private("BACKUP_DIR", bk_config.dir) < 0) {
 		bk_err_prefix("configuration");
 		bk_log_err();
@@ -668,22 +776,41 @@ int bk_run(const struct bk_run_opts *opts, char **archive)
 		fail(&r, "space", "%s", bk_err());
 		goto failed;
 	}
-	if (do_export_pack_verify(&r) < 0 ||
+	if (do_export_pack_verify(&r) < 0 || restore_test(&r) < 0 ||
 	    (bk_config.n_age_recipients && encrypt(&r) < 0) || publish(&r) < 0)
 		goto failed;
 	read_warnings(&r);
+	if (restore_test_failed(&r) < 0)
+		goto failed;
 	if (bk_status_record_success(bk_config.dir, r.started, r.bytes, bk_monotonic() - r.t0,
 				     r.archive, r.note) < 0) {
 		fail(&r, "status", "%s", bk_err());
 		goto failed;
 	}
-	if (!opts->no_mail && deliver(&r) < 0)
+	upload_failed = bk_s3_configured() && upload(&r) < 0;
+	if (upload_failed)
+		snprintf(upload_cause, sizeof(upload_cause), "%s", r.cause);
+	if (!opts->no_mail && deliver(&r) < 0) {
+		if (upload_failed)	/* both in the history and the alert */
+			snprintf(r.cause + strlen(r.cause), sizeof(r.cause) - strlen(r.cause),
+				 "; the off-site copy failed too: %s", upload_cause);
 		goto failed;
-	prune(&r);
+	}
+	prune(&r, upload_failed);
+	if (upload_failed) {
+		r.failed_step = "upload";
+		snprintf(r.cause, sizeof(r.cause), "%s", upload_cause);
+		goto failed;
+	}
 	if (r.warnings)
 		bk_warn("backup done with %s", r.note);
-	bk_info("backup finished in %.1f s: %s (%.1f MB)", bk_monotonic() - r.t0, r.archive,
-		(double)r.bytes / 1048576.0);
+	health_warnings();
+	{
+		char size[BK_SIZE_BUF];
+
+		bk_info("backup finished in %.1f s: %s (%s)", bk_monotonic() - r.t0, r.archive,
+			bk_format_size(r.bytes, size, sizeof(size)));
+	}
 	bk_ping("success");
 	*archive = r.archive;
 	r.archive = NULL;

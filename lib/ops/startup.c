@@ -254,7 +254,7 @@ static void send_alert(const struct report *r)
 				   "restart it (docker compose up -d backup).", r->problems);
 	char *product = NULL;
 
-	if (bk_mail_send_alert(subject, reason, &product) < 0)
+	if (bk_mail_send_alert(subject, reason, "failed:start-up", &product) < 0)
 		bk_error("start-up: the alert could not be mailed: %s", bk_err());
 	else
 		bk_info("start-up: alert mailed (%s)", product);

@@ -189,6 +189,16 @@ int bk_status_record_failure(const char *dir, long long epoch, double seconds,
 	return bk_history_append(dir, &e);
 }
 
+int bk_status_record_offsite(const char *dir, long long epoch)
+{
+	char *path = bk_path_join(dir, BK_STATUS_OFFSITE), buf[32];
+	int n = snprintf(buf, sizeof(buf), "%lld\n", epoch), ret;
+
+	ret = bk_write_file_atomic(path, buf, (size_t)n, 0600);
+	free(path);
+	return ret;
+}
+
 static int read_number(const char *dir, const char *name, long long *out)
 {
 	char *path = bk_path_join(dir, name);
@@ -225,4 +235,9 @@ int bk_status_read(const char *dir, long long *last_success, long long *size_mb)
 		return r;
 	r = read_number(dir, BK_STATUS_SIZE, size_mb);
 	return r == 1 ? (*size_mb = -1, 0) : r;
+}
+
+int bk_status_read_number(const char *dir, const char *name, long long *out)
+{
+	return read_number(dir, name, out);
 }

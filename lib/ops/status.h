@@ -10,6 +10,7 @@
 #define BK_STATUS_SUCCESS ".last_backup_success"
 #define BK_STATUS_SIZE ".last_backup_size_mb"
 #define BK_STATUS_HISTORY ".backup_history"
+#define BK_STATUS_OFFSITE ".last_offsite_success"	/* unix seconds of the newest confirmed upload */
 
 struct bk_history_entry {
 	long long epoch;
@@ -46,8 +47,13 @@ int bk_status_record_success(const char *dir, long long epoch, unsigned long lon
 /* Append a fail history line: reason "step: cause". Success files untouched. */
 int bk_status_record_failure(const char *dir, long long epoch, double seconds,
 			     const char *step, const char *cause);
+/* Write .last_offsite_success (unix seconds, one line) atomically. */
+int bk_status_record_offsite(const char *dir, long long epoch);
 /* Read the two status files. Returns 0, 1 when there is no success yet, -1 on a
  * malformed file (message names it). */
 int bk_status_read(const char *dir, long long *last_success, long long *size_mb);
+/* One non-negative number on one line in dir/name (e.g. .last_offsite_success):
+ * 0, 1 when the file does not exist, -1 when it is malformed (message names it). */
+int bk_status_read_number(const char *dir, const char *name, long long *out);
 
 #endif

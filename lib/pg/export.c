@@ -25,6 +25,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "pg.h"
+#include "progress.h"
 
 static int interrupted_sig;	/* atomic: the workers read it too */
 PGcancel *volatile ex_cancel_handles[1 + EX_MAX_WORKERS];
@@ -295,6 +296,21 @@ void ex_progress_clear(struct export *x)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/* A child of bk-run on a terminal sends the whole export's figures. With
+ * wait 0 a worker skips it while another one sends. */
+void ex_progress_total(struct export *x, int wait)
+{
+	if (!x->o->progress || isatty(STDERR_FILENO))
+		return;
+	if (wait)
+		pthread_mutex_lock(&x->mu);
+	else if (pthread_mutex_trylock(&x->mu) != 0)
+		return;
+	bk_progress_update(__atomic_load_n(&x->bytes_done, __ATOMIC_RELAXED), x->bytes_estimate,
+			   __atomic_load_n(&x->jobs_done, __ATOMIC_RELAXED), x->nj, "files");
+	pthread_mutex_unlock(&x->mu);
+}
+
 void ex_progress(struct export *x, const char *file, const struct table *t,
 		     long long rows, unsigned long long bytes, double start)
 {
@@ -302,6 +318,10 @@ void ex_progress(struct export *x, const char *file, const struct table *t,
 	char line[512];
 	int n;
 
+	if (!isatty(STDERR_FILENO)) {
+		ex_progress_total(x, 0);
+		return;
+	}
 	if (pthread_mutex_trylock(&x->mu) != 0)
 		return;		/* another worker is drawing it */
 	if (now - x->shown < 0.25) {
@@ -436,15 +456,15 @@ static void cleanup(struct export *x, int ok)
 
 static int connect_db(struct export *x)
 {
-	const char *version;
+	char version[32];
 
 	x->conn = bk_pg_connect("bk-export");
 	if (!x->conn)
 		return -1;
 	ex_cancel_handles[0] = PQgetCancel(x->conn);
-	version = PQparameterStatus(x->conn, "server_version");
+	bk_pg_version_text(PQserverVersion(x->conn), version, sizeof(version));
 	bk_info("connected to %s, database %s, server %s", bk_pg_target(), PQdb(x->conn),
-		version ? version : "?");
+		version);
 	if (ex_session_setup(x->conn) < 0)
 		return -1;
 	/* The application's schema (a Prisma URL's schema=): where the scope's
@@ -492,6 +512,9 @@ static int run(struct export *x)
 	if (x->nworkers)
 		bk_info("data: %zu files on %d connections in snapshot %s", x->nj, x->nworkers,
 			x->snapshot);
+	for (size_t i = 0; i < x->nj; i++)
+		x->bytes_estimate += x->jobs[i].pages > 0 ? (unsigned long long)x->jobs[i].pages * 8192 : 0;
+	bk_progress_phase("export");
 	if (ex_write_data(x) < 0)
 		return -1;
 	for (size_t i = 0; i < x->nt; i++)

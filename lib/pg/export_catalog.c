@@ -30,13 +30,17 @@ static const char *const generated_files[] = {
 static const char q_tables[] =
 	"SELECT c.oid, c.relkind, n.nspname, c.relname,"
 	" pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
-	/* the catalog only: a lock held on a table must not stop us before the snapshot */
-	" (SELECT COALESCE(pg_catalog.sum(GREATEST(p.relpages, 0)), 0)::pg_catalog.int8"
-	"  FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class p ON p.oid = t.relid),"
-	" (SELECT CASE WHEN pg_catalog.bool_or(p.reltuples < 0) THEN -1"
+	/* the catalog only: a lock held on a table must not stop us before the
+	 * snapshot; pg_partition_tree lists nothing for a plain table */
+	" CASE WHEN c.relkind = 'r' THEN GREATEST(c.relpages, 0)::pg_catalog.int8"
+	" ELSE (SELECT COALESCE(pg_catalog.sum(GREATEST(p.relpages, 0)), 0)::pg_catalog.int8"
+	"  FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class p ON p.oid = t.relid)"
+	" END,"
+	" CASE WHEN c.relkind = 'r' THEN c.reltuples::pg_catalog.int8"
+	" ELSE (SELECT CASE WHEN pg_catalog.bool_or(p.reltuples < 0) THEN -1"
 	"  ELSE COALESCE(pg_catalog.sum(p.reltuples), 0) END::pg_catalog.int8"
 	"  FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class p ON p.oid = t.relid"
-	"  WHERE p.relkind = 'r'),"
+	"  WHERE p.relkind = 'r') END,"
 	" (SELECT e.extname FROM pg_catalog.pg_depend d"
 	"  JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid"
 	"  WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid"
@@ -84,10 +88,13 @@ static const char q_fks[] =
 	" WHERE k.contype = 'f' AND k.conparentid = 0"
 	" ORDER BY k.oid, u.i";
 
+/* pg_partition_tree lists nothing for a table that is not partitioned: its
+ * own size is added (a partitioned table's own is 0). */
 static const char q_describe[] =
 	"SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
-	" (SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_relation_size(t.relid)), 0)::pg_catalog.int8"
-	"  / 8192 FROM pg_catalog.pg_partition_tree(c.oid) t)"
+	" ((SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_relation_size(t.relid)), 0)::pg_catalog.int8"
+	"  FROM pg_catalog.pg_partition_tree(c.oid) t)"
+	"  + CASE WHEN c.relkind = 'p' THEN 0 ELSE pg_catalog.pg_relation_size(c.oid) END) / 8192"
 	" FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1";
 

@@ -47,6 +47,8 @@ static int file_close(struct worker *w, struct job *j, long long rows)
 
 	w->file_open = 0;
 	ret = bk_xfile_close(&w->file);
+	__atomic_add_fetch(&w->x->jobs_done, 1, __ATOMIC_RELAXED);
+	ex_progress_total(w->x, 1);
 	if (ret == 0) {
 		j->rows = rows;
 		j->bytes = w->file.bytes;
@@ -72,7 +74,7 @@ static int copy_out(struct worker *w, const char *file, struct table *t, const c
 {
 	struct export *x = w->x;
 	double start = bk_monotonic();
-	unsigned long long bytes0 = bk_xfile_size(&w->file);
+	unsigned long long bytes0 = bk_xfile_size(&w->file), counted = 0;
 	long long msgs = 0;
 	PGresult *res;
 	char *row;
@@ -95,9 +97,16 @@ static int copy_out(struct worker *w, const char *file, struct table *t, const c
 			continue;
 		if (stopping(w))
 			return stopped_error();
-		if (x->o->progress)
-			ex_progress(x, file, t, msgs, bk_xfile_size(&w->file) - bytes0, start);
+		if (x->o->progress) {
+			unsigned long long b = bk_xfile_size(&w->file) - bytes0;
+
+			__atomic_add_fetch(&x->bytes_done, b - counted, __ATOMIC_RELAXED);
+			counted = b;
+			ex_progress(x, file, t, msgs, b, start);
+		}
 	}
+	__atomic_add_fetch(&x->bytes_done, bk_xfile_size(&w->file) - bytes0 - counted,
+			   __ATOMIC_RELAXED);
 	if (n == -2)
 		return ex_pg_fail(w->conn, NULL, "cannot read table %s", t->qname);
 	res = PQgetResult(w->conn);

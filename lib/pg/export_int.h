@@ -145,6 +145,10 @@ struct export {
 	int failed;		/* atomic: a worker failed, the others stop */
 	char *fail_msg, *fail_hint;
 	double start, shown;
+	/* For bk-run's progress line (atomic): data bytes written, files done,
+	 * and the tables' size on disk as the estimate of the total. */
+	unsigned long long bytes_done, bytes_estimate;
+	size_t jobs_done;
 };
 
 /* Signals (export.c): the handler cancels these queries and stops these children. */
@@ -168,6 +172,7 @@ void ex_add_member(struct export *x, const char *name, long long rows,
 		   unsigned long long bytes, const char *sha256);
 int ex_session_setup(PGconn *conn);
 void ex_progress_clear(struct export *x);
+void ex_progress_total(struct export *x, int wait);
 void ex_progress(struct export *x, const char *file, const struct table *t,
 		 long long rows, unsigned long long bytes, double start);
 

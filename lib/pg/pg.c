@@ -48,28 +48,36 @@ static const char *param(const struct conn_params *p, const char *k)
 	return NULL;
 }
 
-static int params_load(struct conn_params *p)
+/* The parameters of a connection URI or string (libpq's reason may quote it,
+ * password and all: not shown). */
+static int params_parse(struct conn_params *p, const char *var, const char *url)
 {
-	const struct bk_config *c = &bk_config;
 	char *errmsg = NULL;
 
 	memset(p, 0, sizeof(*p));
-	if (c->database_url) {
-		p->parsed = PQconninfoParse(c->database_url, &errmsg);
-		if (!p->parsed) {
-			char reason[512];
+	p->parsed = PQconninfoParse(url, &errmsg);
+	if (!p->parsed) {
+		char reason[512];
 
-			bk_config_url_reason(reason, sizeof(reason), errmsg, c->database_url);
-			PQfreemem(errmsg);
-			return bk_err_set("DATABASE_URL: not a valid connection string: %s", reason);
-		}
-		for (PQconninfoOption *o = p->parsed; o->keyword; o++) {
-			add(p, o->keyword, o->val);
-			if (p->n && p->keys[p->n - 1] == o->keyword && o->dispchar[0] == '*')
-				p->secret[p->n - 1] = 1;
-		}
-		return 0;
+		bk_config_url_reason(reason, sizeof(reason), errmsg, url);
+		PQfreemem(errmsg);
+		return bk_err_set("%s: not a valid connection string: %s", var, reason);
 	}
+	for (PQconninfoOption *o = p->parsed; o->keyword; o++) {
+		add(p, o->keyword, o->val);
+		if (p->n && p->keys[p->n - 1] == o->keyword && o->dispchar[0] == '*')
+			p->secret[p->n - 1] = 1;
+	}
+	return 0;
+}
+
+static int params_load(struct conn_params *p)
+{
+	const struct bk_config *c = &bk_config;
+
+	if (c->database_url)
+		return params_parse(p, "DATABASE_URL", c->database_url);
+	memset(p, 0, sizeof(*p));
 	add(p, "host", c->pg_host);
 	if (c->pg_port) {
 		snprintf(p->port, sizeof(p->port), "%d", c->pg_port);
@@ -206,46 +214,146 @@ static void reason(PGconn *conn, char *buf, size_t size)
 	bk_log_mask(buf, size);
 }
 
+/* The setting an admin edits to change what: the URL's part or the variable. */
+static const char *source_of(const char *what, const char *var)
+{
+	static char buf[64];
+
+	if (!bk_config.database_url)
+		return var;
+	snprintf(buf, sizeof(buf), "the %s in DATABASE_URL", what);
+	return buf;
+}
+
+/*
+ * The hint for a refused connection, from the server's reason. A password
+ * method answers "password authentication failed" for a role that does not
+ * exist too (PostgreSQL does not tell a client which roles exist), so that
+ * hint names the user as well; "role ... does not exist" is about the user only.
+ */
+static void connect_hint(const struct conn_params *p, const char *why)
+{
+	const char *user = user_of(p);
+	char pw[64];
+
+	if (strstr(why, "password authentication failed")) {
+		snprintf(pw, sizeof(pw), "%s", source_of("password", "POSTGRES_PASSWORD"));
+		bk_err_hint("check %s, and that role \"%s\" exists (%s): the server gives this "
+			    "answer for both", pw, user, source_of("user", "POSTGRES_USER"));
+	} else if (strstr(why, "no password supplied")) {
+		bk_err_hint("set %s", source_of("password", "POSTGRES_PASSWORD"));
+	} else if (strstr(why, "role \"") && strstr(why, "does not exist")) {
+		bk_err_hint("the server has no role \"%s\": check %s", user,
+			    source_of("user", "POSTGRES_USER"));
+	} else if (strstr(why, "database \"") && strstr(why, "does not exist")) {
+		bk_err_hint("check %s", source_of("database", "POSTGRES_DB"));
+	} else if (strstr(why, "pg_hba.conf")) {
+		bk_err_hint("the server's pg_hba.conf admits no connection from this host as "
+			    "\"%s\": check %s, or ask the server's administrator", user,
+			    source_of("user", "POSTGRES_USER"));
+	} else {
+		bk_err_hint("is the server running? check POSTGRES_HOST and POSTGRES_PORT");
+	}
+}
+
+/* host:port of p as libpq resolves it (static buffer). */
+static const char *target_of(const struct conn_params *p)
+{
+	static char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s:%s", effective(p, "host"), effective(p, "port"));
+	return buf;
+}
+
+/* Connect with p, 3 attempts while the server does not answer; the error
+ * names target and the user. */
+static PGconn *connect_params(struct conn_params *p, const char *target,
+			      const char *application_name, char *why, size_t size)
+{
+	PGconn *conn = NULL;
+
+	add(p, "application_name", application_name);
+	if (!param(p, "connect_timeout"))
+		add(p, "connect_timeout", "10");
+	for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+		PGPing ping;
+
+		conn = PQconnectdbParams(p->keys, p->vals, 0);
+		if (conn && PQstatus(conn) == CONNECTION_OK)
+			return conn;
+		reason(conn, why, size);
+		PQfinish(conn);
+		conn = NULL;
+		/* The server answered and refused (password, database): retrying won't help. */
+		ping = PQpingParams(p->keys, p->vals, 0);
+		if (ping == PQPING_OK || ping == PQPING_NO_ATTEMPT || attempt == ATTEMPTS)
+			break;
+		bk_warn("cannot connect to %s (attempt %d of %d): %s; retrying in %d s",
+			target, attempt, ATTEMPTS, why, attempt * 2);
+		sleep((unsigned)attempt * 2);
+	}
+	bk_err_set("cannot connect to %s as %s: %s", target, user_of(p), why);
+	return NULL;
+}
+
 PGconn *bk_pg_connect(const char *application_name)
 {
 	struct conn_params p;
-	PGconn *conn = NULL;
+	PGconn *conn;
 	char why[512];
 
 	bk_pg_log_notes();
 	if (params_load(&p) < 0)
 		return NULL;
-	add(&p, "application_name", application_name);
-	if (!param(&p, "connect_timeout"))
-		add(&p, "connect_timeout", "10");
-	for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
-		PGPing ping;
-
-		conn = PQconnectdbParams(p.keys, p.vals, 0);
-		if (conn && PQstatus(conn) == CONNECTION_OK)
-			break;
-		reason(conn, why, sizeof(why));
-		PQfinish(conn);
-		conn = NULL;
-		/* The server answered and refused (password, database): retrying won't help. */
-		ping = PQpingParams(p.keys, p.vals, 0);
-		if (ping == PQPING_OK || ping == PQPING_NO_ATTEMPT || attempt == ATTEMPTS)
-			break;
-		bk_warn("cannot connect to %s (attempt %d of %d): %s; retrying in %d s",
-			bk_pg_target(), attempt, ATTEMPTS, why, attempt * 2);
-		sleep((unsigned)attempt * 2);
-	}
+	conn = connect_params(&p, bk_pg_target(), application_name, why, sizeof(why));
 	if (!conn) {
-		bk_err_set("cannot connect to %s as %s: %s", bk_pg_target(), user_of(&p), why);
-		if (strstr(why, "password"))
-			bk_err_hint("check POSTGRES_PASSWORD (or DATABASE_URL)");
-		else if (strstr(why, "does not exist"))
-			bk_err_hint("check POSTGRES_DB and POSTGRES_USER");
-		else
-			bk_err_hint("is the server running? check POSTGRES_HOST and POSTGRES_PORT");
+		connect_hint(&p, why);
 	}
 	params_free(&p);
 	return conn;
+}
+
+void bk_pg_version_text(int version, char *buf, size_t size)
+{
+	if (version >= 100000)
+		snprintf(buf, size, "%d.%d", version / 10000, version % 10000);
+	else if (version > 0)
+		snprintf(buf, size, "%d.%d.%d", version / 10000, version / 100 % 100, version % 100);
+	else
+		snprintf(buf, size, "unknown");
+}
+
+PGconn *bk_pg_connect_other(const char *var, const char *url, const char *dbname,
+			    const char *application_name)
+{
+	struct conn_params p;
+	PGconn *conn;
+	char why[512], target[512];
+
+	bk_pg_log_notes();
+	if ((url ? params_parse(&p, var, url) : params_load(&p)) < 0)
+		return NULL;
+	add(&p, "dbname", dbname);
+	snprintf(target, sizeof(target), "%s", target_of(&p));
+	conn = connect_params(&p, target, application_name, why, sizeof(why));
+	if (!conn)
+		bk_err_hint("check %s", url ? var : "POSTGRES_* (or DATABASE_URL)");
+	params_free(&p);
+	return conn;
+}
+
+const char *bk_pg_target_other(const char *url)
+{
+	struct conn_params p;
+	const char *t;
+
+	if (!url)
+		return bk_pg_target();
+	if (params_parse(&p, "URL", url) < 0)
+		return "(invalid URL)";
+	t = target_of(&p);
+	params_free(&p);
+	return t;
 }
 
 void bk_pg_close(PGconn *conn)

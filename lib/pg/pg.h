@@ -12,6 +12,16 @@
  * Returns a connection or NULL with "cannot connect to HOST:PORT as USER: why". */
 PGconn *bk_pg_connect(const char *application_name);
 void bk_pg_close(PGconn *conn);
+/* The server version as people write it: 15.18 (>= 10), 9.6.24 (older), from
+ * PQserverVersion's 150018. Every message that shows the version uses it. */
+void bk_pg_version_text(int version, char *buf, size_t size);
+/* The same to another server: url (a connection URI or string from the
+ * variable var, which messages name; NULL: the backed-up server's
+ * parameters) with its database replaced by dbname when not NULL. */
+PGconn *bk_pg_connect_other(const char *var, const char *url, const char *dbname,
+			    const char *application_name);
+/* "host:port" of url (NULL: bk_pg_target()); static buffer. */
+const char *bk_pg_target_other(const char *url);
 
 /* "host=... port=... dbname=... user=..." without the password or any other
  * secret parameter (sslpassword); caller frees. */

@@ -22,15 +22,17 @@
 #include "fs.h"
 #include "log.h"
 #include "pg.h"
+#include "progress.h"
+#include "reader.h"
 #include "restore.h"
 #include "sqllex.h"
 
-#define CHUNK (1024 * 1024)
+#define CHUNK BK_READER_CHUNK
 #define MAX_LINE (1024UL * 1024 * 1024)	/* PostgreSQL's limit for a row */
 #define MAX_STMT (1024UL * 1024 * 1024)	/* and for a query: one schema statement */
 #define SQL_BATCH (1024 * 1024)	/* schema text sent at once (then to the next ';') */
 #define MAX_SQL_LINE (1024UL * 1024)	/* a line of a data file outside COPY blocks */
-#define MAX_HEADER (1024 * 1024)	/* a CSV header line */
+#define MAX_HEADER BK_READER_MAX_HEADER
 #define SHOWN 60		/* bytes of a refused line quoted in the message */
 
 /* ---- names ---- */
@@ -486,6 +488,9 @@ struct job {
 	size_t n_trigs;
 	struct seq *seqs;
 	size_t n_seqs;
+	/* the progress line: tables loaded, bytes of their files, of all */
+	size_t tables_done;
+	unsigned long long bytes_done, bytes_all;
 };
 
 static void job_free(struct job *j)
@@ -680,87 +685,6 @@ out:
 
 /* A file read from the start through its kept descriptor (not ours to
  * close); buf has a spare byte past cap for a terminating NUL. */
-struct reader {
-	const char *name;
-	int fd;
-	off_t off;
-	char *buf;
-	size_t cap, start, end;
-	int eof;
-	long lineno;		/* of the line at start */
-};
-
-static int reader_open(struct reader *r, const struct bk_extract_files *files, const char *name)
-{
-	memset(r, 0, sizeof(*r));
-	r->name = name;
-	r->lineno = 1;
-	r->fd = bk_extract_files_fd(files, name);
-	if (r->fd < 0)
-		return bk_err_set("%s was not kept open at extraction: cannot read it", name);
-	r->cap = CHUNK;
-	r->buf = bk_xmalloc(r->cap + 1);
-	return 0;
-}
-
-static void reader_close(struct reader *r)
-{
-	free(r->buf);
-	r->fd = -1;
-	r->buf = NULL;
-}
-
-/* Read more: keep the unconsumed bytes, grow when they fill the buffer.
- * 0, or -1. At the end of the file r->eof is set. */
-static int reader_fill(struct reader *r, size_t max_line)
-{
-	ssize_t n;
-
-	if (r->start > 0) {
-		memmove(r->buf, r->buf + r->start, r->end - r->start);
-		r->end -= r->start;
-		r->start = 0;
-	}
-	if (r->end == r->cap) {
-		if (r->cap >= max_line)
-			return bk_err_set("%s line %ld: longer than %zu bytes", r->name, r->lineno,
-					  max_line);
-		r->cap = r->cap * 2 < max_line ? r->cap * 2 : max_line;
-		r->buf = realloc(r->buf, r->cap + 1);
-		if (!r->buf)
-			abort();
-	}
-	do
-		n = pread(r->fd, r->buf + r->end, r->cap - r->end, r->off);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return bk_err_errno("cannot read %s", r->name);
-	if (n == 0)
-		r->eof = 1;
-	r->off += n;
-	r->end += (size_t)n;
-	return 0;
-}
-
-/* The next line (with its '\n', if any) at r->buf + r->start: its length,
- * 0 at the end of the file, -1 on error. Consumed by the caller. */
-static ssize_t reader_line(struct reader *r, size_t max_line)
-{
-	size_t scanned = 0;
-
-	for (;;) {
-		char *nl = memchr(r->buf + r->start + scanned, '\n', r->end - r->start - scanned);
-
-		if (nl)
-			return nl + 1 - (r->buf + r->start);
-		if (r->eof)
-			return (ssize_t)(r->end - r->start);
-		scanned = r->end - r->start;
-		if (reader_fill(r, max_line) < 0)
-			return -1;
-	}
-}
-
 /* Abort a COPY in progress (the transaction fails with it). */
 static void copy_abort(PGconn *conn, const char *why)
 {
@@ -818,7 +742,7 @@ static int is_end_line(const char *line, size_t len)
 }
 
 /* Stream one COPY block (the lines up to "\."): rows loaded, or -1. */
-static long long copy_block(PGconn *conn, struct reader *r, const char *what)
+static long long copy_block(PGconn *conn, struct bk_reader *r, const char *what)
 {
 	for (;;) {
 		size_t p = r->start;
@@ -856,7 +780,7 @@ static long long copy_block(PGconn *conn, struct reader *r, const char *what)
 			return bk_err_set("%s line %ld: the file ends inside a COPY block "
 					  "(no \\. line)", r->name, r->lineno);
 		}
-		if (reader_fill(r, MAX_LINE) < 0) {
+		if (bk_reader_fill(r, MAX_LINE) < 0) {
 			copy_abort(conn, "bk-unpack: cannot read the data");
 			return -1;
 		}
@@ -1164,7 +1088,7 @@ static const struct bk_restore_table *copy_stage(struct job *j, const char *name
 
 /* One COPY block of a .sql file, line its "COPY ... FROM stdin;" line
  * (consumed with the block): 0, or -1. */
-static int load_copy(struct job *j, struct reader *r, const char *name, size_t len,
+static int load_copy(struct job *j, struct bk_reader *r, const char *name, size_t len,
 		     struct load_result *lr)
 {
 	char *stmt = bk_asprintf("%.*s", (int)len, r->buf + r->start);
@@ -1206,14 +1130,14 @@ out:
  * refused it already: this is the same rule, kept where the SQL is sent). */
 static int load_sql(struct job *j, const char *name, struct load_result *lr)
 {
-	struct reader r;
+	struct bk_reader r;
 	struct sqlbuf sql = { 0 };
 	int ret = -1;
 
-	if (reader_open(&r, j->files, name) < 0)
+	if (bk_reader_open(&r, j->files, name) < 0)
 		return -1;
 	for (;;) {
-		ssize_t len = reader_line(&r, MAX_SQL_LINE);
+		ssize_t len = bk_reader_line(&r, MAX_SQL_LINE);
 		const struct bk_restore_table *t;
 		int kind;
 
@@ -1245,17 +1169,17 @@ static int load_sql(struct job *j, const char *name, struct load_result *lr)
 	ret = 0;
 out:
 	free(sql.s);
-	reader_close(&r);
+	bk_reader_close(&r);
 	return ret;
 }
 
 /* Skip one COPY block of r, up to and with its "\." line. */
-static int skip_block(struct reader *r)
+static int skip_block(struct bk_reader *r)
 {
 	long first = r->lineno;
 
 	for (;;) {
-		ssize_t len = reader_line(r, MAX_LINE);
+		ssize_t len = bk_reader_line(r, MAX_LINE);
 		const char *line = r->buf + r->start;
 
 		if (len < 0)
@@ -1278,17 +1202,17 @@ static int skip_block(struct reader *r)
 static int check_data_file(const struct bk_restore_plan *p, const struct bk_extract_files *files,
 			   const char *name)
 {
-	struct reader r;
+	struct bk_reader r;
 	char *seen = bk_xmalloc(p->n_tables + 1);
 	int ret = -1;
 
 	memset(seen, 0, p->n_tables + 1);
-	if (reader_open(&r, files, name) < 0) {
+	if (bk_reader_open(&r, files, name) < 0) {
 		free(seen);
 		return -1;
 	}
 	for (;;) {
-		ssize_t len = reader_line(&r, MAX_SQL_LINE);
+		ssize_t len = bk_reader_line(&r, MAX_SQL_LINE);
 		const struct bk_restore_table *t;
 		int kind;
 
@@ -1314,7 +1238,7 @@ static int check_data_file(const struct bk_restore_plan *p, const struct bk_extr
 	ret = 0;
 out:
 	free(seen);
-	reader_close(&r);
+	bk_reader_close(&r);
 	return ret;
 }
 
@@ -1372,7 +1296,7 @@ static int send_batch(PGconn *conn, char *text, size_t len, const char *name, lo
  * pg_dump's own "\restrict KEY" and "\unrestrict KEY" lines become blanks
  * (psql's business, not SQL); anything else is a meta-command psql would
  * run. 0, 1 when more of the line must be read first, or -1. */
-static int schema_backslash(struct reader *r, const struct bk_sql_lexer *lx, size_t pos)
+static int schema_backslash(struct bk_reader *r, const struct bk_sql_lexer *lx, size_t pos)
 {
 	char *line = r->buf + r->start + pos;
 	size_t avail = r->end - r->start - pos;
@@ -1396,12 +1320,12 @@ static int schema_backslash(struct reader *r, const struct bk_sql_lexer *lx, siz
 
 /* Read more of a schema file; the new bytes must hold no NUL (a query
  * string would end there). */
-static int schema_more(struct reader *r, const struct bk_sql_lexer *lx)
+static int schema_more(struct bk_reader *r, const struct bk_sql_lexer *lx)
 {
 	size_t had = r->end - r->start;
 
 	r->lineno = lx->line;
-	if (reader_fill(r, MAX_STMT) < 0)
+	if (bk_reader_fill(r, MAX_STMT) < 0)
 		return -1;
 	if (memchr(r->buf + r->start + had, '\0', r->end - r->start - had))
 		return bk_err_set("%s: a NUL byte after line %ld: not SQL: refusing the restore",
@@ -1418,12 +1342,12 @@ static int schema_more(struct reader *r, const struct bk_sql_lexer *lx)
 static int run_schema(PGconn *conn, const struct bk_extract_files *files, const char *name)
 {
 	struct bk_sql_lexer lx;
-	struct reader r;
+	struct bk_reader r;
 	size_t pos = 0, batch = sql_batch();	/* pos: from r.start */
 	long first_line = 1, queries = 0;
 	int ret = -1;
 
-	if (reader_open(&r, files, name) < 0)
+	if (bk_reader_open(&r, files, name) < 0)
 		return -1;
 	bk_sql_lexer_init(&lx);
 	for (;;) {
@@ -1471,104 +1395,7 @@ static int run_schema(PGconn *conn, const struct bk_extract_files *files, const 
 			lx.line - 1, queries);
 	ret = 0;
 out:
-	reader_close(&r);
-	return ret;
-}
-
-/*
- * The first CSV record of r as a quoted column list "(a, b)" in *cols;
- * consumes it. -1 if it is not a complete, sane header.
- */
-static int csv_header(PGconn *conn, struct reader *r, char **cols)
-{
-	char *field = bk_xmalloc(MAX_HEADER + 1), *list = bk_xstrdup("");
-	size_t flen = 0, p;
-	int quoted, ret = -1, nfields = 0;
-
-	*cols = NULL;
-	for (;;) {
-		int complete = 0;
-
-		/* Parse from the start each time: the header is small. */
-		p = r->start;
-		flen = 0;
-		quoted = 0;
-		free(list);
-		list = bk_xstrdup("");
-		nfields = 0;
-		while (p < r->end) {
-			char c = r->buf[p++];
-
-			if (quoted) {
-				if (c == '"') {
-					if (p < r->end && r->buf[p] == '"') {
-						field[flen++] = '"';
-						p++;
-					} else if (p == r->end && !r->eof) {
-						break;	/* need more to decide */
-					} else {
-						quoted = 0;
-					}
-				} else {
-					field[flen++] = c;
-				}
-			} else if (c == '"' && flen == 0) {
-				quoted = 1;
-			} else if (c == ',' || c == '\n' || (c == '\r' && p < r->end && r->buf[p] == '\n')) {
-				char *id, *next;
-
-				if (c == '\r')
-					p++;
-				field[flen] = '\0';
-				if (flen == 0 || memchr(field, '\0', flen))
-					goto bad;
-				id = PQescapeIdentifier(conn, field, flen);
-				if (!id) {
-					bk_err_set("%s: cannot quote column name: %s", r->name,
-						   PQerrorMessage(conn));
-					goto out;
-				}
-				next = bk_asprintf("%s%s%s", list, nfields ? ", " : "", id);
-				PQfreemem(id);
-				free(list);
-				list = next;
-				nfields++;
-				flen = 0;
-				if (c != ',') {
-					complete = 1;
-					break;
-				}
-			} else {
-				field[flen++] = c;
-			}
-			if (flen >= MAX_HEADER)
-				goto bad;
-		}
-		if (complete)
-			break;
-		if (r->eof) {
-			if (r->end == r->start)
-				bk_err_set("%s is empty: a CSV file must start with its header line",
-					   r->name);
-			else
-				bk_err_set("%s: the header line is not terminated", r->name);
-			goto out;
-		}
-		if (r->end - r->start >= MAX_HEADER)
-			goto bad;
-		if (reader_fill(r, MAX_HEADER * 2) < 0)
-			goto out;
-	}
-	r->start = p;
-	r->lineno++;
-	*cols = bk_asprintf("(%s)", list);
-	ret = 0;
-	goto out;
-bad:
-	bk_err_set("%s: the first line is not a CSV header of column names", r->name);
-out:
-	free(field);
-	free(list);
+	bk_reader_close(&r);
 	return ret;
 }
 
@@ -1577,15 +1404,15 @@ static int load_csv(struct job *j, const struct bk_restore_table *t, struct load
 {
 	PGconn *conn = j->conn;
 	int staged = keeps_old_rows(j, t);
-	struct reader r;
+	struct bk_reader r;
 	char *cols = NULL, *q = NULL, *sql = NULL;
 	PGresult *res;
 	long long rows;
 	int ret = -1;
 
-	if (reader_open(&r, j->files, t->file) < 0)
+	if (bk_reader_open(&r, j->files, t->file) < 0)
 		return -1;
-	if (reader_fill(&r, CHUNK) < 0 || csv_header(conn, &r, &cols) < 0)
+	if (bk_reader_fill(&r, CHUNK) < 0 || bk_reader_csv_header(conn, &r, &cols) < 0)
 		goto out;
 	if (staged ? stage_begin(j, t, cols) < 0 || !(q = bk_xstrdup(STAGE))
 		   : !(q = quote_qname(conn, t)))
@@ -1604,7 +1431,7 @@ static int load_csv(struct job *j, const struct bk_restore_table *t, struct load
 		r.start = r.end;
 		if (r.eof)
 			break;
-		if (reader_fill(&r, CHUNK) < 0) {
+		if (bk_reader_fill(&r, CHUNK) < 0) {
 			copy_abort(conn, "bk-unpack: cannot read the data");
 			goto out;
 		}
@@ -1619,7 +1446,7 @@ out:
 	free(cols);
 	free(q);
 	free(sql);
-	reader_close(&r);
+	bk_reader_close(&r);
 	return ret;
 }
 
@@ -1937,6 +1764,10 @@ static int load_file(struct job *j, const struct bk_manifest_entry *e)
 		goto out;
 	}
 	bk_info("loaded %s: %lld rows in %.2f s", e->path, lr.rows, bk_monotonic() - t0);
+	j->tables_done += (size_t)n;
+	j->bytes_done += e->bytes;
+	bk_progress_update(j->bytes_done, j->bytes_all, j->tables_done, j->plan->n_tables,
+			   "tables");
 	ret = 0;
 out:
 	load_result_free(&lr);
@@ -1973,6 +1804,7 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 		if (!bk_manifest_find(j->m, "schema.sql"))
 			return bk_err_set("the backup has no schema.sql: cannot create the tables");
 		bk_info("restoring into an empty database: schema, data, post-data");
+		bk_progress_phase("schema");
 		if (run_schema(j->conn, j->files, "schema.sql") < 0)
 			return -1;
 	} else {
@@ -1983,6 +1815,10 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 	}
 	t1 = bk_monotonic();
 	times->schema = t1 - t0;
+	for (size_t i = 0; i < j->m->n_entries; i++)
+		if (j->m->entries[i].rows >= 0)
+			j->bytes_all += j->m->entries[i].bytes;
+	bk_progress_phase("data");
 	for (size_t i = 0; i < j->m->n_entries; i++)
 		if (has_tables(p, j->m->entries[i].path) && load_file(j, &j->m->entries[i]) < 0)
 			return -1;
@@ -1998,6 +1834,7 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 		return -1;
 	t0 = bk_monotonic();
 	times->data = t0 - t1;
+	bk_progress_phase("post-data");
 	if (p->mode == BK_RESTORE_FULL) {
 		if (bk_manifest_find(j->m, "schema-post.sql") &&
 		    run_schema(j->conn, j->files, "schema-post.sql") < 0)
@@ -2019,7 +1856,7 @@ static int restore_in_transaction(struct job *j, struct bk_restore_times *times)
 static int check_csv(PGconn *conn, const struct bk_restore_plan *p,
 		     const struct bk_extract_files *files, const char *name)
 {
-	struct reader r;
+	struct bk_reader r;
 	char *cols = NULL;
 	int n = 0, ret;
 
@@ -2027,11 +1864,11 @@ static int check_csv(PGconn *conn, const struct bk_restore_plan *p,
 		n += !strcmp(p->tables[i].file, name);
 	if (n != 1)
 		return bk_err_set("MANIFEST: %s must hold exactly one table, not %d", name, n);
-	if (reader_open(&r, files, name) < 0)
+	if (bk_reader_open(&r, files, name) < 0)
 		return -1;
-	ret = reader_fill(&r, CHUNK) < 0 || csv_header(conn, &r, &cols) < 0 ? -1 : 0;
+	ret = bk_reader_fill(&r, CHUNK) < 0 || bk_reader_csv_header(conn, &r, &cols) < 0 ? -1 : 0;
 	free(cols);
-	reader_close(&r);
+	bk_reader_close(&r);
 	return ret;
 }
 

@@ -1,0 +1,27 @@
+/* One size formatter for people (see size.h). */
+#include <stdio.h>
+
+#include "size.h"
+
+const char *bk_format_size(unsigned long long bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "KB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, len, "%llu B", bytes);
+		return buf;
+	}
+	v /= 1024.0;
+	/* step up when rounding would print 1024 of this unit */
+	while (u + 1 < sizeof(units) / sizeof(units[0]) && v >= 1023.5) {
+		v /= 1024.0;
+		u++;
+	}
+	if (v < 9.95)
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	else
+		snprintf(buf, len, "%.0f %s", v, units[u]);
+	return buf;
+}

@@ -78,6 +78,8 @@ exec "$real_pg_dump" "\$@"
 EOF
 cat >"$TRASH/blocking/pg_dump" <<EOF
 #!/bin/sh
+# bk-export's version check first
+[ "\$*" = --version ] && exec "$real_pg_dump" --version
 echo \$\$ >"$TRASH/blocking.pid"
 read x <"$TRASH/never.fifo"
 EOF

@@ -7,46 +7,17 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'the backup container, built and run with podman'
 
-[ "${BK_TEST_CONTAINER:-0}" = 1 ] ||
-	test_skip_all "container tests run by 'make check-container' (BK_TEST_CONTAINER=1)"
+. "$TEST_DIRECTORY/lib-container.sh"
 [ -x "$BK_BUILD_DIR/bin/bk-verify" ] || test_skip_all "bin/bk-verify is not built"
+container_setup
 
-# podman and the local base image (there is no registry to pull from).
-# It lives in the workplace's shared/tools, beside the checkout or (for a clone
-# made elsewhere, as CI does) at /work/shared.
-setup=${BK_CONTAINER_SETUP:-}
-for s in "$BK_ROOT/../shared/tools/container-setup" /work/shared/tools/container-setup; do
-	[ -n "$setup" ] || { [ -x "$s" ] && [ -f "$s" ] && setup=$s; }
-done
-setup=${setup:-$BK_ROOT/../shared/tools/container-setup}
-if [ "$(id -u)" = 0 ]; then
-	[ -f "$setup" ] && [ -x "$setup" ] || test_skip_all "no $setup to install podman and the base image"
-	"$setup" >setup.log 2>&1 || {
-		sed 's/^/# /' setup.log
-		test_skip_all "container-setup failed: $(tail -n 1 setup.log)"
-	}
-fi
-command -v podman >/dev/null || test_skip_all "no podman (run $setup as root)"
-podman image exists docker.io/library/debian:bookworm-slim ||
-	test_skip_all "no local debian:bookworm-slim image (run $setup as root)"
-
-IMAGE=${BK_TEST_IMAGE:-localhost/bk-backup:test}
 NAME=bk-t0900-$$
 BAD=bk-t0900-bad-$$
 COMPOSED=bk-t0900-compose-$$
-# podman prints this for every container with a HEALTHCHECK when there is no
-# systemd to run its timer (container-setup says it is harmless).
-podman_() {
-	podman "$@" 2> >(grep -v 'unable to get systemd connection' >&2)
-}
 test_atexit 'podman rm --ignore -f -t 0 $NAME $BAD $COMPOSED >/dev/null 2>&1 || :'
 
 test_expect_success 'the image builds (podman, docker format, no pull)' '
-	start=$(date +%s) &&
-	podman build --format docker --pull=never --network=host \
-		-f "$BK_ROOT/Dockerfile.backup" -t "$IMAGE" "$BK_ROOT" >"$TRASH/build.log" 2>&1 || {
-		tail -n 40 "$TRASH/build.log"; exit 1; } &&
-	echo $(( $(date +%s) - start )) >"$TRASH/build.seconds"
+	image_build
 '
 podman image exists "$IMAGE" || test_skip_all "the image did not build"
 test_diag "image $IMAGE: $(podman image inspect --format '{{.Size}}' "$IMAGE") bytes," \
@@ -71,13 +42,20 @@ test_expect_success 'the image is under 150 MB' '
 	test "$size" -lt 150000000
 '
 
-test_expect_success 'inside: pg_dump 15 first in PATH, non-root, /backups 0700' '
+test_expect_success 'inside: Debian 13, pg_dump 17 first in PATH, non-root, /backups 0700' '
 	podman_ run --rm --network=host --entrypoint sh "$IMAGE" -c \
-		"pg_dump --version; id -un; stat -c %a:%U /backups /var/log/backup.log" >got &&
-	grep -q "^pg_dump (PostgreSQL) 15\." got &&
-	sed -n "2,4p" got >rest &&
-	printf "%s\n" backup 700:backup 600:backup >expect &&
+		"pg_dump --version; id -un; stat -c %a:%U /backups /var/log/backup.log \$BACKUP_TMPDIR; . /etc/os-release; echo \$VERSION_CODENAME" >got &&
+	grep -q "^pg_dump (PostgreSQL) 17\." got &&
+	sed -n "2,6p" got >rest &&
+	printf "%s\n" backup 700:backup 600:backup 700:backup trixie >expect &&
 	test_cmp expect rest
+'
+
+test_expect_success 'BACKUP_TMPDIR is set in the image, and libmicrohttpd is there' '
+	podman image inspect --format "{{range .Config.Env}}{{println .}}{{end}}" "$IMAGE" >env &&
+	grep -qx "BACKUP_TMPDIR=/var/tmp/bk" env &&
+	podman_ run --rm --entrypoint sh "$IMAGE" -c "ls /usr/lib/*/libmicrohttpd.so.12" >lib &&
+	test -s lib
 '
 
 uid=$(podman_ run --rm --entrypoint id "$IMAGE" -u) &&
@@ -182,35 +160,6 @@ test_expect_success 'podman stop: the entrypoint ends its jobs and exits 0' '
 # The compose example's service, as docker compose would start it: its
 # env_file, environment, secrets and volumes turned into podman arguments,
 # with only the database address and the mail outbox changed for the test.
-COMPOSE=$BK_ROOT/docs/docker-compose.backup.yml
-compose_args() {
-	/usr/bin/python3 - "$COMPOSE" "$TRASH/project" "$TRASH/volumes" "$@" <<-\EOF
-	import os, sys, yaml
-	compose, project, volumes = sys.argv[1:4]
-	overrides = dict(a.split("=", 1) for a in sys.argv[4:])
-	doc = yaml.safe_load(open(compose))
-	s = doc["services"]["backup"]
-	args = []
-	for f in s.get("env_file", []):
-	    args += ["--env-file", os.path.join(project, f)]
-	env = {k: "" if v is None else str(v) for k, v in s.get("environment", {}).items()}
-	env.update(overrides)
-	for k, v in env.items():
-	    args += ["-e", k + "=" + v]
-	for name in s.get("secrets", []):
-	    src = os.path.join(project, doc["secrets"][name]["file"])
-	    args += ["-v", src + ":/run/secrets/" + name + ":ro"]
-	for v in s.get("volumes", []):
-	    parts = v.split(":")
-	    if parts[0].startswith("."):
-	        parts[0] = os.path.normpath(os.path.join(project, parts[0]))
-	    else:
-	        parts[0] = os.path.join(volumes, parts[0])
-	    args += ["-v", ":".join(parts)]
-	sys.stdout.write("\0".join(args) + "\0")
-	EOF
-}
-
 test_expect_success 'the compose example: its settings pass the start-up checks' '
 	mkdir -p project/ssl project/secrets volumes/backups volumes/outbox &&
 	cat >project/.env.production <<-EOF &&

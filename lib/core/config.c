@@ -411,25 +411,65 @@ out:
 	return ret;
 }
 
+/* n bytes of the URL's password as written (user:PASSWORD@), or 0. */
+static size_t url_password(const char *url, const char **at)
+{
+	const char *start = strstr(url, "://"), *end, *colon;
+
+	if (!start)
+		return 0;
+	start += 3;
+	end = start + strcspn(start, "@/");
+	colon = memchr(start, ':', (size_t)(end - start));
+	if (*end != '@' || !colon || colon + 1 == end)
+		return 0;
+	*at = colon + 1;
+	return (size_t)(end - colon - 1);
+}
+
+void bk_config_url_reason(char *out, size_t size, const char *why, const char *url)
+{
+	const char *pw = NULL, *w = why ? why : "libpq gave no reason";
+	size_t pw_len = url_password(url, &pw), url_len = strlen(url), o = 0;
+	/* a keyword=value string: whatever libpq quotes may be part of a password */
+	int hide_quoted = !strstr(url, "://") && strstr(url, "password");
+
+	for (int open = 0; *w && *w != '\n' && o + 8 < size; ) {
+		if (!strncmp(w, url, url_len) && url_len) {
+			o += (size_t)snprintf(out + o, size - o, "%s", "the URL");
+			w += url_len;
+		} else if (pw_len && !strncmp(w, pw, pw_len)) {
+			o += (size_t)snprintf(out + o, size - o, "%s", "***");
+			w += pw_len;
+		} else if (*w == '"' && !open && hide_quoted && w[1] && w[2] != '"') {
+			o += (size_t)snprintf(out + o, size - o, "%s", "\"...\"");
+			w += 1 + strcspn(w + 1, "\"");
+			w += *w == '"';
+		} else {
+			open ^= *w == '"';
+			out[o++] = *w++;
+		}
+		if (o >= size)
+			o = size - 1;
+	}
+	out[o] = '\0';
+}
+
 /* A password inside DATABASE_URL must be masked like POSTGRES_PASSWORD, as
  * libpq decodes it and as written (percent-encoded); sslpassword as decoded. */
 static void register_url_password(const char *url, const PQconninfoOption *opts)
 {
-	const char *start = strstr(url, "://"), *end, *colon;
+	const char *pw = NULL;
+	size_t n = url_password(url, &pw);
 
 	for (; opts->keyword; opts++)
 		if (opts->dispchar[0] == '*' && opts->val)	/* password, sslpassword */
 			bk_log_secret(opts->val);
-	if (!start)
-		return;
-	start += 3;
-	end = start + strcspn(start, "@/");
-	colon = memchr(start, ':', (size_t)(end - start));
-	if (*end == '@' && colon && memchr(colon, '%', (size_t)(end - colon))) {
-		char *raw = bk_xmalloc((size_t)(end - colon));
+	if (n && memchr(pw, '%', n)) {
+		char *raw = bk_xmalloc(n + 1);
 
-		memcpy(raw, colon + 1, (size_t)(end - colon - 1));
-		raw[end - colon - 1] = '\0';
+		memcpy(raw, pw, n);
+		raw[n] = '\0';
 		bk_log_secret(raw);
 		free(raw);
 	}
@@ -438,7 +478,7 @@ static void register_url_password(const char *url, const PQconninfoOption *opts)
 /*
  * DATABASE_URL as libpq takes it: a postgresql:// URL loses Prisma's own
  * parameters (schema= is kept apart as the application's schema). The result
- * must parse; libpq's reason may quote the URL, password and all: not shown.
+ * must parse; libpq's reason is shown without the URL or its password.
  */
 static int load_url(struct bk_config *c)
 {
@@ -463,12 +503,16 @@ static int load_url(struct bk_config *c)
 		c->url_schema = url_schema;
 	}
 	if (!(opts = PQconninfoParse(c->database_url, &why))) {
+		char reason[512];
+
+		bk_config_url_reason(reason, sizeof(reason), why, c->database_url);
 		PQfreemem(why);
 		if (unknown[0])
 			bk_err_set("DATABASE_URL: not a valid connection URI or string: unknown "
 				   "parameter '%s' (neither libpq's nor Prisma's)", unknown);
 		else
-			bk_err_set("DATABASE_URL: not a valid connection URI or string");
+			bk_err_set("DATABASE_URL: not a valid connection URI or string: %s",
+				   reason);
 		bk_err_hint("postgresql://USER:PASSWORD@HOST:PORT/DATABASE[?PARAMETER=VALUE&...]");
 		return -1;
 	}

@@ -88,4 +88,8 @@ int bk_parse_int(const char *name, const char *value, int min, int max, int *out
 /* Value of a variable after load (environment lookup), NULL when unset or empty. */
 const char *bk_config_get(const char *name);
 
+/* libpq's reason why (PQconninfoParse's message, may be NULL) for url, into
+ * out, with the URL and its password left out: safe to show. */
+void bk_config_url_reason(char *out, size_t size, const char *why, const char *url);
+
 #endif

@@ -183,19 +183,11 @@ int bk_smtp_config_check(void)
 	return 0;
 }
 
-/* One delivery attempt; 0, or -1 with *rc and a->... describing why. */
-static int attempt_once(struct attempt *a, const char *url, const char *from,
-			struct curl_slist *rcpts, CURLcode *rc, char *errbuf)
+/* The session up to the first command: TLS as SMTP_TLS says, AUTH. */
+static void set_session(CURL *h, const char *url, struct attempt *a, char *errbuf)
 {
 	const struct bk_config *c = &bk_config;
-	CURL *h = curl_easy_init();
 
-	errbuf[0] = '\0';
-	if (!h) {
-		*rc = CURLE_OUT_OF_MEMORY;
-		return -1;
-	}
-	bk_mime_rewind(a->msg);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -224,37 +216,90 @@ static int attempt_once(struct attempt *a, const char *url, const char *from,
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->smtp_user);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, c->smtp_pass ? c->smtp_pass : "");
 	}
+	a->reply[0] = a->bad_reply[0] = a->read_err[0] = '\0';
+}
+
+/* One delivery attempt; 0, or -1 with *rc and a->... describing why. */
+static int attempt_once(struct attempt *a, const char *url, const char *from,
+			struct curl_slist *rcpts, CURLcode *rc, char *errbuf)
+{
+	CURL *h = curl_easy_init();
+
+	errbuf[0] = '\0';
+	if (!h) {
+		*rc = CURLE_OUT_OF_MEMORY;
+		return -1;
+	}
+	bk_mime_rewind(a->msg);
+	set_session(h, url, a, errbuf);
 	curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(h, CURLOPT_READDATA, a);
 	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)bk_mime_size(a->msg));
-	a->reply[0] = a->bad_reply[0] = a->read_err[0] = '\0';
 	*rc = curl_easy_perform(h);
 	curl_easy_cleanup(h);
 	return *rc == CURLE_OK ? 0 : -1;
 }
 
-int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_t n)
+/* libcurl once per process, and the server's URL (EHLO names this host). */
+static int smtp_url(char *url, size_t size)
 {
 	static int curl_ready;
 	const struct bk_config *c = &bk_config;
 	int tls = !strcmp(c->smtp_tls, "tls");
-	struct curl_slist *rcpts = NULL;
-	struct attempt a = { .msg = msg };
-	char url[600], env_from[320], errbuf[CURL_ERROR_SIZE + 1], why[1200];
-	CURLcode rc = CURLE_OK;
-	int ret = -1, tried = 0;
 
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 			return bk_err_set("cannot initialise libcurl");
 		curl_ready = 1;
 	}
-	snprintf(url, sizeof(url), "%s://%s%s%s:%d/%s", tls ? "smtps" : "smtp",
+	snprintf(url, size, "%s://%s%s%s:%d/%s", tls ? "smtps" : "smtp",
 		 strchr(c->smtp_host, ':') ? "[" : "", c->smtp_host,
 		 strchr(c->smtp_host, ':') ? "]" : "", c->smtp_port, bk_mime_hostname());
+	return 0;
+}
+
+int bk_smtp_probe(void)
+{
+	const struct bk_config *c = &bk_config;
+	struct attempt a = { 0 };
+	char url[600], errbuf[CURL_ERROR_SIZE + 1];
+	CURL *h;
+	CURLcode rc;
+
+	if (smtp_url(url, sizeof(url)) < 0)
+		return -1;
+	if (!(h = curl_easy_init()))
+		return bk_err_set("out of memory");
+	errbuf[0] = '\0';
+	set_session(h, url, &a, errbuf);
+	/* no recipient, no upload: libcurl sends this command alone */
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "NOOP");
+	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	rc = curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	if (rc == CURLE_OK)
+		return 0;
+	bk_err_set("SMTP %s:%d: %s%s%s%s", c->smtp_host, c->smtp_port,
+		   errbuf[0] ? errbuf : curl_easy_strerror(rc), a.bad_reply[0] ? " (server said: " : "",
+		   a.bad_reply, a.bad_reply[0] ? ")" : "");
+	bk_err_hint("%s", hint_for(rc));
+	return -1;
+}
+
+int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_t n)
+{
+	const struct bk_config *c = &bk_config;
+	struct curl_slist *rcpts = NULL;
+	struct attempt a = { .msg = msg };
+	char url[600], env_from[320], errbuf[CURL_ERROR_SIZE + 1], why[1200];
+	CURLcode rc = CURLE_OK;
+	int ret = -1, tried = 0;
+
+	if (smtp_url(url, sizeof(url)) < 0)
+		return -1;
 	snprintf(env_from, sizeof(env_from), "<%s>", from);
 	for (size_t i = 0; i < n; i++) {
 		char *r = bk_asprintf("<%s>", rcpt[i]);

@@ -32,4 +32,11 @@ int bk_smtp_config_check(void);
  */
 int bk_smtp_send(struct bk_mime *msg, const char *from, char *const *rcpt, size_t n);
 
+/*
+ * One session with the SMTP_* settings, as a delivery would open it
+ * (greeting, EHLO, TLS, AUTH), then NOOP and QUIT: nothing is sent. 0, or -1
+ * with "SMTP HOST:PORT: why" and a hint in the error slot. No retries.
+ */
+int bk_smtp_probe(void);
+
 #endif

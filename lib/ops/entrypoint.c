@@ -33,6 +33,7 @@
 #include "pg.h"
 #include "serve.h"
 #include "spawn.h"
+#include "startup.h"
 
 extern char **environ;
 
@@ -108,10 +109,12 @@ static int check_database(void)
 		PQconninfoOption *opts, *o;
 		char *why = NULL;
 
-		/* libpq's reason may quote the URL, password and all: not shown */
 		if (!(opts = PQconninfoParse(url, &why))) {
+			char reason[512];
+
+			bk_config_url_reason(reason, sizeof(reason), why, url);
 			PQfreemem(why);
-			bk_err_set("DATABASE_URL: not a valid connection URI or string");
+			bk_err_set("DATABASE_URL: not a valid connection URI or string: %s", reason);
 			bk_err_hint("postgresql://USER:PASSWORD@HOST:PORT/DATABASE");
 			return -1;
 		}
@@ -151,7 +154,7 @@ static int check_config(struct bk_cron *schedule)
 	if (access(c->config_dir, R_OK | X_OK) < 0)
 		bk_warn("BACKUP_CONFIG_DIR: cannot read %s (%s): the backups will hold no "
 			"configuration files", c->config_dir, strerror(errno));
-	return 0;
+	return bk_startup_config_files();
 }
 
 /* ---- the files ---- */
@@ -670,6 +673,14 @@ int bk_entrypoint(void)
 	if (check_env_file(env_path) < 0) {
 		bk_err_prefix("configuration");
 		bk_log_err();
+		unlink(env_path);
+		unlink(crontab_path);
+		free_jobs(jobs, n);
+		free(env_path);
+		free(crontab_path);
+		return BK_EXIT_USAGE;
+	}
+	if (bk_startup_report() == 2) {
 		unlink(env_path);
 		unlink(crontab_path);
 		free_jobs(jobs, n);

@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "cli.h"
+#include "dump_version.h"
 #include "err.h"
 #include "export_int.h"
 #include "fs.h"
@@ -487,7 +488,7 @@ static int run(struct export *x)
 	unsigned long long bytes = 0;
 	int r;
 
-	if (setup_dir(x) < 0 || connect_db(x) < 0)
+	if (setup_dir(x) < 0 || connect_db(x) < 0 || bk_pg_dump_fits(x->conn) < 0)
 		return -1;
 	if ((r = ex_classify(x)) < 0)
 		return r;

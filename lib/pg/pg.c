@@ -57,8 +57,11 @@ static int params_parse(struct conn_params *p, const char *var, const char *url)
 	memset(p, 0, sizeof(*p));
 	p->parsed = PQconninfoParse(url, &errmsg);
 	if (!p->parsed) {
+		char reason[512];
+
+		bk_config_url_reason(reason, sizeof(reason), errmsg, url);
 		PQfreemem(errmsg);
-		return bk_err_set("%s: not a valid connection string", var);
+		return bk_err_set("%s: not a valid connection string: %s", var, reason);
 	}
 	for (PQconninfoOption *o = p->parsed; o->keyword; o++) {
 		add(p, o->keyword, o->val);

@@ -385,6 +385,13 @@ static int sql_error_at(PGconn *conn, PGresult *res, const char *what, const cha
 		bk_err_set("%s line %ld: %s", what, line_of(text, atol(pos)) + first_line - 1, msg);
 	else
 		bk_err_set("%s: %s", what, msg[0] ? msg : "server error");
+	/* 42501 insufficient_privilege: a read-only (backup) role, most often */
+	if (res && PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
+	    !strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501"))
+		bk_err_hint("restore as the database's owner (the application's role) or a "
+			    "superuser: role %s may not create or change what the backup holds; "
+			    "set POSTGRES_USER and its password (POSTGRES_PASSWORD_FILE)",
+			    PQuser(conn));
 	PQclear(res);
 	return -1;
 }
@@ -1253,12 +1260,33 @@ static size_t sql_batch(void)
 }
 
 /* Send text[0..len) (from line first_line of name) as one query. */
+/*
+ * pg_dump 17 starts its output with "SET transaction_timeout = 0;", a
+ * setting servers before 17 do not have (psql goes on after the error; we
+ * stop): on such a server that line of the header becomes blanks, as the
+ * image's pg_dump 17 backs up servers from 13 on.
+ */
+static void blank_newer_settings(PGconn *conn, char *text, size_t len, long first_line)
+{
+	static const char set[] = "SET transaction_timeout = 0;";
+	size_t n = sizeof(set) - 1, head = len < 4096 ? len : 4096;
+	char *p;
+
+	if (first_line != 1 || PQserverVersion(conn) >= 170000)
+		return;
+	for (char *from = text; from < text + head &&
+	     (p = memmem(from, (size_t)(text + head - from), set, n)); from = p + n)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\r' || !p[n]))
+			memset(p, ' ', n);
+}
+
 static int send_batch(PGconn *conn, char *text, size_t len, const char *name, long first_line)
 {
 	char saved = text[len];
 	int ret;
 
 	text[len] = '\0';
+	blank_newer_settings(conn, text, len, first_line);
 	ret = run_sql(conn, text, name, first_line);
 	text[len] = saved;
 	return ret;

@@ -191,8 +191,18 @@ static void prisma_urls(void)
 			   "DATABASE_URL: schema: not a schema name (at most 63 bytes, no control "
 			   "characters)"), "a schema with a newline is refused");
 	ok(load_fails_with("DATABASE_URL", "postgresql://u:pw@[h/db",
-			   "DATABASE_URL: not a valid connection URI or string"),
-	   "a malformed URL is refused without quoting it");
+			   "DATABASE_URL: not a valid connection URI or string: end of string "
+			   "reached when looking for matching \"]\" in IPv6 host address in URI: "
+			   "\"the URL\""),
+	   "a malformed URL is refused with libpq's reason, without quoting it");
+	ok(load_fails_with("DATABASE_URL", "postgresql://u:p%zz-secret@h/db",
+			   "DATABASE_URL: not a valid connection URI or string: invalid "
+			   "percent-encoded token: \"***\""),
+	   "libpq's reason never shows the password");
+	ok(load_fails_with("DATABASE_URL", "host=h password=ab cd",
+			   "DATABASE_URL: not a valid connection URI or string: missing \"=\" "
+			   "after \"...\" in connection info string"),
+	   "nor a part of it in a keyword=value string");
 	ok(url_loads("postgresql://u:p%40ss-word@h/db?schema=s", "postgresql://u:p%40ss-word@h/db",
 		     "schema", "s"), "an encoded password");
 	snprintf(line, sizeof(line), "x p@ss-word y p%%40ss-word z");

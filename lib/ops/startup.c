@@ -23,6 +23,7 @@
 #include "mime.h"
 #include "pg.h"
 #include "smtp.h"
+#include "s3.h"
 #include "startup.h"
 
 #define MAX_SHOWN 20
@@ -213,37 +214,38 @@ static void check_mail(struct report *r)
 	add_text(r->text, sizeof(r->text), "; SMTP %s:%d ok", c->smtp_host, c->smtp_port);
 }
 
+/* Stops the listing at the first object: the store answered, signed and all. */
+static int first_object(const struct bk_s3_object *o, void *ctx)
+{
+	(void)o;
+	*(int *)ctx = 1;
+	return -1;
+}
+
+/* The store answers a signed ListObjectsV2 of the prefix (an empty listing is
+ * fine): endpoint, bucket, keys and clock are right. */
 static void check_s3(struct report *r)
 {
 	const char *url = bk_config_get("BACKUP_S3_URL");
+	struct bk_s3 s;
+	int rc = -1, found = 0;
 
 	if (!url) {
 		add_text(r->text, sizeof(r->text), "; S3 not configured");
 		return;
 	}
-	/*
-	 * HOOK (S3): the S3 client (lib/deliver/s3.h, branch wip/s3) is not in
-	 * this tree yet. When it is merged, replace the line below with:
-	 *
-	 *	struct bk_s3 s;
-	 *	char *key;
-	 *	int rc = -1;
-	 *
-	 *	if (bk_s3_open(&s) == 0) {
-	 *		key = bk_s3_key(&s, ".bk-start-up-check");
-	 *		rc = bk_s3_head(&s, key, NULL);	(1, no such object, is fine)
-	 *		free(key);
-	 *		bk_s3_close(&s);
-	 *	}
-	 *	if (rc < 0) {
-	 *		add_text(r->text, sizeof(r->text), "; S3 %s FAILED", url);
-	 *		problem(r, "S3");
-	 *		return;
-	 *	}
-	 *	add_text(r->text, sizeof(r->text), "; S3 %s ok", url);
-	 */
-	add_text(r->text, sizeof(r->text), "; S3 %s not checked (no S3 client in this build)",
-		 url);
+	if (bk_s3_open(&s) == 0) {
+		rc = bk_s3_list(&s, s.prefix, first_object, &found);
+		if (rc < 0 && found)
+			rc = 0;
+		bk_s3_close(&s);
+	}
+	if (rc < 0) {
+		add_text(r->text, sizeof(r->text), "; S3 %s FAILED", url);
+		problem(r, "S3");
+		return;
+	}
+	add_text(r->text, sizeof(r->text), "; S3 %s ok", url);
 }
 
 static void send_alert(const struct report *r)

@@ -15,14 +15,7 @@ export FAULT_TAG
 # fault_poll CMD...: until CMD succeeds, every 20 ms, for at most
 # $FAULT_POLL_SECONDS (60) seconds.
 fault_poll() {
-	local end=$((SECONDS + ${FAULT_POLL_SECONDS:-60}))
-	until "$@"; do
-		if [ $SECONDS -ge $end ]; then
-			echo "timed out waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.02
-	done
+	TEST_POLL_SECONDS=${FAULT_POLL_SECONDS:-60} test_poll "$@"
 }
 
 # fault_sql_true SQL: the query prints 1 (or t).

@@ -10,14 +10,7 @@ serve_now=$(date +%s)
 
 # serve_poll CMD...: until CMD succeeds, every 20 ms, for at most 60 s.
 serve_poll() {
-	local end=$((SECONDS + 60))
-	until "$@"; do
-		if [ $SECONDS -ge $end ]; then
-			echo "timed out waiting for: $*" >&2
-			return 1
-		fi
-		sleep 0.02
-	done
+	test_poll "$@"
 }
 
 # serve_fresh_dir: an empty BACKUP_DIR.

@@ -180,6 +180,20 @@ test_path_is_missing() {
 	[ ! -e "$1" ] && [ ! -L "$1" ] || { echo "exists: $1" >&2; return 1; }
 }
 
+# test_poll CMD...: until CMD succeeds, every 20 ms, for at most
+# $TEST_POLL_SECONDS (60) seconds: how tests wait for a condition (no sleeps
+# as synchronisation).
+test_poll() {
+	local end=$((SECONDS + ${TEST_POLL_SECONDS:-60}))
+	until "$@"; do
+		if [ $SECONDS -ge $end ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
 # test_free_port: print a TCP port on 127.0.0.1 that was free a moment ago.
 test_free_port() {
 	/usr/bin/python3 -c 'import socket

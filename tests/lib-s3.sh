@@ -29,7 +29,11 @@ _s3_need_podman() {
 	if { ! command -v podman >/dev/null ||
 	     ! podman image exists docker.io/library/debian:trixie-slim; } &&
 	   [ "$(id -u)" = 0 ] && [ -n "$setup" ]; then
-		"$setup" >"$TRASH/container-setup.log" 2>&1 ||
+		# one at a time: tests run in parallel (prove -j2) on a new machine
+		(
+			flock 9
+			"$setup" >"$TRASH/container-setup.log" 2>&1
+		) 9>"${TMPDIR:-/tmp}/bk-test-container-setup.lock" ||
 			test_skip_all "container-setup failed: $(tail -n 1 "$TRASH/container-setup.log")"
 	fi
 	command -v podman >/dev/null ||

@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "log.h"
 #include "s3_int.h"
+#include "curlopt.h"
 
 #define S3_CONNECT_TIMEOUT 20L
 #define S3_LOW_SPEED_TIME 120L	/* a transfer stalled this long (< 1 KB/s) fails */
@@ -322,11 +323,7 @@ static CURLcode attempt(const struct bk_s3 *s, struct s3_req *r, char *errbuf)
 		goto out;
 	snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s->region);
 	curl_easy_setopt(h, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+	bk_curl_protocols(h, "http,https", (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);

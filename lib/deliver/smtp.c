@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "log.h"
 #include "smtp.h"
+#include "curlopt.h"
 
 struct attempt {
 	struct bk_mime *msg;
@@ -189,11 +190,7 @@ static void set_session(CURL *h, const char *url, struct attempt *a, char *errbu
 	const struct bk_config *c = &bk_config;
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-#else
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
-#endif
+	bk_curl_protocols(h, "smtp,smtps", (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);

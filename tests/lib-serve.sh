@@ -21,12 +21,7 @@ serve_fresh_dir() {
 # serve_ok_run AGE_SECONDS BYTES: the status files and history line of a
 # successful run AGE_SECONDS ago, and its archive.
 serve_ok_run() {
-	local t=$((serve_now - $1)) name
-	name=critical_backup_$(date -d "@$t" +%Y%m%d_%H%M%S).tar.gz
-	echo "$t" >"$BACKUP_DIR/.last_backup_success"
-	echo $((($2 + MB - 1) / MB)) >"$BACKUP_DIR/.last_backup_size_mb"
-	printf '%s\tok\t%s\t60.0\t%s\t-\n' "$t" "$2" "$name" >>"$BACKUP_DIR/.backup_history"
-	: >"$BACKUP_DIR/$name"
+	test_ok_run "$serve_now" "$1" "$2"
 }
 
 # serve_fail_run AGE_SECONDS REASON: the history line of a failed run.

@@ -194,6 +194,17 @@ test_poll() {
 	done
 }
 
+# test_ok_run NOW AGE_SECONDS BYTES: the status files and history line of a
+# successful run AGE_SECONDS before NOW, and its (empty) archive in BACKUP_DIR.
+test_ok_run() {
+	local t=$(($1 - $2)) name
+	name=critical_backup_$(date -d "@$t" +%Y%m%d_%H%M%S).tar.gz
+	echo "$t" >"$BACKUP_DIR/.last_backup_success"
+	echo $((($3 + 1048575) / 1048576)) >"$BACKUP_DIR/.last_backup_size_mb"
+	printf '%s\tok\t%s\t60.0\t%s\t-\n' "$t" "$3" "$name" >>"$BACKUP_DIR/.backup_history"
+	: >"$BACKUP_DIR/$name"
+}
+
 # test_free_port: print a TCP port on 127.0.0.1 that was free a moment ago.
 test_free_port() {
 	/usr/bin/python3 -c 'import socket

@@ -81,11 +81,6 @@ struct progress {
 #define LOG_BYTES (1ULL << 20)
 #define LOG_SECONDS 1.0
 
-static double mib(unsigned long long n)
-{
-	return (double)n / (1024.0 * 1024.0);
-}
-
 /* On a terminal a progress line that redraws itself; in any case a log line
  * per member (past LOG_EACH, per large or slow member), so a slow night can
  * be read from the log. */
@@ -93,6 +88,7 @@ static void progress(void *ctx, const struct bk_aw_progress *p)
 {
 	struct progress *pr = ctx;
 	double now = bk_monotonic(), secs;
+	char done_s[BK_SIZE_BUF], total_s[BK_SIZE_BUF], rate_s[BK_SIZE_BUF];
 
 	if (p->member_done) {
 		if (pr->drawn)
@@ -115,8 +111,10 @@ static void progress(void *ctx, const struct bk_aw_progress *p)
 		return;
 	pr->last_draw = now;
 	secs = now - pr->start;
-	fprintf(stderr, "\r\033[Kpacking %s  %.1f of %.1f MB  %.1f MB/s", p->member,
-		mib(p->done), mib(p->total), secs > 0 ? mib(p->done) / secs : 0.0);
+	fprintf(stderr, "\r\033[Kpacking %s  %s of %s  %s", p->member,
+		bk_format_size(p->done, done_s, sizeof(done_s)),
+		bk_format_size(p->total, total_s, sizeof(total_s)),
+		bk_format_rate(secs > 0 ? (double)p->done / secs : 0, rate_s, sizeof(rate_s)));
 	pr->drawn = 1;
 }
 
@@ -240,12 +238,13 @@ int main(int argc, char **argv)
 		bk_die(rc == -2 ? BK_EXIT_USAGE : BK_EXIT_FAIL);
 	{
 		double secs = bk_monotonic() - pr.start;
-		char out_s[BK_SIZE_BUF], in_s[BK_SIZE_BUF];
+		char out_s[BK_SIZE_BUF], in_s[BK_SIZE_BUF], rate_s[BK_SIZE_BUF];
 
-		bk_info("wrote %s: %s from %s in %zu files, %.1f s (%.1f MB/s)%s", path,
+		bk_info("wrote %s: %s from %s in %zu files, %.1f s (%s)%s", path,
 			bk_format_size(res.out_bytes, out_s, sizeof(out_s)),
 			bk_format_size(res.in_bytes, in_s, sizeof(in_s)), res.members, secs,
-			secs > 0 ? mib(res.in_bytes) / secs : 0.0,
+			bk_format_rate(secs > 0 ? (double)res.in_bytes / secs : 0, rate_s,
+				       sizeof(rate_s)),
 			res.warnings ? " with warnings" : "");
 	}
 	if (res.key_id[0])

@@ -283,7 +283,7 @@ test_expect_success 'on a terminal, a progress line on stderr' '
 	test_path_is_file tty/MANIFEST &&
 	# Two workers share the line: which table draws first is theirs to
 	# decide, so any table at a multiple of 64 rows will do.
-	grep -E -q "$(printf "\r\033")\\[K[a-z_]+\.(sql|csv): public\.[a-z_]+ (64|128|192|256|320|384|448|512|576|640) rows, [0-9]+\.[0-9] MB, [0-9]+\.[0-9] MB/s" tty.err
+	grep -E -q "$(printf "\r\033")\\[K[a-z_]+\.(sql|csv): public\.[a-z_]+ (64|128|192|256|320|384|448|512|576|640) rows, [0-9.]+ (B|KB|MB), [0-9.]+ (B|KB|MB)/s" tty.err
 '
 
 test_expect_success 'the password is nowhere: log, stderr, stdout, pg_dump argv and env' '

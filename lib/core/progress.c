@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "progress.h"
+#include "size.h"
 
 #define RECORD "\036bk-progress "	/* a record: never a log line (those start with a date) */
 #define REDRAW_SECONDS 0.25
@@ -68,33 +69,31 @@ void bk_progress_end(void)
 	last_len = 0;
 }
 
-static double mb(unsigned long long n)
-{
-	return (double)n / 1e6;
-}
-
 static void draw(unsigned long long done, unsigned long long total, size_t items, size_t n_items,
 		 const char *what)
 {
-	double secs = bk_monotonic() - phase_start, rate = secs > 0 ? mb(done) / secs : 0;
-	char line[256];
+	double secs = bk_monotonic() - phase_start, rate = secs > 0 ? (double)done / secs : 0;
+	char line[256], done_s[BK_SIZE_BUF], total_s[BK_SIZE_BUF], rate_s[BK_SIZE_BUF];
 	size_t len;
 
 	len = (size_t)snprintf(line, sizeof(line), "\r\033[K%s", phase);
 	if (n_items && len < sizeof(line))
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "  %zu/%zu %s", items,
 					n_items, what ? what : "");
+	bk_format_size(done, done_s, sizeof(done_s));
 	if ((done || total) && len < sizeof(line)) {
 		if (total >= done && total)
-			len += (size_t)snprintf(line + len, sizeof(line) - len, "  %.1f of ~%.1f MB",
-						mb(done), mb(total));
+			len += (size_t)snprintf(line + len, sizeof(line) - len, "  %s of ~%s",
+						done_s,
+						bk_format_size(total, total_s, sizeof(total_s)));
 		else
-			len += (size_t)snprintf(line + len, sizeof(line) - len, "  %.1f MB", mb(done));
+			len += (size_t)snprintf(line + len, sizeof(line) - len, "  %s", done_s);
 	}
 	if (done && len < sizeof(line))
-		len += (size_t)snprintf(line + len, sizeof(line) - len, "  %.1f MB/s", rate);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "  %s",
+					bk_format_rate(rate, rate_s, sizeof(rate_s)));
 	if (total > done && rate > 0 && len < sizeof(line)) {
-		long eta = (long)(mb(total - done) / rate + 0.5);
+		long eta = (long)((double)(total - done) / rate + 0.5);
 
 		len += (size_t)snprintf(line + len, sizeof(line) - len, "  ETA %ld:%02ld", eta / 60,
 					eta % 60);

@@ -1,5 +1,6 @@
 /* One size formatter for people (see size.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "size.h"
 
@@ -23,5 +24,20 @@ const char *bk_format_size(unsigned long long bytes, char *buf, size_t len)
 		snprintf(buf, len, "%.1f %s", v, units[u]);
 	else
 		snprintf(buf, len, "%.0f %s", v, units[u]);
+	return buf;
+}
+
+const char *bk_format_rate(double bytes_per_second, char *buf, size_t len)
+{
+	size_t n;
+
+	if (!(bytes_per_second > 0))	/* NaN too */
+		bytes_per_second = 0;
+	if (bytes_per_second > 1e18)
+		bytes_per_second = 1e18;
+	bk_format_size((unsigned long long)(bytes_per_second + 0.5), buf, len);
+	n = strlen(buf);
+	if (n + 3 <= len)
+		memcpy(buf + n, "/s", 3);
 	return buf;
 }

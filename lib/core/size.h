@@ -20,4 +20,10 @@
  */
 const char *bk_format_size(unsigned long long bytes, char *buf, size_t len);
 
+/* A rate in the same units: "88 MB/s", "512 KB/s", "0 B/s" for none. Returns buf. */
+const char *bk_format_rate(double bytes_per_second, char *buf, size_t len);
+
+/* A rate in the same units: "88 MB/s", "512 KB/s", "0 B/s" for none. Returns buf. */
+const char *bk_format_rate(double bytes_per_second, char *buf, size_t len);
+
 #endif

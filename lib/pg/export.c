@@ -26,6 +26,7 @@
 #include "manifest.h"
 #include "pg.h"
 #include "progress.h"
+#include "size.h"
 
 static int interrupted_sig;	/* atomic: the workers read it too */
 PGcancel *volatile ex_cancel_handles[1 + EX_MAX_WORKERS];
@@ -315,7 +316,7 @@ void ex_progress(struct export *x, const char *file, const struct table *t,
 		     long long rows, unsigned long long bytes, double start)
 {
 	double now = bk_monotonic(), secs = now - start;
-	char line[512];
+	char line[512], size[BK_SIZE_BUF], rate[BK_SIZE_BUF];
 	int n;
 
 	if (!isatty(STDERR_FILENO)) {
@@ -329,9 +330,9 @@ void ex_progress(struct export *x, const char *file, const struct table *t,
 		return;
 	}
 	x->shown = now;
-	n = snprintf(line, sizeof(line), "\r\033[K%s: %s %lld rows, %.1f MB, %.1f MB/s",
-		     file, t->qname, rows, (double)bytes / 1e6,
-		     secs > 0 ? (double)bytes / 1e6 / secs : 0.0);
+	n = snprintf(line, sizeof(line), "\r\033[K%s: %s %lld rows, %s, %s", file, t->qname, rows,
+		     bk_format_size(bytes, size, sizeof(size)),
+		     bk_format_rate(secs > 0 ? (double)bytes / secs : 0, rate, sizeof(rate)));
 	if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n
 									 : sizeof(line) - 1) < 0)
 		x->shown = 0;

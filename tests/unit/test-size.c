@@ -1,5 +1,5 @@
 /* Unit tests for bk_format_size (lib/core/size.c): the one size format of
- * mails and log lines, at each unit's edges. */
+ * mails and log lines, at each unit's edges, and bk_format_rate's rates. */
 #include <string.h>
 
 #include "size.h"
@@ -11,6 +11,14 @@ static void is_size(unsigned long long bytes, const char *want)
 
 	bk_format_size(bytes, buf, sizeof(buf));
 	ok(!strcmp(buf, want), "%llu bytes: '%s' (want '%s')", bytes, buf, want);
+}
+
+static void is_rate(double rate, const char *want)
+{
+	char buf[BK_SIZE_BUF];
+
+	bk_format_rate(rate, buf, sizeof(buf));
+	ok(!strcmp(buf, want), "%.1f bytes/s: '%s' (want '%s')", rate, buf, want);
 }
 
 int main(void)
@@ -33,6 +41,19 @@ int main(void)
 
 		bk_format_size(1468006, small, sizeof(small));
 		ok(!strcmp(small, "1.4 M"), "a short buffer is cut, not overrun: '%s'", small);
+	}
+	is_rate(0, "0 B/s");
+	is_rate(-5, "0 B/s");
+	is_rate(0.0 / 0.0, "0 B/s");
+	is_rate(88.4 * 1048576, "88 MB/s");
+	is_rate(1.25 * 1048576, "1.2 MB/s");
+	is_rate(1e300, "888 PB/s");
+	{
+		char small[7];
+
+		bk_format_rate(88.0 * 1048576, small, sizeof(small));
+		ok(!strcmp(small, "88 MB"), "a short buffer drops the unit's /s, not overruns: '%s'",
+		   small);
 	}
 	return done_testing();
 }

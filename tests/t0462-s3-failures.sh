@@ -35,7 +35,7 @@ run_failing() {
 	rm -rf m1 m2 alert backup && mail_parse "$BACKUP_MAIL_OUTBOX/$(sed -n 1p new)" m1 &&
 	mail_parse "$BACKUP_MAIL_OUTBOX/$(sed -n 2p new)" m2 &&
 	if grep -q ALERT m1/subject; then mv m1 alert && mv m2 backup; else mv m2 alert && mv m1 backup; fi &&
-	echo "[bk] ALERT: backup failed at step upload: off-site copy failed" >expect &&
+	echo "[bk] ALERT: off-site copy failed; the local backup is verified and kept" >expect &&
 	test_cmp expect alert/subject &&
 	! grep -q ALERT backup/subject
 }
@@ -55,7 +55,7 @@ kept() {
 test_expect_success 'a wrong secret key: 403 SignatureDoesNotMatch, no retry, the alert' '
 	AWS_SECRET_ACCESS_KEY=$WRONG run_failing &&
 	msg="403 SignatureDoesNotMatch: check AWS_SECRET_ACCESS_KEY" &&
-	grep -q "ERROR bk-run\[[0-9]*\]: backup failed at step upload: PUT s3://fails/db/critical_backup_[0-9_]*.tar.gz: $msg$" err &&
+	grep -q "ERROR bk-run\[[0-9]*\]: step upload failed (the local backup is verified and kept): PUT s3://fails/db/critical_backup_[0-9_]*.tar.gz: $msg$" err &&
 	! grep -q "attempt 1 of 3 failed" err &&
 	grep -qF "$msg" alert/text &&
 	kept "PUT s3://fails/db/" && grep -qF "$msg" reason &&

@@ -31,7 +31,7 @@ check_failed() {
 	test "$tepoch" = "$epoch" && test "$tresult" = fail &&
 	case $treason in *"$1"*) ;; *) false ;; esac &&
 	rtest_last_mail >mail &&
-	grep -q "^Subject: \[bk\] ALERT: backup failed at step restore-test: restore test failed" mail &&
+	grep -q "^Subject: \[bk\] ALERT: restore test failed; the backup is kept but not proven to restore$" mail &&
 	grep -qF "$1" mail &&
 	test "$(rtest_scratch_dbs)" = ""
 }

@@ -50,7 +50,7 @@ test_expect_success 'after a failed upload the bucket is not pruned (bk-prune --
 	s3_curl -f -T x "$S3_ENDPOINT/bk-run/db-eu-1/$OLD" &&
 	echo "PUT /bk-run/db-eu-1/critical_backup_ -1 500" >"$S3_PROXY_RULES" &&
 	BACKUP_S3_ENDPOINT=$S3_PROXY_ENDPOINT test_expect_code 1 bk-run --no-mail >out 2>err &&
-	grep "step upload failed\|upload: " err &&
+	grep -q "ERROR bk-run\[[0-9]*\]: step upload failed (the local backup is verified and kept): " err &&
 	s3_ls bk-run db-eu-1/ >keys &&
 	grep -x "db-eu-1/$OLD" keys &&
 	! grep "^DELETE " "$S3_PROXY_LOG"

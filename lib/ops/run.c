@@ -86,6 +86,17 @@ static const char *alert_subject(const struct run *r)
 	return NULL;
 }
 
+/* The steps after verify fail without losing the night's archive: the
+ * alert and the log say so rather than "backup failed". */
+static const char *archive_kept(const struct run *r)
+{
+	if (!strcmp(r->failed_step, "upload"))
+		return "the local backup is verified and kept";
+	if (!strcmp(r->failed_step, "restore-test"))
+		return "the backup is kept but not proven to restore";
+	return NULL;
+}
+
 static void send_alert(const struct run *r)
 {
 	char subject[256], *out = NULL, why[512];
@@ -100,8 +111,11 @@ static void send_alert(const struct run *r)
 		free(mail);
 		return;
 	}
-	snprintf(subject, sizeof(subject), "backup failed at step %s%s%s", r->failed_step,
-		 what ? ": " : "", what ? what : "");
+	if (archive_kept(r))
+		snprintf(subject, sizeof(subject), "%s; %s", what, archive_kept(r));
+	else
+		snprintf(subject, sizeof(subject), "backup failed at step %s%s%s", r->failed_step,
+			 what ? ": " : "", what ? what : "");
 	snprintf(cause, sizeof(cause), "failed:%s", r->failed_step);
 	code = bk_run_tool(argv, 4096, &out, why, sizeof(why));
 	if (code != 0)
@@ -123,7 +137,10 @@ static int fail(struct run *r, const char *step, const char *fmt, ...)
 	vsnprintf(r->cause, sizeof(r->cause), fmt, ap);
 	va_end(ap);
 	bk_log_mask(r->cause, sizeof(r->cause));
-	bk_error("backup failed at step %s: %s", step, r->cause);
+	if (archive_kept(r))
+		bk_error("step %s failed (%s): %s", step, archive_kept(r), r->cause);
+	else
+		bk_error("backup failed at step %s: %s", step, r->cause);
 	return -1;
 }
 

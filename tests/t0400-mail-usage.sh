@@ -490,7 +490,16 @@ test_expect_success '--test writes a short message' '
 	test_cmp expect parsed/subject &&
 	printf "%s\n" multipart/mixed " multipart/alternative" "  text/plain" "  text/html" >expect &&
 	test_cmp expect parsed/structure &&
-	grep -x "Recipients         $ADMIN_EMAILS" parsed/text
+	grep -x "Recipients         $ADMIN_EMAILS" parsed/text &&
+	grep -x "Larger archives    path on the backup host (BACKUP_S3_URL and BACKUP_LINK_BASE not set)" parsed/text
+'
+
+test_expect_success '--test names the nginx link of larger archives' '
+	BACKUP_LINK_BASE=https://backup.example.com/dl/ BACKUP_LINK_SECRET=s3cr3t-$$-0123456789abcdef \
+		bk-mail --test >path &&
+	mail_parse "$(cat path)" parsed &&
+	grep -x "Larger archives    link under https://backup.example.com/dl/ (valid 72 h)" parsed/text &&
+	! grep -r -F "s3cr3t-$$-0123456789abcdef" outbox
 '
 
 test_expect_success 'two messages in the same second get two files' '

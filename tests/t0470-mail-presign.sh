@@ -105,4 +105,12 @@ test_expect_success 'encrypted: the link is to the uploaded .age object, identic
 	cmp "$ARCHIVE.age" got
 '
 
+test_expect_success 'bk-mail --test says larger archives go as presigned links to the bucket' '
+	BACKUP_LINK_BASE=https://backup.example.com/dl/ BACKUP_LINK_SECRET=0123456789abcdef0123456789abcdef \
+		bk-mail --test >path &&
+	mail_parse "$(cat path)" tparsed &&
+	grep -x "Larger archives    presigned S3 link to s3://bk-mail/host-a/ (valid 72 h)" tparsed/text &&
+	! grep -r -F "$S3_SK" "$BACKUP_MAIL_OUTBOX"
+'
+
 test_done

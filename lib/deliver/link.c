@@ -126,14 +126,20 @@ int bk_link_configured(void)
 	return bk_s3_configured() || bk_config.link_base != NULL;
 }
 
-static char *s3_link(const char *name, long long now, long long *expires)
+/* A presigned link lives BACKUP_LINK_TTL_HOURS, at most S3's 7 days. */
+static long s3_ttl(void)
 {
 	long ttl = (long)bk_config.link_ttl_hours * 3600;
+
+	return ttl > BK_S3_PRESIGN_MAX_SECONDS ? BK_S3_PRESIGN_MAX_SECONDS : ttl;
+}
+
+static char *s3_link(const char *name, long long now, long long *expires)
+{
+	long ttl = s3_ttl();
 	struct bk_s3 s;
 	char *key, *url;
 
-	if (ttl > BK_S3_PRESIGN_MAX_SECONDS)
-		ttl = BK_S3_PRESIGN_MAX_SECONDS;
 	if (bk_s3_open(&s) < 0)
 		return NULL;
 	key = bk_s3_key(&s, name);
@@ -142,6 +148,26 @@ static char *s3_link(const char *name, long long now, long long *expires)
 	free(key);
 	bk_s3_close(&s);
 	return url;
+}
+
+char *bk_link_describe(void)
+{
+	struct bk_s3 s;
+	char *where, *text;
+
+	if (!bk_s3_configured())
+		return bk_config.link_base ?
+		       bk_asprintf("link under %s (valid %d h)", bk_config.link_base,
+				   bk_config.link_ttl_hours) :
+		       bk_xstrdup("path on the backup host (BACKUP_S3_URL and BACKUP_LINK_BASE "
+				  "not set)");
+	if (bk_s3_open(&s) < 0)
+		return bk_asprintf("presigned S3 link (%s)", bk_err());
+	where = bk_s3_display(&s, s.prefix);
+	text = bk_asprintf("presigned S3 link to %s (valid %ld h)", where, s3_ttl() / 3600);
+	free(where);
+	bk_s3_close(&s);
+	return text;
 }
 
 char *bk_link_for(const char *name, long long now, long long *expires)

@@ -39,4 +39,9 @@ int bk_link_configured(void);
  */
 char *bk_link_for(const char *name, long long now, long long *expires);
 
+/* How a large backup would be mailed, for bk-mail --test: "presigned S3 link
+ * to s3://bucket/prefix/ (valid 72 h)", "link under BASE (valid 72 h)" or the
+ * path on this host. Caller frees. */
+char *bk_link_describe(void);
+
 #endif

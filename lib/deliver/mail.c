@@ -1390,8 +1390,12 @@ int bk_mail_send_test(char **product)
 	}
 	snprintf(buf, sizeof(buf), "%d MB (BACKUP_MAIL_ATTACH_MAX_MB)", c->attach_max_mb);
 	row(&b, "Attachment limit", buf);
-	row(&b, "Larger archives", c->link_base ? c->link_base : "path on the backup host "
-	    "(BACKUP_LINK_BASE not set)");
+	{
+		char *how = bk_link_describe();
+
+		row(&b, "Larger archives", how);
+		free(how);
+	}
 	table_end(&b);
 	html_end(&b);
 	ret = send_simple("test", subject, &b, product);

@@ -286,3 +286,30 @@ int bk_run_step_env(const char *const argv[], const char *const *env_unset, size
 	*out = io.out;
 	return bk_wait(pid);
 }
+
+char **bk_env_keep(const char *const keep[])
+{
+	size_t n = 0, max = 0;
+	char **env;
+
+	while (keep[max])
+		max++;
+	env = bk_xmalloc((max + 1) * sizeof(*env));
+	for (size_t i = 0; i < max; i++) {
+		const char *v = getenv(keep[i]);
+
+		if (v)
+			env[n++] = bk_asprintf("%s=%s", keep[i], v);
+	}
+	env[n] = NULL;
+	return env;
+}
+
+void bk_env_free(char **env)
+{
+	if (!env)
+		return;
+	for (char **e = env; *e; e++)
+		free(*e);
+	free(env);
+}

@@ -40,6 +40,12 @@ int bk_run_step(const char *const argv[], size_t max, char **out, char *cause, s
 int bk_run_step_env(const char *const argv[], const char *const *env_unset, size_t max,
 		    char **out, char *cause, size_t cause_size);
 
+/* A new environment ("NAME=VALUE", NULL-terminated, for execve) holding only
+ * the variables of keep (NULL-terminated) that are set here. Free with
+ * bk_env_free(). */
+char **bk_env_keep(const char *const keep[]);
+void bk_env_free(char **env);
+
 /* Path of the program `name` next to the running executable if it exists there,
  * else `name` itself for a PATH search. Caller frees. */
 char *bk_sibling_program(const char *name);

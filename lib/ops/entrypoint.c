@@ -446,17 +446,8 @@ static char **job_environment(void)
 		"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TZDIR",
 		NULL
 	};
-	size_t n = 0;
-	char **env = bk_xmalloc((sizeof(keep) / sizeof(keep[0])) * sizeof(*env));
 
-	for (int i = 0; keep[i]; i++) {
-		const char *v = getenv(keep[i]);
-
-		if (v)
-			env[n++] = bk_asprintf("%s=%s", keep[i], v);
-	}
-	env[n] = NULL;
-	return env;
+	return bk_env_keep(keep);
 }
 
 static pid_t start_job(struct job *j, char **env)
@@ -621,9 +612,7 @@ static int run_schedule(struct job *jobs, size_t n)
 		reap(jobs, n);
 	}
 	close(sfd);
-	for (char **e = env; *e; e++)
-		free(*e);
-	free(env);
+	bk_env_free(env);
 	return 0;
 }
 

@@ -65,17 +65,8 @@ static char **monitor_environment(void)
 		"BACKUP_LOG", "BACKUP_MAX_AGE_HOURS", "BACKUP_MIN_SIZE_MB",
 		"BACKUP_MAX_SIZE_MB", "BACKUP_S3_URL", "BACKUP_RESTORE_TEST", NULL
 	};
-	size_t n = 0;
-	char **env = bk_xmalloc(sizeof(keep));
 
-	for (int i = 0; keep[i]; i++) {
-		const char *v = getenv(keep[i]);
-
-		if (v)
-			env[n++] = bk_asprintf("%s=%s", keep[i], v);
-	}
-	env[n] = NULL;
-	return env;
+	return bk_env_keep(keep);
 }
 
 static void run_child(char *const *argv, char **env, pid_t parent)
@@ -125,9 +116,7 @@ int bk_serve_start(void)
 	pid = fork();
 	if (pid == 0)
 		run_child((char *const *)argv, env, parent);
-	for (char **e = env; *e; e++)
-		free(*e);
-	free(env);
+	bk_env_free(env);
 	if (pid < 0) {
 		bk_error("cannot start %s --serve: %s", monitor, strerror(errno));
 		free(monitor);

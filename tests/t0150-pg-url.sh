@@ -97,6 +97,7 @@ test_expect_success 'a parameter neither libpq nor Prisma knows: exit 2, named, 
 	test_path_is_missing unknown &&
 	messages log.unknown >actual &&
 	echo "ERROR configuration: DATABASE_URL: not a valid connection URI or string: unknown parameter ${SQ}nosuch${SQ} (neither libpq${SQ}s nor Prisma${SQ}s)" >expect &&
+	echo "ERROR hint: postgresql://USER:PASSWORD@HOST:PORT/DATABASE[?PARAMETER=VALUE&...]" >>expect &&
 	test_cmp expect actual &&
 	! grep -F -q "$POSTGRES_PASSWORD" err log.unknown
 '
@@ -141,8 +142,8 @@ test_expect_success 'bk-run --dry-run says it too' '
 	test_cmp expect actual
 '
 
-# bad VAR VALUE 'message': bk-export exits 2 with that one configuration
-# error, before connecting or creating anything.
+# bad VAR VALUE 'message' ['hint']: bk-export exits 2 with that one
+# configuration error (and its hint), before connecting or creating anything.
 bad() {
 	test_expect_success "$1=$2: exit 2 naming $1" "
 		test_expect_code 2 env $1=$(printf %q "$2") BACKUP_LOG=\$TRASH/log.bad \
@@ -152,12 +153,15 @@ bad() {
 		messages log.bad >actual &&
 		rm log.bad &&
 		echo $(printf %q "ERROR configuration: $3") >expect &&
+		${4:+echo $(printf %q "ERROR hint: $4") >>expect &&}
 		test_cmp expect actual
 	"
 }
 
-bad BACKUP_WINDOW_TIMEZONE 'Asia/Bang kok' "BACKUP_WINDOW_TIMEZONE: 'Asia/Bang kok' is not a time zone name"
-bad BACKUP_WINDOW_TIMEZONE "UTC';--" "BACKUP_WINDOW_TIMEZONE: 'UTC';--' is not a time zone name"
+bad BACKUP_WINDOW_TIMEZONE 'Asia/Bang kok' "BACKUP_WINDOW_TIMEZONE: 'Asia/Bang kok' is not a time zone name" \
+	"use a name such as UTC or Asia/Bangkok"
+bad BACKUP_WINDOW_TIMEZONE "UTC';--" "BACKUP_WINDOW_TIMEZONE: 'UTC';--' is not a time zone name" \
+	"use a name such as UTC or Asia/Bangkok"
 bad BACKUP_WINDOW_TIMEZONE "$(printf 'A%.0s' $(seq 65))" 'BACKUP_WINDOW_TIMEZONE: longer than 64 characters, not a time zone'
 bad BACKUP_DRIFT_DROP_PERCENT 0 'BACKUP_DRIFT_DROP_PERCENT: 0 is out of range (1..100)'
 bad BACKUP_DRIFT_DROP_PERCENT 101 'BACKUP_DRIFT_DROP_PERCENT: 101 is out of range (1..100)'

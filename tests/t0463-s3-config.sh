@@ -47,6 +47,12 @@ test_expect_success 'BACKUP_S3_REGION, BACKUP_S3_PATH_STYLE, BACKUP_S3_CA_FILE' 
 	bad BACKUP_S3_CA_FILE=$TRASH/none.pem "BACKUP_S3_CA_FILE: cannot read $TRASH/none.pem: No such file or directory"
 '
 
+test_expect_success 'a bucket with dots over https: virtual-host style refused, with the fix' '
+	BACKUP_S3_URL=s3://bk.cfg.example/db/ BACKUP_S3_ENDPOINT=https://s3.example.com \
+		bad BACKUP_S3_PATH_STYLE=0 "BACKUP_S3_PATH_STYLE: 0 with the bucket bk.cfg.example: a name with dots in front of the host does not match the store${SQ}s TLS certificate" &&
+	grep -q "hint: set BACKUP_S3_PATH_STYLE=1 (or leave it unset)" err
+'
+
 test_expect_success 'BACKUP_S3_RETENTION_DAYS and BACKUP_S3_PART_SIZE_MB are numbers in range' '
 	bad BACKUP_S3_RETENTION_DAYS=-1 "BACKUP_S3_RETENTION_DAYS: -1 is out of range (1..36500)" &&
 	bad BACKUP_S3_RETENTION_DAYS=soon "BACKUP_S3_RETENTION_DAYS: ${SQ}soon${SQ} is not a whole number" &&
@@ -86,6 +92,15 @@ for p in bk-export bk-pack bk-verify bk-mail bk-prune; do
 	EOF
 	chmod +x "$TRASH/fake/$p"
 done
+
+test_expect_success 'a bucket with dots over https goes path style when BACKUP_S3_PATH_STYLE is unset' '
+	env -u BACKUP_S3_PATH_STYLE BACKUP_S3_URL=s3://bk.cfg.example/db/ \
+		BACKUP_S3_ENDPOINT=https://s3.example.com bk-run --dry-run --no-mail >out 2>err || { cat err; false; } &&
+	grep -q "dry run: would upload [^ ]* to s3://bk.cfg.example/db/[^ ]* at https://s3.example.com (path style," err &&
+	env -u BACKUP_S3_PATH_STYLE BACKUP_S3_URL=s3://bk-cfg-example/db/ \
+		BACKUP_S3_ENDPOINT=https://s3.example.com bk-run --dry-run --no-mail >out 2>err || { cat err; false; } &&
+	grep -q "dry run: would upload [^ ]* to s3://bk-cfg-example/db/[^ ]* at https://s3.example.com (virtual-host style," err
+'
 
 test_expect_success 'a run with AWS_SECRET_ACCESS_KEY_FILE uploads (mail to an outbox)' '
 	(umask 077 && printf "%s\n" "$S3_SK" >secret.key) &&

@@ -104,8 +104,8 @@ void bk_start(const char *prog, const char *env_file)
 
 		if (log && *log)
 			bk_log_open(prog, log);
-		bk_error("configuration: %s", bk_err());
-		exit(BK_EXIT_USAGE);
+		bk_err_prefix("configuration");
+		bk_die(BK_EXIT_USAGE);	/* the message, and its hint when there is one */
 	}
 	bk_log_open(prog, bk_config.log_path);
 }

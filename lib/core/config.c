@@ -850,7 +850,7 @@ static int s3_keys(struct bk_config *c)
 
 static int load_s3(struct bk_config *c)
 {
-	int addr = 0, path_style_def;
+	int addr = 0, dotted, path_style_def;
 
 	free(s3_bucket);
 	free(s3_prefix);
@@ -870,22 +870,33 @@ static int load_s3(struct bk_config *c)
 				  "(R2: auto)", c->s3_region);
 	if (s3_endpoint_var(c, &addr) < 0)
 		return -1;
-	path_style_def = addr;
+	if (c->s3_ca_file && access(c->s3_ca_file, R_OK) < 0)
+		return bk_err_errno("BACKUP_S3_CA_FILE: cannot read %s", c->s3_ca_file);
+	if (c->s3_url && (s3_url_var(c) < 0 || s3_keys(c) < 0))
+		return -1;
+	/* BUCKET.HOST needs a host name; and over https a bucket with dots
+	 * would not match the store's wildcard certificate (*.HOST) */
+	dotted = c->s3_url && strchr(c->s3_bucket, '.') && !strncmp(c->s3_endpoint, "https:", 6);
+	path_style_def = addr || dotted;
 	if (bk_config_get("BACKUP_S3_PATH_STYLE")) {
 		if (bool_var("BACKUP_S3_PATH_STYLE", &c->s3_path_style) < 0)
 			return -1;
 	} else {
 		c->s3_path_style = path_style_def;
 	}
-	if (c->s3_ca_file && access(c->s3_ca_file, R_OK) < 0)
-		return bk_err_errno("BACKUP_S3_CA_FILE: cannot read %s", c->s3_ca_file);
-	if (!c->s3_url)
+	if (!c->s3_url || c->s3_path_style)
 		return 0;
-	if (s3_url_var(c) < 0 || s3_keys(c) < 0)
-		return -1;
-	if (!c->s3_path_style && addr)
+	if (addr)
 		return bk_err_set("BACKUP_S3_PATH_STYLE: 0 needs a host name in BACKUP_S3_ENDPOINT "
 				  "(the bucket goes in front of it), not %s", c->s3_endpoint);
+	if (dotted) {
+		bk_err_set("BACKUP_S3_PATH_STYLE: 0 with the bucket %s: a name with dots in "
+			   "front of the host does not match the store's TLS certificate",
+			   c->s3_bucket);
+		bk_err_hint("set BACKUP_S3_PATH_STYLE=1 (or leave it unset), or use a bucket name "
+			    "without dots");
+		return -1;
+	}
 	return 0;
 }
 

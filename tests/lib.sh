@@ -217,3 +217,11 @@ print(s.getsockname()[1])'
 test_random_hex() {
 	od -An -N"$(( ($1 + 1) / 2 ))" -tx1 /dev/urandom | tr -d ' \n' | cut -c1-"$1"
 }
+
+# test_flip_byte FILE OFFSET: invert the low bit of one byte in place (a
+# written constant would leave the file as it was when the byte was that).
+test_flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

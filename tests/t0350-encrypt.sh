@@ -69,13 +69,6 @@ tables() {
 	pg_psql -d "$1" -At -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
 }
 
-# flip FILE OFFSET: invert the low bit of one byte in place.
-flip() {
-	local b
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 # last_mail DIR: parse the newest message into parsed/.
 last_mail() {
 	rm -rf parsed &&
@@ -271,13 +264,13 @@ test_expect_success 'a .age cut at a chunk boundary (no final chunk): refused' '
 test_expect_success 'a bit flipped in the payload or the header: refused, nothing extracted' '
 	age=$(cat path).age &&
 	cp "$age" flip.tar.gz.age &&
-	flip flip.tar.gz.age $(( $(stat -c %s "$age") / 2 )) &&
+	test_flip_byte flip.tar.gz.age $(( $(stat -c %s "$age") / 2 )) &&
 	test_expect_code 1 bk-verify -i id1.txt flip.tar.gz.age >out 2>err &&
 	grep -q "cannot decrypt flip.tar.gz.age: age: chunk [0-9]*: authentication failed" err &&
 	test_expect_code 1 bk-unpack -i id1.txt -C flip-dir flip.tar.gz.age >out 2>err &&
 	test_path_is_missing flip-dir &&
 	cp "$age" hdr.tar.gz.age &&
-	flip hdr.tar.gz.age 30 &&
+	test_flip_byte hdr.tar.gz.age 30 &&
 	test_expect_code 1 bk-verify -i id1.txt hdr.tar.gz.age >out 2>err &&
 	grep -q "cannot decrypt hdr.tar.gz.age: age" err
 '

@@ -45,7 +45,7 @@ test_expect_success 'a damaged archive (one byte flipped) fails, nothing is crea
 	ar_good good.tar.gz &&
 	cp good.tar.gz bad.tar.gz &&
 	size=$(stat -c %s bad.tar.gz) &&
-	printf "\\x55" | dd of=bad.tar.gz bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null &&
+	test_flip_byte bad.tar.gz $((size / 2)) &&
 	! cmp -s good.tar.gz bad.tar.gz &&
 	test_expect_code 1 bk-unpack -C dest --config-to cfg bad.tar.gz >stdout 2>err &&
 	test ! -s stdout &&

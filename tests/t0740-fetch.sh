@@ -52,7 +52,7 @@ cp "$TRASH/$GOOD" "$TRASH/$OLD"
 # One byte changed in the middle of the gzip stream.
 cp "$TRASH/$GOOD" "$TRASH/$DAMAGED" &&
 size=$(stat -c %s "$TRASH/$DAMAGED") &&
-printf '\377' | dd of="$TRASH/$DAMAGED" bs=1 seek=$((size / 2)) conv=notrunc status=none || exit 1
+test_flip_byte "$TRASH/$DAMAGED" $((size / 2)) || exit 1
 
 s3_start
 s3_mkbucket bk-fetch || exit 1

@@ -135,7 +135,7 @@ if [ $have_strace = 1 ]; then
 		held bk-verify openat 1 &&
 		pending=$(echo "$BACKUP_DIR"/.incoming/critical_backup_*.tar.gz) &&
 		size=$(stat -c %s "$pending") &&
-		printf "\\377" | dd of="$pending" bs=1 seek=$((size / 2)) conv=notrunc status=none &&
+		test_flip_byte "$pending" $((size / 2)) &&
 		kill -CONT $HELD &&
 		{ wait $FAULT_PID || rc=$?; } &&
 		failed verify &&

@@ -74,6 +74,10 @@ s3_start() {
 	opts="$opts --rgw-multipart-min-part-size=4096"
 	# BUCKET.localhost:PORT is virtual-host style (libcurl resolves *.localhost)
 	opts="$opts --rgw-dns-name=localhost"
+	# S3_STS=1: the STS API too, for temporary credentials (s3_session_token)
+	[ "${S3_STS:-0}" = 1 ] &&
+		opts="$opts --rgw-sts-key=$(test_random_hex 16) --rgw-s3-auth-use-sts=true"
+	S3_OPTS=$opts
 	while :; do
 		tries=$((tries + 1))
 		S3_PORT=$(test_free_port) || test_skip_all "cannot find a free port for radosgw"
@@ -99,6 +103,32 @@ s3_start() {
 	done
 	export S3_ENDPOINT S3_PORT S3_NAME  # not the keys: tests look for the secret in children
 	test_diag "radosgw at $S3_ENDPOINT (container $S3_NAME)"
+}
+
+# _s3_form SERVICE BODY: a signed form POST to radosgw's IAM or STS API.
+_s3_form() {
+	curl -sS --aws-sigv4 "aws:amz:us-east-1:$1" --user "$S3_AK:$S3_SK" \
+		-H "x-amz-content-sha256: $(printf %s "$2" | sha256sum | cut -d' ' -f1)" \
+		-H "Content-Type: application/x-www-form-urlencoded" -X POST -d "$2" "$S3_ENDPOINT/"
+}
+
+# s3_session_token: temporary credentials of the test user from STS
+# GetSessionToken (after s3_start with S3_STS=1): S3_TMP_AK, S3_TMP_SK,
+# S3_TMP_TOKEN. The user first gets the right to ask (a user policy).
+s3_session_token() {
+	local policy='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:GetSessionToken"],"Resource":"*"}]}'
+	podman exec "$S3_NAME" sh -c "radosgw-admin $S3_OPTS caps add --uid=bk --caps=user-policy=*" \
+		>"$S3_DIR/caps.out" 2>&1 || { cat "$S3_DIR/caps.out" >&2; return 1; }
+	_s3_form iam "Action=PutUserPolicy&PolicyName=sts&UserName=bk&PolicyDocument=$(printf %s "$policy" | jq -sRr @uri)" \
+		>"$S3_DIR/policy.xml" &&
+	grep -q "<PutUserPolicyResponse" "$S3_DIR/policy.xml" || { cat "$S3_DIR/policy.xml" >&2; return 1; }
+	_s3_form sts "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=3600" \
+		>"$S3_DIR/token.xml" &&
+	S3_TMP_AK=$(sed -n 's/.*<AccessKeyId>\([^<]*\)<.*/\1/p' "$S3_DIR/token.xml") &&
+	S3_TMP_SK=$(sed -n 's/.*<SecretAccessKey>\([^<]*\)<.*/\1/p' "$S3_DIR/token.xml") &&
+	S3_TMP_TOKEN=$(sed -n 's/.*<SessionToken>\([^<]*\)<.*/\1/p' "$S3_DIR/token.xml") &&
+	[ -n "$S3_TMP_AK" ] && [ -n "$S3_TMP_SK" ] && [ -n "$S3_TMP_TOKEN" ] ||
+		{ cat "$S3_DIR/token.xml" >&2; return 1; }
 }
 
 s3_stop() {

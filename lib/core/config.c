@@ -35,7 +35,8 @@ static const char *const known[] = {
 	"BACKUP_VERIFY_KEY", "BACKUP_RESTORE_TEST", "BACKUP_RESTORE_TEST_URL",
 	"BACKUP_RESTORE_TEST_EVERY_DAYS",
 	"BACKUP_S3_URL", "BACKUP_S3_ENDPOINT", "BACKUP_S3_REGION",
-	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BACKUP_S3_PATH_STYLE", "BACKUP_S3_CA_FILE",
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "BACKUP_S3_PATH_STYLE",
+	"BACKUP_S3_CA_FILE",
 	"BACKUP_S3_RETENTION_DAYS", "BACKUP_S3_PART_SIZE_MB", NULL
 };
 
@@ -845,6 +846,15 @@ static int s3_keys(struct bk_config *c)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == ':')
 			return bk_err_set("AWS_SECRET_ACCESS_KEY: contains a space, ':' or a "
 					  "control character: not a secret access key");
+	/* temporary credentials (STS): a header value, base64 and the like */
+	c->s3_session_token = bk_config_get("AWS_SESSION_TOKEN");
+	bk_log_secret(c->s3_session_token);
+	if (c->s3_session_token && (!*c->s3_session_token ||
+	    strlen(c->s3_session_token) > 8192 ||
+	    !s3_name_chars(c->s3_session_token, strlen(c->s3_session_token),
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-.%")))
+		return bk_err_set("AWS_SESSION_TOKEN: empty, longer than 8192 characters or not "
+				  "a session token (base64)");
 	return 0;
 }
 
@@ -961,5 +971,6 @@ int bk_config_load(const char *env_file)
 	bk_log_secret(c->smtp_pass);
 	bk_log_secret(c->link_secret);
 	bk_log_secret(c->s3_secret_key);
+	bk_log_secret(c->s3_session_token);
 	return 0;
 }

@@ -57,6 +57,7 @@ struct bk_config {
 	const char *s3_bucket, *s3_prefix;	/* parsed from it; prefix "" or ending in '/' */
 	const char *s3_endpoint;	/* scheme://host[:port], no trailing slash */
 	const char *s3_region, *s3_access_key, *s3_secret_key, *s3_ca_file;
+	const char *s3_session_token;	/* AWS_SESSION_TOKEN: temporary credentials, or NULL */
 	int s3_path_style, s3_retention_days, s3_part_size_mb;
 };
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "s3_int.h"
 #include "curlopt.h"
+#include "prim.h"
 
 #define S3_CONNECT_TIMEOUT 20L
 #define S3_LOW_SPEED_TIME 120L	/* a transfer stalled this long (< 1 KB/s) fails */
@@ -59,6 +60,7 @@ int bk_s3_open(struct bk_s3 *s)
 	s->region = c->s3_region;
 	s->access_key = c->s3_access_key;
 	s->secret_key = c->s3_secret_key;
+	s->session_token = c->s3_session_token;
 	s->ca_file = c->s3_ca_file;
 	s->path_style = c->s3_path_style;
 	s->part_size = (unsigned long long)c->s3_part_size_mb << 20;
@@ -265,7 +267,7 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *user)
 	return n;
 }
 
-static struct curl_slist *request_headers(const struct s3_req *r)
+static struct curl_slist *request_headers(const struct s3_req *r, const char *token)
 {
 	struct curl_slist *h = NULL, *t;
 	char line[128];
@@ -278,6 +280,16 @@ static struct curl_slist *request_headers(const struct s3_req *r)
 	 * signs every header it is given, also one it then leaves out) */
 	for (int i = 0; i < 6 && r->headers[i]; i++) {
 		if (!(t = curl_slist_append(h, r->headers[i])))
+			goto oom;
+		h = t;
+	}
+	if (token) {	/* temporary credentials: signed with the rest (x-amz-*) */
+		char *tl = bk_asprintf("x-amz-security-token: %s", token);
+
+		t = curl_slist_append(h, tl);
+		bk_wipe(tl, strlen(tl));
+		free(tl);
+		if (!t)
 			goto oom;
 		h = t;
 	}
@@ -309,7 +321,7 @@ static CURLcode attempt(const struct bk_s3 *s, struct s3_req *r, char *errbuf)
 {
 	char sigv4[80];
 	char *url = bk_s3_url(s, r->key, r->query);
-	struct curl_slist *hdrs = request_headers(r);
+	struct curl_slist *hdrs = request_headers(r, s->session_token);
 	CURL *h = curl_easy_init();
 	CURLcode rc = CURLE_OUT_OF_MEMORY;
 

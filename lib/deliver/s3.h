@@ -32,6 +32,7 @@ struct bk_s3 {
 	char *prefix;		/* "" or "some/dir/" (always ending in '/') */
 	const char *region;
 	const char *access_key, *secret_key;	/* owned by the config */
+	const char *session_token;	/* AWS_SESSION_TOKEN (temporary credentials) or NULL */
 	const char *ca_file;	/* NULL: the system's CAs */
 	int path_style;		/* 1: ENDPOINT/BUCKET/KEY; 0: BUCKET.HOST/KEY */
 	unsigned long long part_size;	/* bytes; multipart above this size */

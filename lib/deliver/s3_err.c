@@ -27,6 +27,9 @@ static const char *hint_for_code(const char *code)
 					       "or a proxy between" },
 		{ "BadDigest", "the bytes changed on the way: check the network" },
 		{ "InvalidBucketName", "check the bucket in BACKUP_S3_URL" },
+		{ "ExpiredToken", "the temporary credentials expired: renew AWS_ACCESS_KEY_ID, "
+				  "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN" },
+		{ "InvalidToken", "check AWS_SESSION_TOKEN (it belongs with the temporary keys)" },
 	};
 
 	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)

@@ -66,7 +66,7 @@ char *bk_s3_presign_get(const struct bk_s3 *s, const char *key, long long now, l
 {
 	char amz_date[17], day[9], hash[BK_SHA256_HEX], sig_hex[65];
 	char *host = NULL, *path = NULL, *enc_key = NULL, *cred = NULL, *query = NULL;
-	char *canon = NULL, *to_sign = NULL, *signed_query = NULL, *url = NULL;
+	char *canon = NULL, *to_sign = NULL, *signed_query = NULL, *url = NULL, *token = NULL;
 	unsigned char key_mac[32], sig[32];
 	time_t t = (time_t)now;
 	struct tm tm;
@@ -100,10 +100,14 @@ char *bk_s3_presign_get(const struct bk_s3 *s, const char *key, long long now, l
 		cred = bk_s3_uri_encode(c, 0);
 		free(c);
 	}
-	/* Parameters in byte order of their names, as the canonical form wants. */
+	/* Parameters in byte order of their names, as the canonical form wants;
+	 * temporary credentials add their token (signed with the rest). */
+	if (s->session_token)
+		token = bk_s3_uri_encode(s->session_token, 0);
 	query = bk_asprintf("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%s"
-			    "&X-Amz-Date=%s&X-Amz-Expires=%ld&X-Amz-SignedHeaders=host",
-			    cred, amz_date, expires);
+			    "&X-Amz-Date=%s&X-Amz-Expires=%ld%s%s&X-Amz-SignedHeaders=host",
+			    cred, amz_date, expires, token ? "&X-Amz-Security-Token=" : "",
+			    token ? token : "");
 	canon = bk_asprintf("GET\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", path, query, host);
 	sha256_hex(canon, hash);
 	to_sign = bk_asprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, day,
@@ -122,6 +126,7 @@ out:
 	free(path);
 	free(enc_key);
 	free(cred);
+	free(token);
 	free(query);
 	free(canon);
 	free(to_sign);

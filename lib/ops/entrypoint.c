@@ -187,6 +187,7 @@ static int job_variable(const char *entry)
 	       starts_with(name, "PG") || starts_with(name, "SMTP_") ||
 	       !strcmp(name, "DATABASE_URL") || !strcmp(name, "ADMIN_EMAILS") ||
 	       !strcmp(name, "AWS_ACCESS_KEY_ID") || !strcmp(name, "AWS_SECRET_ACCESS_KEY") ||
+	       !strcmp(name, "AWS_SESSION_TOKEN") ||
 	       !strcmp(name, "TZ");
 }
 

@@ -17,7 +17,7 @@ int bk_pg_dump_version(char *text, size_t size)
 	/* it reaches no server: none of the secrets */
 	static const char *const unset[] = { "POSTGRES_PASSWORD", "PGPASSWORD", "DATABASE_URL",
 		"SMTP_PASS", "BACKUP_LINK_SECRET", "BACKUP_SIGNING_KEY", "AWS_SECRET_ACCESS_KEY",
-		NULL };
+		"AWS_SESSION_TOKEN", NULL };
 	struct bk_spawn_opts so = { -1, -1, NULL, unset, -1, -1 };
 	char *out = NULL, *v;
 	int code, major = -1;

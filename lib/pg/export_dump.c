@@ -27,7 +27,8 @@ int ex_start_dump(struct export *x, struct dump *d, const char *section, const c
 	int have_pc = bk_pg_child_prepare(&pc) == 0;
 	/* pg_dump needs none of our other secrets in its environment. */
 	static const char *const unset[] = { "POSTGRES_PASSWORD", "DATABASE_URL", "SMTP_PASS",
-		"BACKUP_LINK_SECRET", NULL };
+		"BACKUP_LINK_SECRET", "BACKUP_SIGNING_KEY", "AWS_SECRET_ACCESS_KEY",
+		"AWS_SESSION_TOKEN", NULL };
 	const char *argv[] = { "pg_dump", snap, sect, "--no-owner", "--no-privileges",
 			       "--lock-wait-timeout=" EX_LOCK_WAIT, NULL, NULL };
 	struct bk_spawn_opts so = { -1, -1, have_pc ? (const char *const *)pc.env : NULL,

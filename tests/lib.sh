@@ -218,6 +218,15 @@ test_random_hex() {
 	od -An -N"$(( ($1 + 1) / 2 ))" -tx1 /dev/urandom | tr -d ' \n' | cut -c1-"$1"
 }
 
+# test_need_programs NAME...: skip the whole file unless bin/NAME is built for
+# each (a test of a program that does not exist yet says so, never passes).
+test_need_programs() {
+	local p
+	for p in "$@"; do
+		[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
+	done
+}
+
 # test_flip_byte FILE OFFSET: invert the low bit of one byte in place (a
 # written constant would leave the file as it was when the byte was that).
 test_flip_byte() {

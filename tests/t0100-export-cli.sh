@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 test_description 'bk-export command line'
 
-[ -x "$BK_BUILD_DIR/bin/bk-export" ] || test_skip_all "bin/bk-export is not built"
+test_need_programs bk-export
 
 # A port nothing listens on: the scope tests must not need a server.
 export POSTGRES_HOST=127.0.0.1 POSTGRES_PORT=$(test_free_port) POSTGRES_PASSWORD=pw-$(test_random_hex 8)

@@ -6,7 +6,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bk-export of the default scope'
 
-[ -x "$BK_BUILD_DIR/bin/bk-export" ] || test_skip_all "bin/bk-export is not built"
+test_need_programs bk-export
 pg_start && pg_load_fixture || exit 1
 
 # pg_dump through a shim that records its arguments and whether the password

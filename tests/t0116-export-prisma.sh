@@ -10,9 +10,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'the built-in scope on a Prisma application'
 
-for p in bk-export bk-pack bk-verify bk-unpack bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-unpack bk-mail
 pg_start && pg_load_prisma_fixture || exit 1
 EXPECTED=$FIXTURES/prisma/expected-counts.txt
 export BACKUP_DIR=$TRASH/backups BACKUP_CONFIG_DIR=$TRASH/config

@@ -7,7 +7,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bk-export with a custom scope'
 
-[ -x "$BK_BUILD_DIR/bin/bk-export" ] || test_skip_all "bin/bk-export is not built"
+test_need_programs bk-export
 pg_start && pg_load_fixture || exit 1
 pg_psql <<-\EOF || exit 1
 CREATE SCHEMA "Other Schema";

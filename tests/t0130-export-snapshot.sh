@@ -8,7 +8,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bk-export: one snapshot for schema and data'
 
-[ -x "$BK_BUILD_DIR/bin/bk-export" ] || test_skip_all "bin/bk-export is not built"
+test_need_programs bk-export
 pg_start && pg_load_fixture || exit 1
 
 # wait_for 'SQL': poll until the query prints t (at most 60 s).

@@ -6,7 +6,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bk-export: least privilege, secrets, clean failure'
 
-[ -x "$BK_BUILD_DIR/bin/bk-export" ] || test_skip_all "bin/bk-export is not built"
+test_need_programs bk-export
 pg_start && pg_load_fixture || exit 1
 real_pg_dump=$(command -v pg_dump) || test_skip_all "pg_dump not installed"
 

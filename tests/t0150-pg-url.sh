@@ -9,9 +9,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'Prisma DATABASE_URL and the connection variables'
 
-for p in bk-export bk-run; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-run
 pg_start && pg_load_fixture || exit 1
 
 # pg_dump through a shim that records its arguments and whether the password

@@ -10,9 +10,7 @@
 . "$TEST_DIRECTORY/lib-smtp.sh"
 test_description 'signing: bk-pack signs, bk-verify and bk-unpack check'
 
-for p in bk-export bk-pack bk-verify bk-unpack bk-mail bk-run; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-unpack bk-mail bk-run
 command -v minisign >/dev/null ||
 	test_skip_all "minisign is not installed (tools/install-deps installs it)"
 pg_start && pg_load_fixture || exit 1

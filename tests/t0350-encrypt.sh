@@ -11,9 +11,7 @@
 . "$TEST_DIRECTORY/lib-smtp.sh"
 test_description 'age encryption of what leaves the host'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail bk-unpack bk-prune; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail bk-unpack bk-prune
 for t in age age-keygen minisign; do
 	command -v $t >/dev/null || test_skip_all "$t is not installed (tools/install-deps)"
 done

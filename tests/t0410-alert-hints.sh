@@ -9,9 +9,7 @@
 . "$TEST_DIRECTORY/lib-smtp.sh"
 test_description 'alert hints per cause'
 
-for p in bk-mail bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-mail bk-monitor
 [ -x "$SMTP_TEST_PYTHON" ] || test_skip_all "no $SMTP_TEST_PYTHON to parse mail"
 
 export ADMIN_EMAILS=admin@example.com SMTP_FROM=backup@example.com

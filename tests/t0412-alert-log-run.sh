@@ -7,9 +7,7 @@
 . "$TEST_DIRECTORY/lib-smtp.sh"
 test_description 'the alert shows the failing run in the log'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail
 [ -x "$SMTP_TEST_PYTHON" ] || test_skip_all "no $SMTP_TEST_PYTHON to parse mail"
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0

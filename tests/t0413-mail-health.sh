@@ -9,9 +9,7 @@
 . "$TEST_DIRECTORY/lib-smtp.sh"
 test_description 'the backup mail shows the health warnings'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail bk-monitor
 [ -x "$SMTP_TEST_PYTHON" ] || test_skip_all "no $SMTP_TEST_PYTHON to parse mail"
 pg_start && pg_load_fixture || exit 1
 export ADMIN_EMAILS=admin@example.com SMTP_FROM=backup@example.com

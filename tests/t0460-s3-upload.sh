@@ -8,9 +8,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'bk-run uploads the archive to S3'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-prune bk-run
 command -v age-keygen >/dev/null || test_skip_all "age-keygen is not installed (tools/install-deps)"
 s3_start
 pg_start && pg_load_fixture || exit 1

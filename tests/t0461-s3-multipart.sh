@@ -15,9 +15,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'multipart uploads, retried parts, aborted uploads'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-prune bk-run
 s3_start
 s3_proxy_start
 pg_start && pg_load_fixture || exit 1

@@ -11,9 +11,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'failed off-site copies: alert, local backup kept'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-prune bk-run bk-mail
 "$SMTP_TEST_PYTHON" -c 'import email' 2>/dev/null || test_skip_all "no python3 to parse mail"
 s3_start
 pg_start && pg_load_fixture || exit 1

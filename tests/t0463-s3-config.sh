@@ -8,9 +8,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'S3 variables and the secret key'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-prune bk-run bk-mail
 
 # bad VAR=VALUE MESSAGE: bk-run exits 2 with "configuration: MESSAGE" (a
 # grep -F pattern), having written nothing to BACKUP_DIR.

@@ -8,9 +8,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'the entrypoint checks the S3 store at start'
 
-for p in bk-run bk-monitor bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-monitor bk-mail
 s3_start
 pg_start && pg_load_fixture || exit 1
 PATH=$PG_BINDIR:$PATH

@@ -12,9 +12,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'S3 temporary credentials (AWS_SESSION_TOKEN)'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run bk-mail bk-fetch; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-prune bk-run bk-mail bk-fetch
 command -v jq >/dev/null || test_skip_all "jq is not installed (tools/install-deps)"
 "$SMTP_TEST_PYTHON" -c 'import email' 2>/dev/null ||
 	test_skip_all "no $SMTP_TEST_PYTHON to parse the messages"

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 test_description 'bk-monitor --alert: once per incident, recovery, retries'
 
-test -x "$BK_BUILD_DIR/bin/bk-mail" || test_skip_all "bin/bk-mail is not built yet"
+test_need_programs bk-mail
 
 export ADMIN_EMAILS=admin1@example.com,admin2@example.com
 export SMTP_FROM=backup@example.com SMTP_HOST=127.0.0.1

@@ -6,9 +6,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bk-monitor after real bk-run runs'
 
-for p in bk-run bk-export bk-pack bk-verify bk-prune bk-mail bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-prune bk-mail bk-monitor
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0
 export ADMIN_EMAILS=admin@example.com SMTP_FROM=backup@example.com SMTP_HOST=127.0.0.1

@@ -6,9 +6,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'BACKUP_PING_URL pings from bk-run'
 
-for p in bk-run bk-export bk-pack bk-verify bk-prune; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-prune
 test -x /usr/bin/python3 || test_skip_all "no /usr/bin/python3 for the HTTP server"
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0

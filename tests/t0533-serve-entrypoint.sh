@@ -7,7 +7,7 @@
 . "$TEST_DIRECTORY/lib-serve.sh"
 test_description 'the entrypoint starts the status endpoint'
 
-[ -x "$BK_BUILD_DIR/bin/bk-run" ] || test_skip_all "bin/bk-run is not built"
+test_need_programs bk-run
 
 export BACKUP_RUN_DIR=$TRASH/run
 export BACKUP_MAIL_OUTBOX=$TRASH/outbox

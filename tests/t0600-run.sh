@@ -6,9 +6,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bk-run, the nightly pipeline'
 
-for p in bk-export bk-pack bk-verify bk-prune; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-prune
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0
 mkdir -p "$BACKUP_CONFIG_DIR/ssl"

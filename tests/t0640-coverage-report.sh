@@ -12,9 +12,7 @@ test_description 'coverage in BACKUP_INFO.txt and the mail; warnings in the run'
 
 "$SMTP_TEST_PYTHON" -c 'import email' 2>/dev/null ||
 	test_skip_all "no $SMTP_TEST_PYTHON to parse the messages"
-for p in bk-export bk-pack bk-verify bk-prune bk-mail bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-prune bk-mail bk-monitor
 pg_start && pg_load_fixture || exit 1
 
 export ADMIN_EMAILS=admin@example.com SMTP_FROM=backup@example.com

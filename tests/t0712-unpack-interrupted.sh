@@ -10,9 +10,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bk-unpack --restore: a failure halfway changes nothing'
 
-for p in bk-export bk-pack; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built yet"
-done
+test_need_programs bk-export bk-pack
 pg_start && pg_load_fixture || exit 1
 
 GATE=4242

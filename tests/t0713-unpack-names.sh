@@ -8,9 +8,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bk-unpack --restore: quoted, Thai, partitioned and odd names'
 
-for p in bk-export bk-pack; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built yet"
-done
+test_need_programs bk-export bk-pack
 pg_start && pg_load_fixture || exit 1
 pg_psql <<-\EOF || exit 1
 CREATE SCHEMA "Other Schema";

@@ -14,9 +14,7 @@ DOC=$BK_ROOT/docs/BACKUP_RESTORE.md
 [ -f "$DOC" ] || DOC=$BK_ROOT/docs/BACKUP_OPERATIONS.md
 grep -q "One command: bk-unpack" "$DOC" 2>/dev/null ||
 	test_skip_all "no restore section in docs/ (BACKUP_RESTORE.md)"
-for p in bk-export bk-pack bk-verify; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built yet"
-done
+test_need_programs bk-export bk-pack bk-verify
 command -v minisign >/dev/null ||
 	test_skip_all "minisign is not installed (tools/install-deps installs it)"
 pg_start && pg_load_fixture || exit 1

@@ -11,9 +11,7 @@
 . "$TEST_DIRECTORY/lib-archive.sh"
 test_description 'bk-unpack --restore: data files run only as COPY, setval and SET'
 
-for p in bk-export bk-pack; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built yet"
-done
+test_need_programs bk-export bk-pack
 pg_start && pg_load_fixture || exit 1
 
 # forge NAME MEMBER: NAME.tar.gz from the good archive with MEMBER replaced

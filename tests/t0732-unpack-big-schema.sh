@@ -11,9 +11,7 @@
 . "$TEST_DIRECTORY/lib-archive.sh"
 test_description 'bk-unpack --restore: schema files streamed statement by statement'
 
-for p in bk-export bk-pack; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built yet"
-done
+test_need_programs bk-export bk-pack
 pg_start || exit 1
 
 # schema DB: the database's DDL without comments and psql-only lines.

@@ -9,9 +9,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'bk-fetch: list, download, verify'
 
-for p in bk-export bk-pack bk-fetch; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-fetch
 command -v minisign >/dev/null ||
 	test_skip_all "minisign is not installed (tools/install-deps installs it)"
 

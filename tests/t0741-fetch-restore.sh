@@ -8,9 +8,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'bk-fetch --latest | bk-unpack --restore on a new host'
 
-for p in bk-export bk-pack bk-fetch bk-unpack; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-fetch bk-unpack
 command -v minisign >/dev/null ||
 	test_skip_all "minisign is not installed (tools/install-deps installs it)"
 DOC=$BK_ROOT/docs/BACKUP_RESTORE.md

@@ -9,7 +9,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'bk-prune: retention in the bucket'
 
-[ -x "$BK_BUILD_DIR/bin/bk-prune" ] || test_skip_all "bin/bk-prune is not built"
+test_need_programs bk-prune
 s3_start
 s3_mkbucket bk-prune || exit 1
 s3_env bk-prune host-a/

@@ -8,9 +8,7 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'bk-run uploads, bk-prune prunes the bucket, bk-fetch gets it back'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run bk-fetch; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-prune bk-run bk-fetch
 command -v minisign >/dev/null ||
 	test_skip_all "minisign is not installed (tools/install-deps installs it)"
 s3_start

@@ -8,7 +8,7 @@
 test_description 'the backup container, built and run with podman'
 
 . "$TEST_DIRECTORY/lib-container.sh"
-[ -x "$BK_BUILD_DIR/bin/bk-verify" ] || test_skip_all "bin/bk-verify is not built"
+test_need_programs bk-verify
 container_setup
 
 NAME=bk-t0900-$$

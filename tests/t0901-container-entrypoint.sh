@@ -7,9 +7,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'the container entrypoint: checks, files, schedule'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail bk-prune bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail bk-prune bk-monitor
 
 export BACKUP_RUN_DIR=$TRASH/run
 export BACKUP_MAIL_OUTBOX=$TRASH/outbox

@@ -10,9 +10,7 @@
 . "$TEST_DIRECTORY/lib-smtp.sh"
 test_description 'the entrypoint checks the servers at start and reports them'
 
-for p in bk-run bk-export bk-mail bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-mail bk-monitor
 pg_start && pg_load_fixture || exit 1
 smtp_check_deps
 

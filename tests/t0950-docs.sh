@@ -6,9 +6,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'the commands in docs/ work as written'
 
-for p in bk-run bk-unpack bk-mail bk-monitor bk-verify; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-unpack bk-mail bk-monitor bk-verify
 pg_start && pg_load_fixture || exit 1
 # A backup of a real deployment's size, so the default BACKUP_MIN_SIZE_MB
 # (1) holds and bk-monitor is healthy as the docs say: about 2 MB of

@@ -9,9 +9,7 @@
 . "$TEST_DIRECTORY/lib-fault.sh"
 test_description 'kill -9 of bk-run and its steps at points held by table locks'
 
-for p in bk-run bk-export bk-pack bk-verify bk-prune bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-prune bk-mail
 command -v flock >/dev/null || test_skip_all "flock(1) not installed (util-linux)"
 command -v pgrep >/dev/null || test_skip_all "pgrep(1) not installed (procps)"
 pg_start && pg_load_fixture || exit 1

@@ -11,9 +11,7 @@
 . "$TEST_DIRECTORY/lib-fault.sh"
 test_description 'kill -9 of bk-run at each of its steps'
 
-for p in bk-run bk-export bk-pack bk-verify bk-prune; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-prune
 fault_have_strace || test_skip_all "strace(1) missing or not allowed to trace (tools/install-deps)"
 command -v flock >/dev/null || test_skip_all "flock(1) not installed (util-linux)"
 pg_start && pg_load_fixture || exit 1

@@ -13,9 +13,7 @@
 . "$TEST_DIRECTORY/lib-fault.sh"
 test_description 'the database stopped and restarted during COPY'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0
 export ADMIN_EMAILS=admin@example.com SMTP_FROM=backup@example.com

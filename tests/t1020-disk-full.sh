@@ -11,9 +11,7 @@
 . "$TEST_DIRECTORY/lib-fault.sh"
 test_description 'disk full in BACKUP_DIR and in BACKUP_TMPDIR'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail
 [ "$(id -u)" = 0 ] || test_skip_all "mounting a small tmpfs needs root"
 mkdir -p "$TRASH/probe" &&
 	mount -t tmpfs -o size=1m tmpfs "$TRASH/probe" 2>/dev/null &&

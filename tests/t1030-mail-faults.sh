@@ -10,9 +10,7 @@
 . "$TEST_DIRECTORY/lib-fault.sh"
 test_description 'mail server down, rejecting, slow'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail bk-monitor
 smtp_check_deps
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0 BK_MAIL_RETRY_DELAY_MS=50

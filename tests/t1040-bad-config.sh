@@ -9,9 +9,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'bad configuration: exit 2 at the start, nothing created'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0
 export ADMIN_EMAILS=admin@example.com SMTP_FROM=backup@example.com

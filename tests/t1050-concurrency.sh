@@ -11,9 +11,7 @@
 . "$TEST_DIRECTORY/lib-fault.sh"
 test_description 'two runs at once; bk-monitor and bk-prune during a backup'
 
-for p in bk-run bk-export bk-pack bk-verify bk-prune bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-prune bk-monitor
 command -v flock >/dev/null || test_skip_all "flock(1) not installed (util-linux)"
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0 BACKUP_RETENTION_DAYS=30 BACKUP_KEEP_MIN=2

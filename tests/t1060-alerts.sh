@@ -14,9 +14,7 @@
 . "$TEST_DIRECTORY/lib-fault.sh"
 test_description 'an alert for each failure of the error table'
 
-for p in bk-run bk-export bk-pack bk-verify bk-mail bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-mail bk-monitor
 "$SMTP_TEST_PYTHON" -c 'import email' 2>/dev/null || test_skip_all "no python3 to parse mail"
 pg_start && pg_load_fixture || exit 1
 export BACKUP_MIN_SIZE_MB=0

@@ -10,9 +10,7 @@
 . "$TEST_DIRECTORY/lib-fault.sh"
 test_description 'hardening: temp dirs, env file, BACKUP_DIR trust, dry run, prune'
 
-for p in bk-run bk-export bk-pack bk-verify bk-prune bk-monitor; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-run bk-export bk-pack bk-verify bk-prune bk-monitor
 command -v flock >/dev/null || test_skip_all "flock(1) not installed (util-linux)"
 export BACKUP_MIN_SIZE_MB=0
 mkdir -p "$BACKUP_CONFIG_DIR"

@@ -7,9 +7,7 @@
 . "$TEST_DIRECTORY/lib-pg.sh"
 test_description 'secrets and control characters'
 
-for p in bk-export bk-pack bk-verify bk-mail bk-prune bk-run; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
+test_need_programs bk-export bk-pack bk-verify bk-mail bk-prune bk-run
 command -v timeout >/dev/null || test_skip_all "timeout(1) is not installed"
 
 # A log line: everything after "]: ".

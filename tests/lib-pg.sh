@@ -121,6 +121,36 @@ pg_query() {
 	pg_psql -At -c "$1"
 }
 
+# pg_wait_for 'SQL': poll until the query prints t (at most 60 s): how a test
+# waits for another session's lock or state, never by sleeping a guess.
+pg_wait_for() {
+	local i=0
+	until [ "$(pg_query "$1")" = t ]; do
+		i=$((i + 1))
+		[ $i -lt 600 ] || { echo "timed out waiting for: $1" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
+# pg_hold 'SQL': run SQL in a session kept open in the background (fd 3
+# feeds it, its output in hold.out); pg_release 'SQL' sends the last
+# statements, closes it and waits for it.
+pg_hold() {
+	rm -f hold.fifo &&
+	mkfifo hold.fifo &&
+	{ pg_psql <hold.fifo >hold.out 2>&1 & } &&
+	PG_HOLDER=$! &&
+	exec 3>hold.fifo &&
+	echo "$1" >&3
+}
+
+pg_release() {
+	echo "$1" >&3 &&
+	exec 3>&- &&
+	wait $PG_HOLDER &&
+	rm -f hold.fifo
+}
+
 # pg_load_fixture [DB]: the Smart AI Hub test schema and rows.
 pg_load_fixture() {
 	local db=${1:-$POSTGRES_DB}

@@ -11,48 +11,22 @@ test_description 'bk-export: one snapshot for schema and data'
 test_need_programs bk-export
 pg_start && pg_load_fixture || exit 1
 
-# wait_for 'SQL': poll until the query prints t (at most 60 s).
-wait_for() {
-	local i=0
-	until [ "$(pg_query "$1")" = t ]; do
-		i=$((i + 1))
-		[ $i -lt 600 ] || { echo "timed out waiting for: $1" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
-# hold 'SQL': run SQL in a session kept open in the background (fd 3 feeds it).
-hold() {
-	mkfifo hold.fifo &&
-	{ pg_psql <hold.fifo >hold.out 2>&1 & } &&
-	holder=$! &&
-	exec 3>hold.fifo &&
-	echo "$1" >&3
-}
-
-release() {
-	echo "$1" >&3 &&
-	exec 3>&- &&
-	wait $holder &&
-	rm -f hold.fifo
-}
-
 test_expect_success 'schema and data come from the snapshot, not from when they are read' '
 	# The export reads the sequences after taking its snapshot and before it
 	# starts pg_dump or reads any data: hold one of them.
-	hold "BEGIN; ALTER SEQUENCE public.user_roles_id_seq RENAME TO held_seq;" &&
-	wait_for "SELECT count(*) = 1 FROM pg_locks WHERE relation = ${SQ}public.user_roles_id_seq${SQ}::regclass
+	pg_hold "BEGIN; ALTER SEQUENCE public.user_roles_id_seq RENAME TO held_seq;" &&
+	pg_wait_for "SELECT count(*) = 1 FROM pg_locks WHERE relation = ${SQ}public.user_roles_id_seq${SQ}::regclass
 		AND mode = ${SQ}AccessExclusiveLock${SQ} AND granted" &&
 	{ bk-export -o early >path 2>err & } &&
 	exporter=$! &&
-	wait_for "SELECT count(*) = 1 FROM pg_stat_activity
+	pg_wait_for "SELECT count(*) = 1 FROM pg_stat_activity
 		WHERE application_name = ${SQ}bk-export${SQ} AND wait_event_type = ${SQ}Lock${SQ}" &&
 	pg_psql <<-\EOF &&
 	INSERT INTO users (id, email, name, updated_at)
 		VALUES (md5($$early$$)::uuid, $$early@example.com$$, $$Early Bird$$, now());
 	CREATE TABLE early_table (id int);
 	EOF
-	release "ROLLBACK;" &&
+	pg_release "ROLLBACK;" &&
 	rc=0 && wait $exporter || rc=$? &&
 	test $rc = 0 &&
 	test "$(pg_query "SELECT count(*) FROM users")" = 201 &&
@@ -64,12 +38,12 @@ test_expect_success 'schema and data come from the snapshot, not from when they 
 
 test_expect_success 'changes committed while pg_dump waits are not exported' '
 	# pg_dump locks every table, sessions too; the data is read after it.
-	hold "BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE;" &&
-	wait_for "SELECT count(*) = 1 FROM pg_locks WHERE relation = ${SQ}public.sessions${SQ}::regclass
+	pg_hold "BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE;" &&
+	pg_wait_for "SELECT count(*) = 1 FROM pg_locks WHERE relation = ${SQ}public.sessions${SQ}::regclass
 		AND mode = ${SQ}AccessExclusiveLock${SQ} AND granted" &&
 	{ bk-export -o snap >path 2>err & } &&
 	exporter=$! &&
-	wait_for "SELECT count(*) > 0 FROM pg_stat_activity
+	pg_wait_for "SELECT count(*) > 0 FROM pg_stat_activity
 		WHERE application_name = ${SQ}pg_dump${SQ} AND wait_event_type = ${SQ}Lock${SQ}" &&
 	pg_psql <<-\EOF &&
 	INSERT INTO users (id, email, name, updated_at)
@@ -81,7 +55,7 @@ test_expect_success 'changes committed while pg_dump waits are not exported' '
 	DELETE FROM system_settings WHERE key = $$maintenance$$;
 	CREATE TABLE late_table (id int);
 	EOF
-	release "COMMIT;" &&
+	pg_release "COMMIT;" &&
 	rc=0 && wait $exporter || rc=$? &&
 	test $rc = 0 &&
 	echo "$TRASH/snap" >expect && test_cmp expect path &&

@@ -13,32 +13,6 @@ test_description 'bk-export: data files on parallel connections in one snapshot'
 test_need_programs bk-export
 pg_start && pg_load_fixture || exit 1
 
-# wait_for 'SQL': poll until the query prints t (at most 60 s).
-wait_for() {
-	local i=0
-	until [ "$(pg_query "$1")" = t ]; do
-		i=$((i + 1))
-		[ $i -lt 600 ] || { echo "timed out waiting for: $1" >&2; return 1; }
-		sleep 0.1
-	done
-}
-
-# hold 'SQL': run SQL in a session kept open in the background (fd 3 feeds it).
-hold() {
-	rm -f hold.fifo &&
-	mkfifo hold.fifo &&
-	{ pg_psql <hold.fifo >hold.out 2>&1 & } &&
-	holder=$! &&
-	exec 3>hold.fifo &&
-	echo "$1" >&3
-}
-
-release() {
-	echo "$1" >&3 &&
-	exec 3>&- &&
-	wait $holder
-}
-
 # The leader and at least two workers, all in a transaction with one xmin:
 # the workers have imported the snapshot (BEGIN and SET TRANSACTION SNAPSHOT
 # are one round trip) and wait for pg_dump's pre-data.
@@ -50,12 +24,12 @@ sessions_locked="SELECT count(*) = 1 FROM pg_locks WHERE relation = ${SQ}public.
 	AND mode = ${SQ}AccessExclusiveLock${SQ} AND granted"
 
 test_expect_success 'rows committed after the snapshot are in no file, on any worker' '
-	hold "BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE;" &&
-	wait_for "$sessions_locked" &&
+	pg_hold "BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE;" &&
+	pg_wait_for "$sessions_locked" &&
 	{ bk-export -o snap >path 2>err & } &&
 	exporter=$! &&
-	wait_for "$dump_waits" &&
-	wait_for "$joined" &&
+	pg_wait_for "$dump_waits" &&
+	pg_wait_for "$joined" &&
 	pg_psql <<-\EOF &&
 	INSERT INTO users (id, email, name, updated_at)
 		VALUES (md5($$late$$)::uuid, $$late@example.com$$, $$Late Comer$$, now());
@@ -65,7 +39,7 @@ test_expect_success 'rows committed after the snapshot are in no file, on any wo
 		VALUES (md5($$late$$)::uuid, $$BONUS$$, 5, $$late points$$);
 	UPDATE organizations SET name = $$Renamed Late$$ WHERE id = md5($$org-1$$)::uuid;
 	EOF
-	release "COMMIT;" &&
+	pg_release "COMMIT;" &&
 	rc=0 && wait $exporter || rc=$? &&
 	test $rc = 0 &&
 	echo "$TRASH/snap" >expect && test_cmp expect path &&
@@ -100,23 +74,23 @@ test_expect_success 'whichever worker finishes first, the same files and MANIFES
 '
 
 test_expect_success 'a worker that fails fails the export: exit 1, files removed' '
-	hold "BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE;" &&
-	wait_for "$sessions_locked" &&
+	pg_hold "BEGIN; LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE;" &&
+	pg_wait_for "$sessions_locked" &&
 	{ bk-export -o broken >out 2>err & } &&
 	exporter=$! &&
-	wait_for "$dump_waits" &&
-	wait_for "$joined" &&
+	pg_wait_for "$dump_waits" &&
+	pg_wait_for "$joined" &&
 	# A worker holds no table lock (the leader holds them all).
 	test "$(pg_query "SELECT pg_terminate_backend((SELECT a.pid FROM pg_stat_activity a
 		WHERE a.application_name = ${SQ}bk-export${SQ} AND NOT EXISTS (SELECT 1
 		FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = ${SQ}relation${SQ}) LIMIT 1))")" = t &&
-	release "COMMIT;" &&
+	pg_release "COMMIT;" &&
 	rc=0 && wait $exporter || rc=$? &&
 	test $rc = 1 &&
 	grep -q "ERROR bk-export\[[0-9]*\]: cannot read table public\.[a-z_]*: " err &&
 	test_path_is_missing broken &&
 	test ! -s out &&
-	wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = ${SQ}bk-export${SQ}"
+	pg_wait_for "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = ${SQ}bk-export${SQ}"
 '
 
 test_done

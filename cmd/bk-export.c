@@ -55,8 +55,7 @@ int main(int argc, char **argv)
 	char *dir = NULL;
 	int c, ret, plan = 0;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, ":o:h", longopts)) != -1) {
 		switch (c) {
 		case 'o':
 			if (!*optarg)

@@ -76,8 +76,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	};
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "lao:i:h", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, "lao:i:h", longopts)) != -1) {
 		switch (c) {
 		case 'l':
 			o->latest = 1;

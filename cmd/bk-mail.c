@@ -64,8 +64,7 @@ int main(int argc, char **argv)
 	int c, test = 0, modes, ret;
 	char *product = NULL, *end;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":b:d:a:r:c:R:th", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, ":b:d:a:r:c:R:th", longopts)) != -1) {
 		switch (c) {
 		case 'b':
 			backup = optarg;

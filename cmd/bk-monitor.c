@@ -67,8 +67,7 @@ int main(int argc, char **argv)
 	struct bk_health h;
 	char *out;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ajp:s:wh", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, ":ajp:s:wh", longopts)) != -1) {
 		switch (c) {
 		case 'a':
 			alert = 1;

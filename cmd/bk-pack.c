@@ -171,8 +171,7 @@ int main(int argc, char **argv)
 	struct stat st;
 	int c, rc;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, ":ho:", longopts)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;

@@ -113,8 +113,7 @@ int main(int argc, char **argv)
 	const char *env_file = NULL;
 	int c, code = BK_EXIT_OK, local_only = 0;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":lnh", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, ":lnh", longopts)) != -1) {
 		switch (c) {
 		case 'n':
 			o.dry_run = 1;

@@ -45,8 +45,7 @@ int main(int argc, char **argv)
 	char *archive = NULL;
 	int c, code, entrypoint = 0;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":nh", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, ":nh", longopts)) != -1) {
 		switch (c) {
 		case 'M':
 			opts.no_mail = 1;

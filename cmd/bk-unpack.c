@@ -664,8 +664,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	int c;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":C:ni:h", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, ":C:ni:h", longopts)) != -1) {
 		switch (c) {
 		case 'C':
 			o.dir = optarg;

@@ -74,8 +74,7 @@ int main(int argc, char **argv)
 	char sig[128];
 	int c, json = 0, code;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":ji:h", longopts, NULL)) != -1) {
+	while ((c = bk_getopt(argc, argv, ":ji:h", longopts)) != -1) {
 		switch (c) {
 		case 'j':
 			json = 1;

@@ -70,6 +70,24 @@ test_expect_success 'a short option missing its argument says so' '
 	test_cmp expect err
 '
 
+test_expect_success 'bk-fetch too: -o and --output without a file say so' '
+	test_expect_code 2 bk-fetch -o 2>err &&
+	hint bk-fetch "option -o needs an argument" >expect &&
+	test_cmp expect err &&
+	test_expect_code 2 bk-fetch --output 2>err &&
+	hint bk-fetch "option --output needs an argument" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'an abbreviation of several long options names them; of one, it is that one' '
+	test_expect_code 2 bk-unpack --re a.tar.gz 2>err &&
+	hint bk-unpack "option --re is ambiguous: --restore, --replace, --replace-all" >expect &&
+	test_cmp expect err &&
+	test_expect_code 2 bk-mail --rec 2>err &&
+	hint bk-mail "option --rec needs an argument" >expect &&
+	test_cmp expect err
+'
+
 test_expect_success 'an unknown option says unknown, long or short, without its value' '
 	test_expect_code 2 bk-mail --frob 2>err &&
 	hint bk-mail "unknown option --frob" >expect &&

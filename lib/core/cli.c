@@ -35,6 +35,37 @@ static void long_name(const char *arg, char *buf, size_t size)
 	snprintf(buf, size, "%.*s", (int)strcspn(arg, "="), arg);
 }
 
+static const struct option *longopts_seen;
+
+int bk_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+	char opts[64];
+
+	opterr = 0;
+	longopts_seen = longopts;
+	snprintf(opts, sizeof(opts), "%s%s", *shortopts == ':' ? "" : ":", shortopts);
+	return getopt_long(argc, argv, opts, longopts, NULL);
+}
+
+/* Two or more long options start with name (--NAME as typed): exit 2
+ * naming them; else return. */
+static void ambiguous(const char *prog, const char *name)
+{
+	char list[512] = "";
+	size_t n = strlen(name + 2), len = 0;
+	int hits = 0;
+
+	for (const struct option *o = longopts_seen; o && o->name; o++) {
+		if (strncmp(o->name, name + 2, n))
+			continue;
+		hits++;
+		len += (size_t)snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0,
+					"%s--%s", hits > 1 ? ", " : "", o->name);
+	}
+	if (hits > 1 && n)
+		bk_usage_error(prog, "option %s is ambiguous: %s", name, list);
+}
+
 void bk_bad_option(const char *prog, char **argv)
 {
 	const char *arg = argv[optind - 1];
@@ -48,6 +79,8 @@ void bk_bad_option(const char *prog, char **argv)
 		long_name(arg, name, sizeof(name));
 		if (optopt)
 			bk_usage_error(prog, "option %s takes no argument", name);
+		if (is_long(arg))
+			ambiguous(prog, name);
 		bk_usage_error(prog, "unknown option %s", name);
 	}
 	bk_usage_error(prog, "unknown option -%c", optopt);

@@ -21,10 +21,13 @@ enum { BK_OPT_ENV_FILE = 0x1000, BK_OPT_VERSION };
 void bk_usage_error(const char *prog, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
 /*
- * Every tool sets opterr = 0 and starts its optstring with ':' so that
- * getopt_long returns ':' for a missing argument and '?' for the rest.
- * For '?': "unknown option --frob" (or "option --x takes no argument"); exit 2.
+ * getopt_long as every tool calls it: no messages of getopt's own, ':' for
+ * a missing argument and '?' for the rest (the optstring needs no leading
+ * ':'), and the table kept so a bad option can be explained.
  */
+int bk_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts);
+/* For '?': "unknown option --frob", "option --re is ambiguous: --restore,
+ * --replace" or "option --x takes no argument"; exit 2. */
 void bk_bad_option(const char *prog, char **argv) __attribute__((noreturn));
 /* For ':': "option --backup needs an argument"; exit 2. */
 void bk_missing_option_argument(const char *prog, char **argv) __attribute__((noreturn));

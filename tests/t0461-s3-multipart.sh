@@ -36,7 +36,7 @@ test_expect_success 'an archive larger than the part size goes up in equal parts
 	bk-run --no-mail >path 2>err &&
 	a=$(cat path) && n=$(parts_of "$a") && test "$n" -ge 3 &&
 	grep -q "multipart upload of db/$(basename "$a"): $n parts of 8192 bytes" "$BACKUP_LOG" &&
-	test $(grep -c "upload: [0-9.]* of [0-9.]* MB" "$BACKUP_LOG") = "$n"
+	s3_progress_ok "$BACKUP_LOG" "$n"
 '
 
 test_expect_success 'the store holds N parts, the size and the SHA-256 of the archive' '

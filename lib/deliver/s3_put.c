@@ -354,11 +354,17 @@ static void *part_worker(void *arg)
 	return NULL;
 }
 
-/* Start up to BK_S3_PARALLEL workers, with mu held; signals stay with this
- * thread. How many run (fewer when threads are short, 0 when none could). */
+/* BK_S3_PARALLEL, or fewer when there are fewer parts. */
+static unsigned workers_for(const struct upload *u)
+{
+	return u->n < BK_S3_PARALLEL ? u->n : BK_S3_PARALLEL;
+}
+
+/* Start the workers, with mu held; signals stay with this thread. How many
+ * run (fewer when threads are short, 0 when none could). */
 static unsigned start_workers(struct upload *u, pthread_t *t)
 {
-	unsigned want = u->n < BK_S3_PARALLEL ? u->n : BK_S3_PARALLEL, started = 0;
+	unsigned want = workers_for(u), started = 0;
 	sigset_t all, old;
 
 	sigfillset(&all);
@@ -417,7 +423,7 @@ static int put_multipart(struct upload *u)
 	if (create_upload(u) < 0)
 		return -1;
 	bk_info("multipart upload of %s: %u parts of %llu bytes, %u at a time", u->key, u->n,
-		u->part, u->n < BK_S3_PARALLEL ? u->n : BK_S3_PARALLEL);
+		u->part, workers_for(u));
 	if (send_parts(u) == 0 && complete_upload(u) == 0)
 		return 0;
 	abort_upload(u);

@@ -13,6 +13,7 @@
 # s3_uploads BUCKET         print the keys of unfinished multipart uploads
 # s3_env BUCKET [PREFIX]    export BACKUP_S3_* and AWS_* for bk to use this store
 # s3_progress_ok LOG N      LOG's upload progress: 1 to N lines, never back, 100% last
+# s3_parts_of FILE          how many parts of BK_S3_PART_SIZE bytes FILE makes
 
 S3_IMAGE=${BK_TEST_S3_IMAGE:-localhost/bk-test-radosgw:latest}
 S3_AK=BKTESTACCESSKEY
@@ -65,8 +66,6 @@ s3_start() {
 	local tries=0 i opts
 	_s3_need_podman
 	_s3_image
-	mkdir -p "$S3_DIR/data"
-	chmod 0777 "$S3_DIR/data"
 	S3_NAME=bk-$TEST_NAME-s3-$$
 	test_atexit 's3_stop'
 	opts="--no-mon-config --rgw-backend-store=dbstore --rgw-config-store=dbstore"
@@ -84,8 +83,11 @@ s3_start() {
 		tries=$((tries + 1))
 		S3_PORT=$(test_free_port) || test_skip_all "cannot find a free port for radosgw"
 		S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+		# a fresh store each try: the user of the last one exists there
+		mkdir -p "$S3_DIR/data.$tries"
+		chmod 0777 "$S3_DIR/data.$tries"
 		podman rm --ignore -f -t 0 "$S3_NAME" >/dev/null 2>&1
-		podman run -d --name "$S3_NAME" --network=host -v "$S3_DIR/data:/d" "$S3_IMAGE" \
+		podman run -d --name "$S3_NAME" --network=host -v "$S3_DIR/data.$tries:/d" "$S3_IMAGE" \
 			sh -c "radosgw-admin $opts user create --uid=bk --display-name=bk \
 				--access-key=$S3_AK --secret-key=$S3_SK >/d/user.json 2>/d/user.err &&
 			       exec radosgw -d $opts --rgw-frontends 'beast endpoint=127.0.0.1:$S3_PORT'" \
@@ -100,6 +102,8 @@ s3_start() {
 		done
 		_s3_answers && break
 		podman logs "$S3_NAME" >"$S3_DIR/rgw.stderr" 2>&1
+		cat "$S3_DIR/data.$tries/user.err" >>"$S3_DIR/rgw.stderr" 2>/dev/null
+		test_diag "radosgw did not answer on port $S3_PORT (try $tries): $(tail -n 1 "$S3_DIR/rgw.stderr")"
 		[ $tries -lt 3 ] ||
 			test_skip_all "radosgw did not start: $(tail -n 1 "$S3_DIR/rgw.stderr")"
 	done
@@ -162,6 +166,10 @@ s3_env() {
 	export BACKUP_S3_URL="s3://$1/${2:-}" BACKUP_S3_ENDPOINT=$S3_ENDPOINT
 	export AWS_ACCESS_KEY_ID=$S3_AK AWS_SECRET_ACCESS_KEY=$S3_SK
 	export BK_S3_RETRY_DELAY_MS=${BK_S3_RETRY_DELAY_MS:-50}
+}
+
+s3_parts_of() {
+	echo $(( ($(stat -c %s "$1") + BK_S3_PART_SIZE - 1) / BK_S3_PART_SIZE ))
 }
 
 # The percentages of LOG's "upload: 48 MB of 135 MB (35%), 88 MB/s" lines

@@ -27,10 +27,6 @@ s3_env par db/
 export BACKUP_S3_ENDPOINT=$S3_PROXY_ENDPOINT
 export BK_S3_PART_SIZE=4096
 
-parts_of() {
-	echo $(( ($(stat -c %s "$1") + BK_S3_PART_SIZE - 1) / BK_S3_PART_SIZE ))
-}
-
 # multipart_etag FILE PART: the ETag S3 gives FILE uploaded in parts of PART
 # bytes: the MD5 of the parts' MD5s in part order, then "-N".
 multipart_etag() {
@@ -57,7 +53,7 @@ reset() {
 test_expect_success 'four part PUTs are open at once, never more' '
 	reset "PUT partNumber= 4 gather\n" &&
 	bk-run --no-mail >path 2>err &&
-	a=$(cat path) && n=$(parts_of "$a") && test "$n" -ge 8 &&
+	a=$(cat path) && n=$(s3_parts_of "$a") && test "$n" -ge 8 &&
 	grep -q "multipart upload of db/$(basename "$a"): $n parts of 4096 bytes, 4 at a time" "$BACKUP_LOG" &&
 	! grep "gather timed out" "$S3_PROXY_LOG" &&
 	echo 4 >expect && most_open >most && test_cmp expect most &&
@@ -76,13 +72,13 @@ test_expect_success 'the parts are completed in their order: the ETag of the par
 '
 
 test_expect_success 'the progress lines only go up and end at 100%' '
-	s3_progress_ok "$BACKUP_LOG" "$(parts_of "$(cat path)")"
+	s3_progress_ok "$BACKUP_LOG" "$(s3_parts_of "$(cat path)")"
 '
 
 test_expect_success 'a part failing while others are open: they end, then the abort, none left' '
 	reset "PUT partNumber= 4 gather\nPUT partNumber=3& -1 500\n" &&
 	test_expect_code 1 bk-run --no-mail >path2 2>err &&
-	a=$(ls -t "$BACKUP_DIR"/critical_backup_*.tar.gz | head -n 1) && n=$(parts_of "$a") &&
+	a=$(ls -t "$BACKUP_DIR"/critical_backup_*.tar.gz | head -n 1) && n=$(s3_parts_of "$a") &&
 	! grep "gather timed out" "$S3_PROXY_LOG" &&
 	echo 4 >expect && most_open >most && test_cmp expect most &&
 	test $(grep -c "^PUT .*partNumber=3&.* -> 500$" "$S3_PROXY_LOG") = 3 &&
@@ -100,7 +96,7 @@ test_expect_success 'fewer parts than four: as many at a time as there are parts
 	export BK_S3_PART_SIZE=$(( $(stat -c %s "$(cat path)") / 2 + 2048 )) &&
 	reset "PUT partNumber= 2 gather\n" &&
 	bk-run --no-mail >path3 2>err &&
-	a=$(cat path3) && n=$(parts_of "$a") && test "$n" -ge 2 && test "$n" -lt 4 &&
+	a=$(cat path3) && n=$(s3_parts_of "$a") && test "$n" -ge 2 && test "$n" -lt 4 &&
 	grep -q "multipart upload of db/$(basename "$a"): $n parts of $BK_S3_PART_SIZE bytes, $n at a time" "$BACKUP_LOG" &&
 	! grep "gather timed out" "$S3_PROXY_LOG" &&
 	test "$(most_open)" -ge 2 && test "$(most_open)" -le "$n" &&

@@ -12,6 +12,7 @@
 # s3_get BUCKET KEY FILE    download KEY into FILE with curl
 # s3_uploads BUCKET         print the keys of unfinished multipart uploads
 # s3_env BUCKET [PREFIX]    export BACKUP_S3_* and AWS_* for bk to use this store
+# s3_run_setup BUCKET PREFIX  all of that and PostgreSQL for a test of bk-run's upload
 # s3_progress_ok LOG N      LOG's upload progress: 1 to N lines, never back, 100% last
 # s3_parts_of FILE          how many parts of BK_S3_PART_SIZE bytes FILE makes
 
@@ -188,6 +189,22 @@ s3_progress_ok() {
 	sort -n -c "$p" &&
 	test "$(tail -n 1 "$p")" = 100 ||
 	{ echo "upload progress: $(tr '\n' ' ' <"$p") ($2 parts)" >&2; return 1; }
+}
+
+# s3_run_setup BUCKET PREFIX: for a test of bk-run's upload (lib-pg.sh
+# sourced too): skip without the programs bk-run runs, start the store and
+# PostgreSQL with the fixture, make BUCKET, point bk at BUCKET/PREFIX.
+s3_run_setup() {
+	local p
+	for p in bk-export bk-pack bk-verify bk-prune bk-run; do
+		[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
+	done
+	s3_start
+	pg_start && pg_load_fixture || exit 1
+	export BACKUP_MIN_SIZE_MB=0
+	mkdir -p "$BACKUP_CONFIG_DIR"
+	s3_mkbucket "$1" || exit 1
+	s3_env "$1" "$2"
 }
 
 # s3_proxy_start: tests/s3proxy.py on a free port in front of the store;

@@ -8,16 +8,8 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'bk-run uploads the archive to S3'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
 command -v age-keygen >/dev/null || test_skip_all "age-keygen is not installed (tools/install-deps)"
-s3_start
-pg_start && pg_load_fixture || exit 1
-export BACKUP_MIN_SIZE_MB=0
-mkdir -p "$BACKUP_CONFIG_DIR"
-s3_mkbucket bk-backups || exit 1
-s3_env bk-backups host1/db/
+s3_run_setup bk-backups host1/db/
 
 test_expect_success 'a run uploads the archive under the prefix and exits 0' '
 	date +%s >before &&

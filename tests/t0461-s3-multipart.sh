@@ -15,16 +15,8 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'multipart uploads, retried parts, aborted uploads'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
-s3_start
+s3_run_setup mpart db/
 s3_proxy_start
-pg_start && pg_load_fixture || exit 1
-export BACKUP_MIN_SIZE_MB=0
-mkdir -p "$BACKUP_CONFIG_DIR"
-s3_mkbucket mpart || exit 1
-s3_env mpart db/
 export BK_S3_PART_SIZE=8192
 
 test_expect_success 'an archive larger than the part size goes up in equal parts' '

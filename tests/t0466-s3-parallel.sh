@@ -14,16 +14,8 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'multipart uploads send four parts at a time'
 
-for p in bk-export bk-pack bk-verify bk-prune bk-run; do
-	[ -x "$BK_BUILD_DIR/bin/$p" ] || test_skip_all "bin/$p is not built"
-done
-s3_start
+s3_run_setup par db/
 s3_proxy_start
-pg_start && pg_load_fixture || exit 1
-export BACKUP_MIN_SIZE_MB=0
-mkdir -p "$BACKUP_CONFIG_DIR"
-s3_mkbucket par || exit 1
-s3_env par db/
 export BACKUP_S3_ENDPOINT=$S3_PROXY_ENDPOINT
 export BK_S3_PART_SIZE=4096
 

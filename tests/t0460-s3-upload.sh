@@ -8,14 +8,8 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'bk-run uploads the archive to S3'
 
-test_need_programs bk-export bk-pack bk-verify bk-prune bk-run
 command -v age-keygen >/dev/null || test_skip_all "age-keygen is not installed (tools/install-deps)"
-s3_start
-pg_start && pg_load_fixture || exit 1
-export BACKUP_MIN_SIZE_MB=0
-mkdir -p "$BACKUP_CONFIG_DIR"
-s3_mkbucket bk-backups || exit 1
-s3_env bk-backups host1/db/
+s3_run_setup bk-backups host1/db/
 
 test_expect_success 'a run uploads the archive under the prefix and exits 0' '
 	date +%s >before &&
@@ -36,7 +30,7 @@ test_expect_success 'what the store holds is byte-identical (curl --aws-sigv4 do
 
 test_expect_success 'the log shows the progress and the HEAD confirmation' '
 	grep -q "step upload started" "$BACKUP_LOG" &&
-	grep -q "upload: [0-9.]* of [0-9.]* MB (100%), [0-9.]* MB/s" "$BACKUP_LOG" &&
+	s3_progress_ok "$BACKUP_LOG" 1 &&
 	grep -q "upload: confirmed s3://bk-backups/host1/db/$name: $(stat -c %s "$(cat path)") bytes, sha256 $sha" "$BACKUP_LOG" &&
 	grep -q "step upload done in" "$BACKUP_LOG"
 '

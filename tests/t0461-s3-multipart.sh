@@ -15,30 +15,19 @@
 . "$TEST_DIRECTORY/lib-s3.sh"
 test_description 'multipart uploads, retried parts, aborted uploads'
 
-test_need_programs bk-export bk-pack bk-verify bk-prune bk-run
-s3_start
+s3_run_setup mpart db/
 s3_proxy_start
-pg_start && pg_load_fixture || exit 1
-export BACKUP_MIN_SIZE_MB=0
-mkdir -p "$BACKUP_CONFIG_DIR"
-s3_mkbucket mpart || exit 1
-s3_env mpart db/
 export BK_S3_PART_SIZE=8192
-
-# parts_of FILE: how many parts of BK_S3_PART_SIZE bytes FILE makes.
-parts_of() {
-	echo $(( ($(stat -c %s "$1") + BK_S3_PART_SIZE - 1) / BK_S3_PART_SIZE ))
-}
 
 test_expect_success 'an archive larger than the part size goes up in equal parts' '
 	bk-run --no-mail >path 2>err &&
-	a=$(cat path) && n=$(parts_of "$a") && test "$n" -ge 3 &&
+	a=$(cat path) && n=$(s3_parts_of "$a") && test "$n" -ge 3 &&
 	grep -q "multipart upload of db/$(basename "$a"): $n parts of 8192 bytes" "$BACKUP_LOG" &&
-	test $(grep -c "upload: [0-9.]* of [0-9.]* MB" "$BACKUP_LOG") = "$n"
+	s3_progress_ok "$BACKUP_LOG" "$n"
 '
 
 test_expect_success 'the store holds N parts, the size and the SHA-256 of the archive' '
-	a=$(cat path) && n=$(parts_of "$a") &&
+	a=$(cat path) && n=$(s3_parts_of "$a") &&
 	s3_curl -I -o /dev/null -D head "$S3_ENDPOINT/mpart/db/$(basename "$a")" &&
 	tr -d "\r" <head >h &&
 	grep -qix "content-length: $(stat -c %s "$a")" h &&

@@ -1,7 +1,10 @@
 /* Log lines to $BACKUP_LOG and stderr (see log.h). Each line goes out in one
- * write(2) so lines of concurrent tools appending to one file never interleave. */
+ * write(2) so lines of concurrent tools appending to one file never interleave;
+ * within a process a lock keeps threads' lines (and the progress line they
+ * clear and redraw) apart. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@ static int log_fd = -1;
 static int to_stderr = 1;
 static char *secrets[MAX_SECRETS];
 static int nsecrets;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *level_name[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 
@@ -178,13 +182,14 @@ void bk_vlog(enum bk_level level, const char *fmt, va_list ap)
 
 	bk_iso_time(time(NULL), when, sizeof(when));
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pthread_mutex_lock(&log_lock);
 	/* masked before escaping: a secret may hold a control character */
 	bk_log_mask(msg, sizeof(msg));
 	bk_escape_controls(msg, shown, sizeof(shown));
 	n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n", when, level_name[level],
 		     prog_name, (long)getpid(), shown);
 	if (n < 0)
-		return;
+		goto out;
 	if ((size_t)n >= sizeof(line)) {
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
@@ -199,6 +204,8 @@ void bk_vlog(enum bk_level level, const char *fmt, va_list ap)
 	}
 	if (to_stderr)
 		bk_progress_redraw();
+out:
+	pthread_mutex_unlock(&log_lock);
 	errno = saved;
 }
 

@@ -3,6 +3,7 @@
  *   2026-11-25T02:00:03+07:00 ERROR bk-export[123]: message
  * Secrets registered with bk_log_secret() are masked in every line, and control
  * characters escaped (\n, \t, \x1b...): one record is always one line.
+ * Threads may log: their lines go out whole, one at a time.
  */
 #ifndef BK_LOG_H
 #define BK_LOG_H

@@ -322,7 +322,7 @@ static CURLcode attempt(const struct bk_s3 *s, struct s3_req *r, char *errbuf)
 	char sigv4[80];
 	char *url = bk_s3_url(s, r->key, r->query);
 	struct curl_slist *hdrs = request_headers(r, s->session_token);
-	CURL *h = curl_easy_init();
+	CURL *h = r->curl ? r->curl : curl_easy_init();
 	CURLcode rc = CURLE_OUT_OF_MEMORY;
 
 	errbuf[0] = '\0';
@@ -359,7 +359,12 @@ static CURLcode attempt(const struct bk_s3 *s, struct s3_req *r, char *errbuf)
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
 out:
-	curl_easy_cleanup(h);
+	/* a kept handle forgets the options (pointers into this frame), not
+	 * its open connection */
+	if (h && h == r->curl)
+		curl_easy_reset(h);
+	else
+		curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	free(url);
 	return rc;

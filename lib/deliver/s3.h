@@ -22,6 +22,7 @@
 
 #define BK_S3_ATTEMPTS 3
 #define BK_S3_MAX_PARTS 10000
+#define BK_S3_PARALLEL 4	/* parts of a multipart upload sent at a time */
 #define BK_S3_MIN_PART (5ULL << 20)	/* S3's smallest part but the last */
 #define BK_S3_MAX_KEY 1024
 
@@ -54,7 +55,8 @@ struct bk_s3_object {
 	const char *etag;
 };
 
-/* Upload progress: called after each part (and once for a single PUT). */
+/* Upload progress: called in the caller's thread as parts are done (and
+ * once for a single PUT); done only grows. */
 typedef void (*bk_s3_progress_fn)(unsigned long long done, unsigned long long total,
 				  double seconds, void *ctx);
 
@@ -84,8 +86,10 @@ char *bk_s3_display(const struct bk_s3 *s, const char *key);
 /*
  * Upload the file at path to key: one PUT up to s->part_size, multipart above
  * (equal parts but the last, at most 10,000: the part size grows for huge
- * files; each part retried; the upload aborted on any failure so no parts
- * remain). Then HEAD confirms size and SHA-256; *out (may be NULL) gets it.
+ * files; BK_S3_PARALLEL parts at a time, each on its own connection; each
+ * part retried; the upload aborted on any failure so no parts remain, the
+ * error the first failed part's). Then HEAD confirms size and SHA-256; *out
+ * (may be NULL) gets it.
  * progress may be NULL.
  */
 int bk_s3_put_file(const struct bk_s3 *s, const char *key, const char *path,

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <curl/curl.h>
+
 #include "s3.h"
 
 #define S3_RESP_MAX (8u << 20)	/* an XML answer (a listing of 1,000 keys is ~300 KB) */
@@ -25,6 +27,8 @@ struct s3_req {
 	const char *sha256;	/* hex digest of the body; NULL: empty body */
 	const char *headers[6];	/* more "Name: value" lines, NULL-terminated */
 	int out_fd;		/* -1: a 2xx body is kept in resp; else written here */
+	CURL *curl;		/* a handle to reuse, its connection kept (one per
+				 * thread); NULL: a new one for each attempt */
 
 	/* filled in */
 	long status;		/* HTTP status, 0 when no answer */

@@ -1,11 +1,14 @@
 /*
  * Uploads (see bk_s3_put_file in s3.h): one pass over the file computes its
  * SHA-256 and each part's, then one PUT or a multipart upload streams it
- * from the file, and HEAD confirms what the store holds. Memory is bounded
- * by the number of parts (at most 10,000 digests and ETags), not the size.
+ * from the file, BK_S3_PARALLEL parts at a time, and HEAD confirms what the
+ * store holds. Memory is bounded by the number of workers (each streams its
+ * part by pread) and of parts (at most 10,000 digests and ETags), not the size.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,14 @@ struct upload {
 	bk_s3_progress_fn progress;
 	void *ctx;
 	double t0;
+
+	/* multipart: what the part workers share, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t changed;		/* a part is done, or a worker stopped */
+	unsigned next;			/* the next part to send */
+	unsigned running;		/* workers not stopped yet */
+	unsigned long long sent;	/* bytes of the parts done */
+	char *fail_msg, *fail_hint;	/* the first failed part's error: the upload's */
 };
 
 static void to_hex(const unsigned char d[32], char hex[BK_SHA256_HEX])
@@ -185,7 +196,7 @@ out:
 	return ret;
 }
 
-static int upload_part(struct upload *u, unsigned i)
+static int upload_part(struct upload *u, unsigned i, CURL *curl)
 {
 	char hex[BK_SHA256_HEX], b64[48], cs[80];
 	char *q = id_query(u, i + 1);
@@ -201,6 +212,7 @@ static int upload_part(struct upload *u, unsigned i)
 	r.body_len = part_len(u, i);
 	r.sha256 = hex;
 	r.headers[0] = cs;
+	r.curl = curl;
 	if (s3_request(u->s, &r) < 0) {
 		bk_err_prefix("part %u of %u", i + 1, u->n);
 		goto out;
@@ -301,25 +313,119 @@ static void abort_upload(struct upload *u)
 	free(hint);
 }
 
+/* With mu held: keep this thread's error if it is the first; the others stop. */
+static void part_failed(struct upload *u)
+{
+	if (u->fail_msg)
+		return;
+	u->fail_msg = bk_xstrdup(bk_err());
+	u->fail_hint = bk_xstrdup(bk_err_hint_text());
+}
+
+/* A worker: the next part not taken, until none is left or one failed. Its
+ * own curl handle keeps its connection from one part to the next. */
+static void *part_worker(void *arg)
+{
+	struct upload *u = arg;
+	CURL *curl = curl_easy_init();
+
+	pthread_mutex_lock(&u->mu);
+	if (!curl) {
+		bk_err_set("cannot start libcurl for a part upload");
+		part_failed(u);
+	}
+	while (!u->fail_msg && u->next < u->n) {
+		unsigned i = u->next++;
+		int rc;
+
+		pthread_mutex_unlock(&u->mu);
+		rc = upload_part(u, i, curl);
+		pthread_mutex_lock(&u->mu);
+		if (rc < 0)
+			part_failed(u);
+		else
+			u->sent += part_len(u, i);
+		pthread_cond_signal(&u->changed);
+	}
+	u->running--;
+	pthread_cond_signal(&u->changed);
+	pthread_mutex_unlock(&u->mu);
+	curl_easy_cleanup(curl);
+	return NULL;
+}
+
+/* BK_S3_PARALLEL, or fewer when there are fewer parts. */
+static unsigned workers_for(const struct upload *u)
+{
+	return u->n < BK_S3_PARALLEL ? u->n : BK_S3_PARALLEL;
+}
+
+/* Start the workers, with mu held; signals stay with this thread. How many
+ * run (fewer when threads are short, 0 when none could). */
+static unsigned start_workers(struct upload *u, pthread_t *t)
+{
+	unsigned want = workers_for(u), started = 0;
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	while (started < want && pthread_create(&t[started], NULL, part_worker, u) == 0)
+		started++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	u->running = started;
+	return started;
+}
+
+/*
+ * Every part, BK_S3_PARALLEL at a time, in the order of their numbers. This
+ * thread only waits and reports: progress comes from one thread, so the
+ * bytes it shows only grow. After a failure the workers take no new part,
+ * those in flight end, and the first failure is the error.
+ */
+static int send_parts(struct upload *u)
+{
+	pthread_t t[BK_S3_PARALLEL];
+	unsigned long long shown = 0;
+	unsigned started;
+
+	pthread_mutex_lock(&u->mu);
+	started = start_workers(u, t);
+	if (!started) {
+		pthread_mutex_unlock(&u->mu);
+		return bk_err_set("cannot start a thread to upload the parts");
+	}
+	while (u->running || u->sent > shown) {
+		if (u->sent > shown) {
+			shown = u->sent;
+			pthread_mutex_unlock(&u->mu);
+			report(u, shown);
+			pthread_mutex_lock(&u->mu);
+		} else {
+			pthread_cond_wait(&u->changed, &u->mu);
+		}
+	}
+	pthread_mutex_unlock(&u->mu);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	if (!u->fail_msg)
+		return 0;
+	bk_err_set("%s", u->fail_msg);
+	if (*u->fail_hint)
+		bk_err_hint("%s", u->fail_hint);
+	return -1;
+}
+
 static int put_multipart(struct upload *u)
 {
-	unsigned long long done = 0;
-
 	u->etag = calloc(u->n, sizeof(*u->etag));
 	if (!u->etag)
 		return bk_err_set("out of memory");
 	if (create_upload(u) < 0)
 		return -1;
-	bk_info("multipart upload of %s: %u parts of %llu bytes", u->key, u->n, u->part);
-	for (unsigned i = 0; i < u->n; i++) {
-		if (upload_part(u, i) < 0)
-			goto fail;
-		done += part_len(u, i);
-		report(u, done);
-	}
-	if (complete_upload(u) == 0)
+	bk_info("multipart upload of %s: %u parts of %llu bytes, %u at a time", u->key, u->n,
+		u->part, workers_for(u));
+	if (send_parts(u) == 0 && complete_upload(u) == 0)
 		return 0;
-fail:
 	abort_upload(u);
 	return -1;
 }
@@ -355,6 +461,9 @@ int bk_s3_put_file(const struct bk_s3 *s, const char *key, const char *path,
 	struct stat st;
 	int ret = -1;
 
+	pthread_mutex_init(&u.mu, NULL);
+	pthread_cond_init(&u.changed, NULL);
+
 	u.fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (u.fd < 0 || fstat(u.fd, &st) < 0) {
 		bk_err_errno("cannot open %s", path);
@@ -372,9 +481,9 @@ int bk_s3_put_file(const struct bk_s3 *s, const char *key, const char *path,
 		bk_err_set("out of memory");
 		goto out;
 	}
-	u.t0 = bk_monotonic();
 	if (hash_file(&u, path) < 0)
 		goto out;
+	u.t0 = bk_monotonic();	/* the rate is the upload's, not the hashing's */
 	if ((u.n == 1 ? put_single(&u) : put_multipart(&u)) < 0 || confirm(&u, out) < 0)
 		goto out;
 	if (out)
@@ -387,7 +496,11 @@ out:
 	free(u.etag);
 	free(u.digest);
 	free(u.upload_id);
+	free(u.fail_msg);
+	free(u.fail_hint);
 	if (u.fd >= 0)
 		close(u.fd);
+	pthread_cond_destroy(&u.changed);
+	pthread_mutex_destroy(&u.mu);
 	return ret;
 }

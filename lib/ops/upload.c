@@ -7,18 +7,22 @@
 #include "err.h"
 #include "log.h"
 #include "s3.h"
+#include "size.h"
 #include "status.h"
 #include "upload.h"
 
+/* "upload: 48 MB of 135 MB (35%), 88 MB/s": the sizes of every log line */
 static void progress(unsigned long long done, unsigned long long total, double seconds,
 		     void *ctx)
 {
-	double mb = (double)done / 1048576.0;
+	char d[BK_SIZE_BUF], t[BK_SIZE_BUF], r[BK_SIZE_BUF];
+	double rate = seconds > 0 ? (double)done / seconds : 0.0;
 
 	(void)ctx;
-	bk_info("upload: %.1f of %.1f MB (%.0f%%), %.1f MB/s", mb, (double)total / 1048576.0,
-		total ? 100.0 * (double)done / (double)total : 100.0,
-		seconds > 0 ? mb / seconds : 0.0);
+	/* percent rounded down: 100% only once every byte is there */
+	bk_info("upload: %s of %s (%llu%%), %s", bk_format_size(done, d, sizeof(d)),
+		bk_format_size(total, t, sizeof(t)), total ? done * 100 / total : 100ULL,
+		bk_format_rate(rate, r, sizeof(r)));
 }
 
 int bk_upload_offsite(const char *path)

@@ -2,7 +2,7 @@
 # Multipart uploads against the real store (radosgw), with a small part size
 # (BK_S3_PART_SIZE, a test-only knob): equal parts but the last, a part that
 # fails once is retried and the upload completes, a part that keeps failing
-# aborts the whole upload (ListMultipartUploads shows nothing left) while the
+# aborts the whole upload (ListParts of its id answers 404) while the
 # verified local backup and its success status stay. The faults come from
 # tests/s3proxy.py between bk and the store.
 #
@@ -33,7 +33,8 @@ test_expect_success 'the store holds N parts, the size and the SHA-256 of the ar
 	grep -qix "content-length: $(stat -c %s "$a")" h &&
 	grep -qix "x-amz-meta-sha256: $(sha256sum "$a" | cut -d" " -f1)" h &&
 	grep -qi "^etag: \"[0-9a-f]*-$n\"$" h &&
-	s3_uploads mpart >left && test ! -s left
+	k=db/$(basename "$a") && s3_upload_gone mpart "$k" "$(s3_upload_id "$BACKUP_LOG" "$k")" &&
+	test_path_is_missing "$BACKUP_DIR/.offsite_upload"
 '
 
 test_expect_success 'a part that fails once is sent again and the upload completes' '
@@ -54,7 +55,9 @@ test_expect_success 'a part that keeps failing: 3 attempts, the upload aborted, 
 	test $(grep -c "^PUT .*partNumber=2&.* -> drop$" "$S3_PROXY_LOG") = 3 &&
 	grep -q "^DELETE /mpart/db/.*?uploadId=.* -> 204$" "$S3_PROXY_LOG" &&
 	grep -q "multipart upload of db/.* aborted: no parts left in the bucket" err &&
-	s3_uploads mpart >left && test ! -s left
+	k=$(sed -n "s/.*multipart upload of \([^ ]*\) aborted: .*/\1/p" err) &&
+	s3_upload_gone mpart "$k" "$(s3_upload_id err "$k")" &&
+	test_path_is_missing "$BACKUP_DIR/.offsite_upload"
 '
 
 test_expect_success 'the failed upload kept the verified local backup and its status' '

@@ -7,7 +7,7 @@
 # up). The parts are completed in their order whatever order they finish in
 # (the store's ETag is the MD5 of the parts' MD5s in that order), a part
 # failing while the others are open still aborts the upload once they are
-# done (nothing left in ListMultipartUploads) and the error names that part;
+# done (ListParts of its id answers 404) and the error names that part;
 # the progress lines only go up.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_DIRECTORY/lib-pg.sh"
@@ -60,7 +60,7 @@ test_expect_success 'the parts are completed in their order: the ETag of the par
 	grep -qix "x-amz-meta-sha256: $(sha256sum "$a" | cut -d" " -f1)" h &&
 	sed -n "s/^etag: //Ip" h >etag &&
 	multipart_etag "$a" 4096 >expect && test_cmp expect etag &&
-	s3_uploads par >left && test ! -s left
+	k=db/$(basename "$a") && s3_upload_gone par "$k" "$(s3_upload_id "$BACKUP_LOG" "$k")"
 '
 
 test_expect_success 'the progress lines only go up and end at 100%' '
@@ -74,13 +74,13 @@ test_expect_success 'a part failing while others are open: they end, then the ab
 	! grep "gather timed out" "$S3_PROXY_LOG" &&
 	echo 4 >expect && most_open >most && test_cmp expect most &&
 	test $(grep -c "^PUT .*partNumber=3&.* -> 500$" "$S3_PROXY_LOG") = 3 &&
-	grep -q "backup failed at step upload: part 3 of $n: PUT s3://par/db/$(basename "$a"): 500 InternalError" err &&
+	grep -q "step upload failed (the local backup is verified and kept): part 3 of $n: PUT s3://par/db/$(basename "$a"): 500 InternalError" err &&
 	! grep "^POST .*uploadId=" "$S3_PROXY_LOG" &&
 	grep -n "^DELETE /par/db/.*?uploadId=.* -> 204$" "$S3_PROXY_LOG" | cut -d: -f1 >abort &&
 	test $(wc -l <abort) = 1 &&
 	test "$(grep -n "^PUT " "$S3_PROXY_LOG" | tail -n 1 | cut -d: -f1)" -lt "$(cat abort)" &&
 	grep -q "multipart upload of db/$(basename "$a") aborted: no parts left in the bucket" err &&
-	s3_uploads par >left && test ! -s left &&
+	k=db/$(basename "$a") && s3_upload_gone par "$k" "$(s3_upload_id err "$k")" &&
 	s3_progress_percents "$BACKUP_LOG" percents && sort -n -c percents
 '
 

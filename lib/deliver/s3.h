@@ -26,6 +26,12 @@
 #define BK_S3_MIN_PART (5ULL << 20)	/* S3's smallest part but the last */
 #define BK_S3_MAX_KEY 1024
 
+/* A multipart upload begins (started 1: its parts are billed until it
+ * completes or is aborted) or is over, completed or aborted (started 0). A
+ * caller remembers it, so that what a killed run leaves can be aborted. */
+typedef void (*bk_s3_multipart_fn)(const char *key, const char *upload_id, int started,
+				   void *ctx);
+
 /* Where and how to talk to the store; filled by bk_s3_open(). */
 struct bk_s3 {
 	char *endpoint;		/* scheme://host[:port], no trailing slash */
@@ -37,6 +43,8 @@ struct bk_s3 {
 	const char *ca_file;	/* NULL: the system's CAs */
 	int path_style;		/* 1: ENDPOINT/BUCKET/KEY; 0: BUCKET.HOST/KEY */
 	unsigned long long part_size;	/* bytes; multipart above this size */
+	bk_s3_multipart_fn multipart_note;	/* NULL, or told of each multipart upload */
+	void *multipart_ctx;
 };
 
 /* What HEAD says about an object (and what a put confirmed). */
@@ -94,6 +102,9 @@ char *bk_s3_display(const struct bk_s3 *s, const char *key);
  */
 int bk_s3_put_file(const struct bk_s3 *s, const char *key, const char *path,
 		   bk_s3_progress_fn progress, void *ctx, struct bk_s3_stat *out);
+/* AbortMultipartUpload of upload_id on key: 0 (also when the store knows no
+ * such upload any more), or -1 with the store's error in the slot. */
+int bk_s3_abort_multipart(const struct bk_s3 *s, const char *key, const char *upload_id);
 /* HEAD key: 0 and *out filled, 1 when there is no such object, -1 error. */
 int bk_s3_head(const struct bk_s3 *s, const char *key, struct bk_s3_stat *out);
 /* GET key into fd (from its current position); *bytes (may be NULL) = written. */

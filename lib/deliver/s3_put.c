@@ -190,6 +190,8 @@ static int create_upload(struct upload *u)
 		goto out;
 	}
 	u->upload_id = bk_xstrdup(id);
+	if (u->s->multipart_note)
+		u->s->multipart_note(u->key, u->upload_id, 1, u->s->multipart_ctx);
 	ret = 0;
 out:
 	s3_req_done(&r);
@@ -292,20 +294,36 @@ out:
 }
 
 /* AbortMultipartUpload, so no parts are left to bill; the first error is kept. */
+int bk_s3_abort_multipart(const struct bk_s3 *s, const char *key, const char *upload_id)
+{
+	char *id = bk_s3_uri_encode(upload_id, 0), *q = bk_asprintf("uploadId=%s", id);
+	struct s3_req r;
+	int ret;
+
+	s3_req_init(&r, "DELETE", key, q);
+	ret = s3_request(s, &r);
+	/* aborted or completed already: nothing of it is left to bill */
+	if (ret < 0 && r.status == 404)
+		ret = 0;
+	s3_req_done(&r);
+	free(q);
+	free(id);
+	return ret;
+}
+
 static void abort_upload(struct upload *u)
 {
 	char *saved = bk_xstrdup(bk_err()), *hint = bk_xstrdup(bk_err_hint_text());
-	char *q = id_query(u, 0);
-	struct s3_req r;
 
-	s3_req_init(&r, "DELETE", u->key, q);
-	if (s3_request(u->s, &r) < 0)
+	if (bk_s3_abort_multipart(u->s, u->key, u->upload_id) < 0) {
 		bk_warn("cannot abort the multipart upload of %s (its parts stay in the bucket "
-			"until a lifecycle rule removes them): %s", u->key, bk_err());
-	else
+			"until the next upload aborts it, or a lifecycle rule): %s", u->key,
+			bk_err());
+	} else {
 		bk_info("multipart upload of %s aborted: no parts left in the bucket", u->key);
-	s3_req_done(&r);
-	free(q);
+		if (u->s->multipart_note)
+			u->s->multipart_note(u->key, u->upload_id, 0, u->s->multipart_ctx);
+	}
 	bk_err_set("%s", saved);
 	if (*hint)
 		bk_err_hint("%s", hint);
@@ -422,10 +440,13 @@ static int put_multipart(struct upload *u)
 		return bk_err_set("out of memory");
 	if (create_upload(u) < 0)
 		return -1;
-	bk_info("multipart upload of %s: %u parts of %llu bytes, %u at a time", u->key, u->n,
-		u->part, workers_for(u));
-	if (send_parts(u) == 0 && complete_upload(u) == 0)
+	bk_info("multipart upload of %s: %u parts of %llu bytes, %u at a time (upload id %s)",
+		u->key, u->n, u->part, workers_for(u), u->upload_id);
+	if (send_parts(u) == 0 && complete_upload(u) == 0) {
+		if (u->s->multipart_note)
+			u->s->multipart_note(u->key, u->upload_id, 0, u->s->multipart_ctx);
 		return 0;
+	}
 	abort_upload(u);
 	return -1;
 }

@@ -10,6 +10,7 @@
 #include "size.h"
 #include "status.h"
 #include "upload.h"
+#include "upload_state.h"
 
 /* "upload: 48 MB of 135 MB (35%), 88 MB/s": the sizes of every log line */
 static void progress(unsigned long long done, unsigned long long total, double seconds,
@@ -30,6 +31,7 @@ int bk_upload_offsite(const char *path)
 	const char *base = strrchr(path, '/');
 	struct bk_s3 s;
 	struct bk_s3_stat st;
+	struct bk_upload_state state;
 	char *key = NULL, *where = NULL;
 	int ret = -1;
 
@@ -39,6 +41,9 @@ int bk_upload_offsite(const char *path)
 	key = bk_s3_key(&s, base);
 	where = bk_s3_display(&s, key);
 	bk_info("upload: %s to %s at %s", path, where, s.endpoint);
+	/* bk-run holds the installation's lock: an upload on record is a dead run's */
+	bk_upload_state_abort_leftover(&s, bk_config.dir);
+	bk_upload_state_track(&s, &state, bk_config.dir);
 	if (bk_s3_put_file(&s, key, path, progress, NULL, &st) < 0)
 		goto out;
 	bk_info("upload: confirmed %s: %llu bytes, sha256 %s", where, st.size, st.sha256);

@@ -185,6 +185,34 @@ test_expect_success 'the name is local time (TZ)' '
 	test_path_is_file "$BACKUP_DIR/$keep"
 '
 
+test_expect_success 'an .age whose archive is gone: kept within retention, removed past it' '
+	fresh_dir &&
+	archives 1 2 3 &&
+	for d in 40 50 5; do echo age >"$(paths $d).age"; done &&
+	echo age >"$(paths 1).age" &&
+	BACKUP_RETENTION_DAYS=30 BACKUP_KEEP_MIN=3 bk-prune --dry-run >plan 2>err &&
+	grep -q "^remove	$(paths 40).age	encrypted copy alone, expired$" plan &&
+	grep -q "^remove	$(paths 50).age	encrypted copy alone, expired$" plan &&
+	grep -q "^keep	$(paths 5).age	encrypted copy alone, retention$" plan &&
+	! grep -q "	$(paths 1).age	" plan &&
+	test_path_is_file "$(paths 40).age" &&
+	BACKUP_RETENTION_DAYS=30 BACKUP_KEEP_MIN=3 bk-prune >out 2>err &&
+	printf "%s\n" "$(paths 40).age" "$(paths 50).age" >expect &&
+	test_cmp expect out &&
+	grep -q "removed $(paths 40).age (40 days old; its archive was gone)" err &&
+	test_path_is_missing "$(paths 40).age" && test_path_is_missing "$(paths 50).age" &&
+	test_path_is_file "$(paths 5).age" && test_path_is_file "$(paths 1).age"
+'
+
+test_expect_success '... and the newest BACKUP_KEEP_MIN of them stay whatever their age' '
+	fresh_dir &&
+	for d in 40 50 60 70; do echo age >"$(paths $d).age"; done &&
+	BACKUP_RETENTION_DAYS=30 BACKUP_KEEP_MIN=2 bk-prune >out 2>err &&
+	printf "%s\n" "$(paths 60).age" "$(paths 70).age" >expect &&
+	test_cmp expect out &&
+	test_path_is_file "$(paths 40).age" && test_path_is_file "$(paths 50).age"
+'
+
 test_expect_success 'nothing old: no output, exit 0' '
 	fresh_dir &&
 	archives 1 2 3 30 &&

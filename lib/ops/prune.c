@@ -185,6 +185,94 @@ static void act(const char *dir, const struct archive_file *v,
 	}
 }
 
+/* NAME.tar.gz.age whose NAME.tar.gz is gone (removed by hand, or an admin
+ * who keeps only the encrypted copies): newest first, with the time its
+ * name says. */
+static int list_orphan_ages(const char *dir, struct archive_file **out, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct archive_file *v = NULL;
+	size_t len = 0, cap = 0;
+	struct dirent *e;
+
+	*out = NULL;
+	*n = 0;
+	if (!d)
+		return bk_err_errno("cannot read directory %s", dir);
+	while ((e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+		char plain[256];
+		long long t = 0;
+		struct stat st;
+
+		if (nl < 5 || nl - 4 >= sizeof(plain) || strcmp(e->d_name + nl - 4, ".age"))
+			continue;
+		memcpy(plain, e->d_name, nl - 4);
+		plain[nl - 4] = '\0';
+		if (bk_archive_name_time(plain, &t) != 1 ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || fstatat(dirfd(d), plain, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (len == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				abort();
+		}
+		v[len].name = bk_xstrdup(e->d_name);
+		v[len++].t = t;
+	}
+	closedir(d);
+	if (len)
+		qsort(v, len, sizeof(*v), newest_first);
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+/*
+ * The orphans cannot be verified (bk-prune holds no identity), so they keep
+ * by age alone: those within BACKUP_RETENTION_DAYS, and, newest first, as
+ * many as BACKUP_KEEP_MIN wants beyond the kept archives (kept) whatever
+ * their age.
+ */
+static void prune_orphan_ages(const char *dir, const struct bk_prune_opts *o, size_t kept,
+			      size_t *failed, bk_prune_verdict_fn *decided, void *ctx)
+{
+	struct archive_file *v;
+	size_t n;
+
+	if (list_orphan_ages(dir, &v, &n) < 0) {
+		bk_log_err();
+		(*failed)++;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *path = bk_path_join(dir, v[i].name);
+		long long days = (o->now - v[i].t) / 86400;
+		int keep = days <= o->retention_days || kept < (size_t)o->keep_min;
+
+		kept += (size_t)keep;
+		if (keep) {
+			decided(path, 1, days <= o->retention_days ? "encrypted copy alone, retention"
+				: "encrypted copy alone, keep-min", ctx);
+		} else if (o->dry_run) {
+			bk_info("would remove %s (%lld days old; its archive is gone)", path, days);
+			decided(path, 0, "encrypted copy alone, expired", ctx);
+		} else if (unlink(path) < 0 && errno != ENOENT) {
+			bk_err_errno("cannot remove %s", path);
+			bk_log_err();
+			(*failed)++;
+		} else {
+			bk_info("removed %s (%lld days old; its archive was gone)", path, days);
+			decided(path, 0, "encrypted copy alone, expired", ctx);
+		}
+		free(path);
+		free(v[i].name);
+	}
+	free(v);
+}
+
 int bk_prune(const char *dir, const struct bk_prune_opts *o,
 	     bk_prune_verdict_fn *decided, void *ctx)
 {
@@ -214,6 +302,13 @@ int bk_prune(const char *dir, const struct bk_prune_opts *o,
 		goto out;
 	}
 	act(dir, v, it, n, o, &failed, decided, ctx);
+	{
+		size_t kept = 0;
+
+		for (size_t i = 0; i < n; i++)
+			kept += it[i].reasons != 0;
+		prune_orphan_ages(dir, o, kept, &failed, decided, ctx);
+	}
 	if (failed)
 		ret = bk_err_set("%zu old archive%s in %s could not be removed", failed,
 				 failed == 1 ? "" : "s", dir);

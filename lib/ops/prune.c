@@ -57,8 +57,45 @@ static int newest_first(const void *a, const void *b)
 	return -strcmp(x->name, y->name);
 }
 
-/* Every regular file with an archive's name, newest first. */
-static int list_archives(const char *dir, struct archive_file **out, size_t *n)
+/* Is name, in the directory dfd, a regular file (not a symlink or a
+ * directory: those are not ours to remove)? Its stat in *st. */
+static int regular(int dfd, const char *name, struct stat *st)
+{
+	return fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode);
+}
+
+/* An archive: its time from the name, or the mtime when the name's is invalid. */
+static int pick_archive(int dfd, const char *name, long long *t)
+{
+	int kind = bk_archive_name_time(name, t);
+	struct stat st;
+
+	if (!kind || !regular(dfd, name, &st))
+		return 0;
+	if (kind == 2)
+		*t = (long long)st.st_mtime;
+	return 1;
+}
+
+/* NAME.tar.gz.age whose NAME.tar.gz is gone (removed by hand, or an admin
+ * who keeps only the encrypted copies): the time its name says. */
+static int pick_orphan_age(int dfd, const char *name, long long *t)
+{
+	size_t nl = strlen(name);
+	char plain[256];
+	struct stat st;
+
+	if (nl < 5 || nl - 4 >= sizeof(plain) || strcmp(name + nl - 4, ".age"))
+		return 0;
+	memcpy(plain, name, nl - 4);
+	plain[nl - 4] = '\0';
+	return bk_archive_name_time(plain, t) == 1 && regular(dfd, name, &st) &&
+	       fstatat(dfd, plain, &st, AT_SYMLINK_NOFOLLOW) < 0;
+}
+
+/* Every file of dir that pick() takes, newest first. */
+static int list_files(const char *dir, int (*pick)(int dfd, const char *name, long long *t),
+		      struct archive_file **out, size_t *n)
 {
 	DIR *d = opendir(dir);
 	struct archive_file *v = NULL;
@@ -71,17 +108,9 @@ static int list_archives(const char *dir, struct archive_file **out, size_t *n)
 		return bk_err_errno("cannot read directory %s", dir);
 	while ((e = readdir(d)) != NULL) {
 		long long t = 0;
-		struct stat st;
-		int kind = bk_archive_name_time(e->d_name, &t);
 
-		if (!kind)
+		if (!pick(dirfd(d), e->d_name, &t))
 			continue;
-		/* a symlink or directory with an archive's name is not ours to remove */
-		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		if (kind == 2)
-			t = (long long)st.st_mtime;
 		if (len == cap) {
 			cap = cap ? 2 * cap : 64;
 			v = realloc(v, cap * sizeof(*v));
@@ -185,51 +214,6 @@ static void act(const char *dir, const struct archive_file *v,
 	}
 }
 
-/* NAME.tar.gz.age whose NAME.tar.gz is gone (removed by hand, or an admin
- * who keeps only the encrypted copies): newest first, with the time its
- * name says. */
-static int list_orphan_ages(const char *dir, struct archive_file **out, size_t *n)
-{
-	DIR *d = opendir(dir);
-	struct archive_file *v = NULL;
-	size_t len = 0, cap = 0;
-	struct dirent *e;
-
-	*out = NULL;
-	*n = 0;
-	if (!d)
-		return bk_err_errno("cannot read directory %s", dir);
-	while ((e = readdir(d)) != NULL) {
-		size_t nl = strlen(e->d_name);
-		char plain[256];
-		long long t = 0;
-		struct stat st;
-
-		if (nl < 5 || nl - 4 >= sizeof(plain) || strcmp(e->d_name + nl - 4, ".age"))
-			continue;
-		memcpy(plain, e->d_name, nl - 4);
-		plain[nl - 4] = '\0';
-		if (bk_archive_name_time(plain, &t) != 1 ||
-		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(st.st_mode) || fstatat(dirfd(d), plain, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		if (len == cap) {
-			cap = cap ? 2 * cap : 16;
-			v = realloc(v, cap * sizeof(*v));
-			if (!v)
-				abort();
-		}
-		v[len].name = bk_xstrdup(e->d_name);
-		v[len++].t = t;
-	}
-	closedir(d);
-	if (len)
-		qsort(v, len, sizeof(*v), newest_first);
-	*out = v;
-	*n = len;
-	return 0;
-}
-
 /*
  * The orphans cannot be verified (bk-prune holds no identity), so they keep
  * by age alone: those within BACKUP_RETENTION_DAYS, and, newest first, as
@@ -242,7 +226,7 @@ static void prune_orphan_ages(const char *dir, const struct bk_prune_opts *o, si
 	struct archive_file *v;
 	size_t n;
 
-	if (list_orphan_ages(dir, &v, &n) < 0) {
+	if (list_files(dir, pick_orphan_age, &v, &n) < 0) {
 		bk_log_err();
 		(*failed)++;
 		return;
@@ -288,7 +272,7 @@ int bk_prune(const char *dir, const struct bk_prune_opts *o,
 	struct listing l;
 	int ret = 0;
 
-	if (list_archives(dir, &v, &n) < 0)
+	if (list_files(dir, pick_archive, &v, &n) < 0)
 		return -1;
 	it = calloc(n ? n : 1, sizeof(*it));
 	if (!it)

@@ -41,3 +41,16 @@ const char *bk_format_rate(double bytes_per_second, char *buf, size_t len)
 		memcpy(buf + n, "/s", 3);
 	return buf;
 }
+
+const char *bk_format_span(long long secs, char *buf, size_t len)
+{
+	if (secs < 3600)
+		snprintf(buf, len, "%lld min", secs < 60 ? 1 : secs / 60);
+	else if (secs < 48 * 3600 && secs % 3600 >= 60)
+		snprintf(buf, len, "%lld h %lld min", secs / 3600, secs % 3600 / 60);
+	else if (secs < 48 * 3600)
+		snprintf(buf, len, "%lld h", secs / 3600);
+	else
+		snprintf(buf, len, "%lld days %lld h", secs / 86400, secs % 86400 / 3600);
+	return buf;
+}

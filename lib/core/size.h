@@ -1,5 +1,5 @@
 /*
- * Sizes as people read them, one format for every program, mail and log
+ * Sizes (and spans of time) as people read them, one format for every program, mail and log
  * line. Units are binary (1 KB = 1024 bytes, 1 MB = 1024 KB), the units of
  * BACKUP_MIN_SIZE_MB, BACKUP_MAX_SIZE_MB and BACKUP_MAIL_ATTACH_MAX_MB, so a
  * shown size compares with those limits as it reads. Machine formats (status
@@ -19,6 +19,10 @@
  * Returns buf.
  */
 const char *bk_format_size(unsigned long long bytes, char *buf, size_t len);
+
+/* A span of time as the mails say it: "12 min", "3 h 5 min", "3 h",
+ * "2 days 3 h"; under a minute is "1 min". Returns buf. */
+const char *bk_format_span(long long secs, char *buf, size_t len);
 
 /* A rate in the same units: "88 MB/s", "512 KB/s", "0 B/s" for none. Returns buf. */
 const char *bk_format_rate(double bytes_per_second, char *buf, size_t len);

@@ -1134,18 +1134,14 @@ static void what_to_check(struct body *b, const char *step, const char *cause)
 /* "12 min ago", "3 h 5 min ago", "2 days 3 h ago". */
 static void human_ago(long long secs, char *buf, size_t size)
 {
+	char span[64];
+
 	if (secs < 0)
 		snprintf(buf, size, "in the future");
 	else if (secs < 60)
 		snprintf(buf, size, "under a minute ago");
-	else if (secs < 3600)
-		snprintf(buf, size, "%lld min ago", secs / 60);
-	else if (secs < 48 * 3600 && secs % 3600 >= 60)
-		snprintf(buf, size, "%lld h %lld min ago", secs / 3600, secs % 3600 / 60);
-	else if (secs < 48 * 3600)
-		snprintf(buf, size, "%lld h ago", secs / 3600);
 	else
-		snprintf(buf, size, "%lld days %lld h ago", secs / 86400, secs % 86400 / 3600);
+		snprintf(buf, size, "%s ago", bk_format_span(secs, span, sizeof(span)));
 }
 
 static void last_good_backup(struct body *b)

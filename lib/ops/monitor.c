@@ -649,18 +649,6 @@ static char *subject_of(const char *line)
 }
 
 /* "3 h 20 min", "2 days 4 h": how long an incident lasted. */
-static void fmt_span(long long secs, char *buf, size_t size)
-{
-	if (secs < 3600)
-		snprintf(buf, size, "%lld min", secs < 60 ? 1 : secs / 60);
-	else if (secs < 48 * 3600 && secs % 3600 >= 60)
-		snprintf(buf, size, "%lld h %lld min", secs / 3600, secs % 3600 / 60);
-	else if (secs < 48 * 3600)
-		snprintf(buf, size, "%lld h", secs / 3600);
-	else
-		snprintf(buf, size, "%lld days %lld h", secs / 86400, secs % 86400 / 3600);
-}
-
 static int alert_recovered(const char *dir, const char *path, const struct bk_health *h,
 			   const struct alert_state *st)
 {
@@ -671,7 +659,7 @@ static int alert_recovered(const char *dir, const char *path, const struct bk_he
 	subject = bk_xstrdup(now_ok);
 	if (st->first > 0 && st->first <= h->now) {
 		bk_iso_time(st->first, since, sizeof(since));
-		fmt_span(h->now - st->first, span, sizeof(span));
+		bk_format_span(h->now - st->first, span, sizeof(span));
 		reason = bk_asprintf("%s\n\nFor at least %s: first alerted at %s.\n"
 				     "Now the backups in %s are healthy: %s.\n",
 				     st->reason[0] ? st->reason : st->cause, span, since, dir, now_ok);

@@ -42,6 +42,17 @@ int main(void)
 		bk_format_size(1468006, small, sizeof(small));
 		ok(!strcmp(small, "1.4 M"), "a short buffer is cut, not overrun: '%s'", small);
 	}
+	{
+		char buf[64];
+
+		ok(!strcmp(bk_format_span(5, buf, sizeof(buf)), "1 min"), "5 s: '%s'", buf);
+		ok(!strcmp(bk_format_span(754, buf, sizeof(buf)), "12 min"), "754 s: '%s'", buf);
+		ok(!strcmp(bk_format_span(3 * 3600 + 300, buf, sizeof(buf)), "3 h 5 min"),
+		   "3 h 5 min: '%s'", buf);
+		ok(!strcmp(bk_format_span(3 * 3600 + 30, buf, sizeof(buf)), "3 h"), "3 h: '%s'", buf);
+		ok(!strcmp(bk_format_span(51 * 3600, buf, sizeof(buf)), "2 days 3 h"),
+		   "51 h: '%s'", buf);
+	}
 	is_rate(0, "0 B/s");
 	is_rate(-5, "0 B/s");
 	is_rate(0.0 / 0.0, "0 B/s");

@@ -1,9 +1,10 @@
 /*
  * Sizes (and spans of time) as people read them, one format for every
  * program, mail and log line. Units are binary (1 KB = 1024 bytes, 1 MB =
- * 1024 KB), the units of BACKUP_MIN_SIZE_MB, BACKUP_MAX_SIZE_MB and BACKUP_MAIL_ATTACH_MAX_MB, so a
- * shown size compares with those limits as it reads. Machine formats (status
- * files, history, JSON, metrics) keep their exact byte or MB counts.
+ * 1024 KB), the units of BACKUP_MIN_SIZE_MB, BACKUP_MAX_SIZE_MB and
+ * BACKUP_MAIL_ATTACH_MAX_MB, so a shown size compares with those limits as
+ * it reads. Machine formats (status files, history, JSON, metrics) keep
+ * their exact byte or MB counts.
  */
 #ifndef BK_SIZE_H
 #define BK_SIZE_H
